@@ -1,0 +1,92 @@
+# kestrel: build, boot and test the kernel.
+#
+#   make run      build everything and boot it in QEMU
+#   make test     build everything and run every test
+#   make iso      build/os.iso (GRUB + kernel), bootable under BIOS and UEFI
+#   make debug    boot paused with a GDB stub on :1234
+#   make clean    remove build/ and cargo's target directory
+#
+# Variables (e.g. `make run CMDLINE="loglevel=debug" UEFI=1`):
+#   CMDLINE   kernel command line written into the generated grub.cfg
+#   UEFI=1    boot with OVMF (UEFI firmware) instead of SeaBIOS
+#   ACCEL     QEMU accelerator: tcg (default) or kvm
+#   PROFILE   release (default) or debug (no optimisation)
+#   MEMORY    guest RAM for QEMU (default 128M)
+
+CMDLINE ?=
+UEFI    ?=
+ACCEL   ?= tcg
+PROFILE ?= release
+MEMORY  ?= 128M
+export CMDLINE UEFI ACCEL PROFILE MEMORY
+
+TARGET      := x86_64-kernel
+BUILD       := build
+KERNEL      := $(BUILD)/kernel.bin
+ISO         := $(BUILD)/os.iso
+CARGO       := cargo +nightly
+CARGO_FLAGS := -Z build-std=core,compiler_builtins \
+               -Z build-std-features=compiler-builtins-mem \
+               -Z json-target-spec --target $(TARGET).json
+
+ifeq ($(PROFILE),release)
+  CARGO_FLAGS += --release
+  CARGO_DIR   := release
+else ifeq ($(PROFILE),debug)
+  CARGO_DIR   := debug
+else
+  $(error PROFILE must be release or debug, not '$(PROFILE)')
+endif
+
+RUST_LIB    := target/$(TARGET)/$(CARGO_DIR)/libkestrel.a
+ASM_SRC     := $(wildcard asm/*.asm)
+ASM_OBJ     := $(patsubst asm/%.asm,$(BUILD)/asm/%.o,$(ASM_SRC))
+SETUP_STAMP := $(BUILD)/.setup-done
+
+.PHONY: all setup kernel iso run debug test bench clean install uninstall FORCE
+
+all: iso
+
+# Install what is missing (apt packages, rust-src), once per build tree.
+setup: $(SETUP_STAMP)
+$(SETUP_STAMP): scripts/setup.sh
+	@bash scripts/setup.sh
+	@mkdir -p $(BUILD) && touch $@
+
+kernel: $(KERNEL)
+
+# Cargo knows when the library is stale; always ask it.
+$(RUST_LIB): FORCE | $(SETUP_STAMP)
+	$(CARGO) build $(CARGO_FLAGS)
+
+$(BUILD)/asm/%.o: asm/%.asm | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	nasm -f elf64 -w+all -o $@ $<
+
+# The kernel ELF: the trampoline's objects and the Rust library, laid out by
+# linker.ld. --gc-sections drops unused code (the Multiboot2 header is KEPT).
+# The PROFILE is part of the ISO name stamp so switching profiles relinks.
+$(KERNEL): $(ASM_OBJ) $(RUST_LIB) linker.ld
+	ld -n --gc-sections -z noexecstack -z max-page-size=0x1000 \
+	   -T linker.ld -o $@ $(ASM_OBJ) $(RUST_LIB)
+	grub-file --is-x86-multiboot2 $@
+
+iso: $(ISO)
+
+# The ISO depends on CMDLINE too: scripts/mkiso.sh regenerates grub.cfg.
+$(ISO): $(KERNEL) grub/grub.cfg.in scripts/mkiso.sh FORCE
+	@bash scripts/mkiso.sh $@ $(KERNEL) "$(CMDLINE)"
+
+run: $(ISO)
+	@bash scripts/run.sh $(ISO)
+
+debug: $(ISO)
+	@bash scripts/run.sh --debug $(ISO)
+
+test: $(ISO)
+	@python3 tests/run_all.py
+
+clean:
+	rm -rf $(BUILD) target
+
+FORCE:

@@ -1,0 +1,35 @@
+; The first 64-bit instructions: tidy the segment registers and call Rust.
+;
+; boot.asm far-jumps here with the 64-bit GDT loaded, paging on, EDI = the
+; boot information address and ESI = the Multiboot2 magic.
+
+global long_mode_start
+extern rust_main
+
+section .text
+bits 64
+long_mode_start:
+    ; The data segment registers still hold 32-bit-era selectors. In long mode
+    ; the CPU ignores their base and limit, but a null selector is the clean
+    ; state (and SS must be null or valid for interrupts to return).
+    xor eax, eax
+    mov ss, ax
+    mov ds, ax
+    mov es, ax
+    mov fs, ax
+    mov gs, ax
+
+    ; The upper halves of RDI and RSI are undefined after the switch; writing
+    ; the 32-bit halves zero-extends them (Intel SDM vol. 1, 3.4.1.1).
+    mov edi, edi                ; rust_main's 1st argument: boot information
+    mov esi, esi                ; 2nd argument: the Multiboot2 magic
+
+    ; RSP = stack_top, 16-byte aligned, as the System V ABI wants before a call.
+    call rust_main
+
+    ; rust_main never returns; if it somehow did, stop here rather than run
+    ; off into whatever follows.
+.halt:
+    cli
+    hlt
+    jmp .halt

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Packs a bootable ISO (BIOS and UEFI) with GRUB, the kernel and a grub.cfg.
+#
+#   scripts/mkiso.sh [--cfg FILE] [--add SRC=DEST]... OUT.iso KERNEL [CMDLINE]
+#
+# Without --cfg, grub.cfg is made from grub/grub.cfg.in with CMDLINE and the
+# crate's name and version filled in. --add copies extra files (e.g. GRUB
+# modules for module2) to DEST inside the ISO. Used by the Makefile and by the
+# test harness, so tests boot ISOs built exactly like the one users boot.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cfg=""
+adds=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --cfg) cfg=$2; shift 2 ;;
+        --add) adds+=("$2"); shift 2 ;;
+        *) break ;;
+    esac
+done
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+    echo "usage: $0 [--cfg FILE] [--add SRC=DEST]... OUT.iso KERNEL [CMDLINE]" >&2
+    exit 2
+fi
+out=$1 kernel=$2 cmdline=${3:-}
+
+# The crate's name and version, for the menu titles.
+name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$here/Cargo.toml" | head -n 1)
+version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$here/Cargo.toml" | head -n 1)
+
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
+mkdir -p "$staging/boot/grub"
+cp "$kernel" "$staging/boot/kernel.bin"
+if [ -n "$cfg" ]; then
+    cp "$cfg" "$staging/boot/grub/grub.cfg"
+else
+    # Escape what sed would interpret in the replacement text.
+    esc_cmdline=$(printf '%s' "$cmdline" | sed 's/[\\&|]/\\&/g')
+    sed -e "s|@NAME@|$name|g" -e "s|@VERSION@|$version|g" \
+        -e "s|@CMDLINE@|$esc_cmdline|g" \
+        "$here/grub/grub.cfg.in" > "$staging/boot/grub/grub.cfg"
+fi
+for add in "${adds[@]+"${adds[@]}"}"; do
+    src=${add%%=*} dest=${add#*=}
+    mkdir -p "$staging/$(dirname "$dest")"
+    cp "$src" "$staging/$dest"
+done
+
+# Only the GRUB modules the menu uses: a ~5 MB ISO instead of ~15 MB, and it
+# still boots under BIOS and UEFI. No fonts, themes or translations.
+mkdir -p "$(dirname "$out")"
+grub-mkrescue --output="$out" \
+    --install-modules="normal configfile test echo regexp smbios multiboot2 iso9660 part_msdos part_gpt search all_video serial terminal" \
+    --locales= --fonts= --themes= \
+    "$staging" 2> "$staging/mkrescue.log" || {
+        cat "$staging/mkrescue.log" >&2
+        echo "mkiso: grub-mkrescue failed" >&2
+        exit 1
+    }
+echo "mkiso: $out ($(du -h "$out" | cut -f1), cmdline: '${cmdline}')"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what building, booting and testing kestrel needs, if it is missing:
+#   - Debian/Ubuntu packages: nasm, GRUB (BIOS and UEFI), xorriso, mtools,
+#     QEMU, OVMF, gdb, python3, binutils
+#   - the rust-src component of the nightly toolchain (for -Z build-std)
+# Needs root (or sudo) only when something has to be installed; says exactly
+# what to run when it cannot do it itself.
+set -euo pipefail
+
+# Each package with a file that proves it is installed.
+declare -A checks=(
+    [nasm]=/usr/bin/nasm
+    [grub-pc-bin]=/usr/lib/grub/i386-pc/multiboot2.mod
+    [grub-efi-amd64-bin]=/usr/lib/grub/x86_64-efi/multiboot2.mod
+    [grub-common]=/usr/bin/grub-mkrescue
+    [xorriso]=/usr/bin/xorriso
+    [mtools]=/usr/bin/mformat
+    [qemu-system-x86]=/usr/bin/qemu-system-x86_64
+    [ovmf]=/usr/share/ovmf/OVMF.fd
+    [gdb]=/usr/bin/gdb
+    [python3]=/usr/bin/python3
+    [binutils]=/usr/bin/ld
+)
+
+missing=()
+for package in "${!checks[@]}"; do
+    [ -e "${checks[$package]}" ] || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: missing packages: ${missing[*]}"
+    if [ "$(id -u)" -eq 0 ]; then
+        sudo=""
+    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+        sudo="sudo"
+    else
+        echo "setup: not root, cannot install them. Run:" >&2
+        echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "setup: apt-get update && apt-get install -y ${missing[*]}"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+if ! command -v rustup >/dev/null; then
+    echo "setup: rustup is not installed. Install rustup (see the Rust website)," >&2
+    echo "  then: rustup toolchain install nightly --component rust-src" >&2
+    exit 1
+fi
+if ! rustup toolchain list | grep -q '^nightly'; then
+    echo "setup: the nightly toolchain is missing. Run:" >&2
+    echo "  rustup toolchain install nightly --component rust-src" >&2
+    exit 1
+fi
+if ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
+    echo "setup: rustup component add rust-src --toolchain nightly"
+    rustup component add rust-src --toolchain nightly
+fi
+echo "setup: all build and test requirements are present"

@@ -1,0 +1,71 @@
+//! The kernel's Global Descriptor Table and Task State Segment.
+//!
+//! In long mode segmentation is mostly gone, but the CPU still needs a code
+//! segment, and a TSS to find a known-good stack for the double-fault handler
+//! (Interrupt Stack Table, Intel SDM vol. 3, 7.7). Without it a kernel stack
+//! overflow faults again while pushing the exception frame, and the resulting
+//! triple fault resets the machine.
+
+use spin::Lazy;
+use x86_64::VirtAddr;
+use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
+use x86_64::instructions::tables::load_tss;
+use x86_64::registers::segmentation::SegmentSelector;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::tss::TaskStateSegment;
+
+/// The IST slot (0-based, as the `x86_64` crate counts) of the double-fault stack.
+pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
+
+/// Size of the double-fault stack: enough to format and print a panic.
+const DOUBLE_FAULT_STACK_SIZE: usize = 16 * 1024;
+
+/// The stack the CPU switches to on a double fault.
+#[repr(align(16))]
+#[allow(dead_code)] // only its address is used
+struct Stack([u8; DOUBLE_FAULT_STACK_SIZE]);
+
+/// Backing memory of the double-fault stack (in .bss).
+static mut DOUBLE_FAULT_STACK: Stack = Stack([0; DOUBLE_FAULT_STACK_SIZE]);
+
+/// The TSS: only its interrupt stack table is used.
+static TSS: Lazy<TaskStateSegment> = Lazy::new(|| {
+    let mut tss = TaskStateSegment::new();
+    let start = VirtAddr::from_ptr(&raw const DOUBLE_FAULT_STACK);
+    // Stacks grow down: the IST entry is the top of the stack.
+    tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] =
+        start + DOUBLE_FAULT_STACK_SIZE as u64;
+    tss
+});
+
+/// The GDT and the selectors of the segments in it.
+static GDT: Lazy<(GlobalDescriptorTable, Selectors)> = Lazy::new(|| {
+    let mut gdt = GlobalDescriptorTable::new();
+    let code = gdt.append(Descriptor::kernel_code_segment());
+    let data = gdt.append(Descriptor::kernel_data_segment());
+    let tss = gdt.append(Descriptor::tss_segment(&TSS));
+    (gdt, Selectors { code, data, tss })
+});
+
+/// Selectors of the kernel's segments.
+struct Selectors {
+    code: SegmentSelector,
+    data: SegmentSelector,
+    tss: SegmentSelector,
+}
+
+/// Loads the GDT, reloads the segment registers from it and loads the TSS.
+pub fn init() {
+    let (gdt, selectors) = &*GDT;
+    gdt.load();
+    // SAFETY: the selectors index descriptors of the GDT just loaded, which
+    // lives in a static for the rest of the kernel's life; the code segment is
+    // a 64-bit kernel code segment, so execution continues unchanged.
+    unsafe {
+        CS::set_reg(selectors.code);
+        DS::set_reg(selectors.data);
+        ES::set_reg(selectors.data);
+        SS::set_reg(selectors.data);
+        load_tss(selectors.tss);
+    }
+}

@@ -1,0 +1,185 @@
+//! The kernel command line: what the user typed after the kernel's path in
+//! GRUB's `multiboot2` line, parsed into a typed [`Options`] struct.
+//!
+//! Words are separated by ASCII whitespace. A word is either a flag
+//! (`selftest`) or `key=value` (split at the first `=`). Unknown words and
+//! bad values never stop the boot: each is reported once through a callback
+//! and otherwise ignored. New options get a field in [`Options`] and an arm in
+//! [`Options::apply`].
+//!
+//! Pure logic: no hardware, tested on the host.
+
+use core::fmt;
+
+/// Everything the kernel command line can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// `selftest`: run the in-kernel tests instead of the normal boot.
+    pub selftest: bool,
+    /// `qemu-exit`: after the self-test, report the result to QEMU's
+    /// `isa-debug-exit` device (port 0xf4), which ends QEMU. Only for QEMU:
+    /// on a real PC that port belongs to other hardware.
+    pub qemu_exit: bool,
+}
+
+/// One word of the command line: a flag (`value` is `None`) or `key=value`
+/// (split at the first `=`; the value may be empty and may contain `=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word<'a> {
+    /// The whole word as typed, for messages.
+    pub text: &'a str,
+    /// The flag, or the part before the first `=`.
+    pub key: &'a str,
+    /// The part after the first `=`, if there is one.
+    pub value: Option<&'a str>,
+}
+
+/// Something on the command line that was ignored, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem<'a> {
+    /// A word no option matches.
+    Unknown(&'a str),
+    /// A known key with a value it does not accept; `expected` lists the
+    /// accepted values.
+    BadValue { key: &'a str, value: &'a str, expected: &'static str },
+}
+
+impl fmt::Display for Problem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Unknown(word) => write!(f, "ignoring unknown kernel option `{word}`"),
+            Problem::BadValue { key, value, expected } => write!(
+                f,
+                "ignoring `{key}={value}`: expected {key}={expected}"
+            ),
+        }
+    }
+}
+
+/// Splits a command line into its words.
+pub fn words(cmdline: &str) -> impl Iterator<Item = Word<'_>> {
+    cmdline.split_ascii_whitespace().map(|text| match text.split_once('=') {
+        Some((key, value)) => Word { text, key, value: Some(value) },
+        None => Word { text, key: text, value: None },
+    })
+}
+
+impl Options {
+    /// Parses `cmdline`, calling `report` once for every ignored word.
+    pub fn parse<'a>(cmdline: &'a str, mut report: impl FnMut(Problem<'a>)) -> Options {
+        let mut options = Options::default();
+        for word in words(cmdline) {
+            if let Err(problem) = options.apply(word) {
+                report(problem);
+            }
+        }
+        options
+    }
+
+    /// Applies one word; the last occurrence of an option wins.
+    fn apply<'a>(&mut self, word: Word<'a>) -> Result<(), Problem<'a>> {
+        match (word.key, word.value) {
+            ("selftest", None) => self.selftest = true,
+            ("qemu-exit", None) => self.qemu_exit = true,
+            _ => return Err(Problem::Unknown(word.text)),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses and collects the problems as strings.
+    fn parse(cmdline: &str) -> (Options, Vec<String>) {
+        let mut problems = Vec::new();
+        let options = Options::parse(cmdline, |p| problems.push(p.to_string()));
+        (options, problems)
+    }
+
+    #[test]
+    fn empty_command_line_gives_defaults() {
+        assert_eq!(parse(""), (Options::default(), vec![]));
+        assert_eq!(parse("  \t \n "), (Options::default(), vec![]));
+    }
+
+    #[test]
+    fn flags_are_recognised() {
+        let (options, problems) = parse("selftest qemu-exit");
+        assert!(options.selftest && options.qemu_exit);
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn words_split_on_any_ascii_whitespace() {
+        let (options, problems) = parse("\tselftest\n\r  qemu-exit ");
+        assert!(options.selftest && options.qemu_exit);
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn unknown_words_are_reported_once_each_and_ignored() {
+        let (options, problems) = parse("foo selftest bar=1 =x selftest=yes");
+        assert!(options.selftest);
+        assert_eq!(
+            problems,
+            [
+                "ignoring unknown kernel option `foo`",
+                "ignoring unknown kernel option `bar=1`",
+                "ignoring unknown kernel option `=x`",
+                "ignoring unknown kernel option `selftest=yes`",
+            ]
+        );
+    }
+
+    #[test]
+    fn key_value_splits_at_the_first_equals_sign() {
+        let all: Vec<Word> = words("a=b=c d= e").collect();
+        assert_eq!(all[0], Word { text: "a=b=c", key: "a", value: Some("b=c") });
+        assert_eq!(all[1], Word { text: "d=", key: "d", value: Some("") });
+        assert_eq!(all[2], Word { text: "e", key: "e", value: None });
+    }
+
+    #[test]
+    fn non_ascii_input_never_panics() {
+        let (options, problems) = parse("sélftest ünïcode=✓ selftest");
+        assert!(options.selftest);
+        assert_eq!(problems.len(), 2);
+    }
+
+    #[test]
+    fn bad_value_message_names_the_accepted_values() {
+        let p = Problem::BadValue { key: "loglevel", value: "loud", expected: "error|warn|info" };
+        assert_eq!(p.to_string(), "ignoring `loglevel=loud`: expected loglevel=error|warn|info");
+    }
+}
+
+/// In-kernel tests: the parser on the machine, with the real command line.
+#[cfg(target_os = "none")]
+pub mod ktests {
+    use super::*;
+    use crate::selftest::{Context, Outcome};
+    use crate::{check, check_eq};
+
+    /// The self-test runs because `selftest` was parsed from GRUB's line.
+    fn boot_command_line_asks_for_selftest(context: &Context) -> Outcome {
+        let mut problems = 0;
+        let options = Options::parse(context.boot.cmdline(), |_| problems += 1);
+        check!(options.selftest);
+        check_eq!(options, *context.options);
+        Ok(())
+    }
+
+    /// Known flags set their fields; unknown words are counted, not fatal.
+    fn flags_and_unknown_words(_: &Context) -> Outcome {
+        let mut problems = 0;
+        let options = Options::parse("qemu-exit bogus selftest x=y", |_| problems += 1);
+        check_eq!(options, Options { selftest: true, qemu_exit: true });
+        check_eq!(problems, 2);
+        Ok(())
+    }
+
+    pub const TESTS: &[crate::selftest::Test] =
+        crate::kernel_tests![boot_command_line_asks_for_selftest, flags_and_unknown_words];
+}

@@ -1,0 +1,48 @@
+//! The serial console: COM1 through the `uart_16550` crate.
+//!
+//! If no UART answers (QEMU `-serial none`, or a PC without COM1), the port
+//! stays absent and serial output is dropped; the kernel boots regardless.
+//! `Uart16550Tty` turns `\n` into `\r\n` for terminals.
+
+use core::fmt::{self, Write};
+
+use spin::Mutex;
+use uart_16550::backend::PioBackend;
+use uart_16550::{Config, Uart16550Tty};
+
+/// The I/O port base of COM1 on every PC.
+const COM1: u16 = 0x3f8;
+
+/// COM1, once initialised; `None` when there is no such port.
+static SERIAL: Mutex<Option<Uart16550Tty<PioBackend>>> = Mutex::new(None);
+
+/// Probes and initialises COM1 (115200 baud, 8N1, FIFO) and tests it in
+/// loopback mode; leaves the port absent if any of that fails.
+pub fn init() {
+    // SAFETY: 0x3f8..0x3f8+8 are COM1's registers on a PC and nothing else in
+    // the kernel touches them; the driver owns them from here on.
+    let port = unsafe { Uart16550Tty::new_port(COM1, Config::default()) };
+    *SERIAL.lock() = port.ok();
+}
+
+/// Whether a working serial port was found.
+pub fn present() -> bool {
+    SERIAL.lock().is_some()
+}
+
+/// Writes formatted text to the serial port, if there is one.
+pub fn print(args: fmt::Arguments) {
+    if let Some(port) = SERIAL.lock().as_mut() {
+        // The driver's write_str never fails.
+        let _ = port.write_fmt(args);
+    }
+}
+
+/// Releases the lock regardless of who holds it.
+///
+/// # Safety
+/// Only for the panic path: the holder must never run again.
+pub unsafe fn force_unlock() {
+    // SAFETY: forwarded from the caller.
+    unsafe { SERIAL.force_unlock() };
+}

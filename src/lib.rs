@@ -1,0 +1,69 @@
+//! kestrel: a small x86_64 kernel in Rust, booted by GRUB through Multiboot2.
+//!
+//! The boot path, in the order it runs:
+//!
+//! 1. `asm/` — the 32-bit trampoline GRUB jumps to: checks, page tables, long
+//!    mode, then `call rust_main`.
+//! 2. [`rust_main`] (below) — an ordered list of init steps.
+//! 3. [`arch`] — the CPU: GDT and TSS, the exception table, paging, halting.
+//! 4. [`console`] — VGA text screen and serial port, `println!`.
+//! 5. [`boot_info`] — what GRUB handed over.
+//!
+//! Pure logic (command-line parsing, and everything else that does not touch
+//! hardware) compiles on the host too, where `cargo test` runs its unit tests.
+//! Hardware modules exist only when building for the kernel target
+//! (`target_os = "none"`).
+
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(target_os = "none", feature(abi_x86_interrupt))]
+
+#[cfg(target_os = "none")]
+#[macro_use]
+pub mod console;
+
+#[cfg(target_os = "none")]
+pub mod arch;
+pub mod boot_info;
+pub mod cmdline;
+#[cfg(target_os = "none")]
+mod panic;
+#[cfg(target_os = "none")]
+pub mod selftest;
+
+/// The banner: the crate's name and version, the first line on every console.
+pub const BANNER: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
+/// The kernel's entry from `asm/long_mode.asm`, in 64-bit mode with the first
+/// 4 GiB identity-mapped, interrupts off, on the boot stack.
+///
+/// `mbi_addr` is the physical address of the Multiboot2 boot information and
+/// `magic` the value GRUB left in EAX (already checked by the assembly).
+#[cfg(target_os = "none")]
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
+    // 1. Consoles first, so every later step can report what goes wrong:
+    //    the serial port (if there is one) and the VGA text screen.
+    console::init();
+    println!("{}", BANNER);
+
+    // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
+    //    prints what happened and halts instead of resetting the machine.
+    arch::init();
+
+    // 3. The boot information: where GRUB put it and what it says.
+    let boot = boot_info::load(mbi_addr, magic);
+
+    // 4. The kernel command line, from the boot information.
+    let options = cmdline::Options::parse(boot.cmdline(), |problem| {
+        println!("warning: {problem}");
+    });
+
+    // 5. `selftest` on the command line: run the in-kernel tests, then stop.
+    if options.selftest {
+        selftest::run(&selftest::Context { boot: &boot, options: &options });
+    }
+
+    // 6. Done: tests and users wait for this exact line.
+    println!("ready");
+    arch::halt_forever()
+}

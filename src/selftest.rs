@@ -1,0 +1,129 @@
+//! The in-kernel self-test: `selftest` on the kernel command line runs every
+//! registered test case on the real machine (or QEMU) and reports on serial.
+//!
+//! Output, one line per test, then a summary:
+//!
+//! ```text
+//! test console::vga_write_reads_back ... ok
+//! test arch::page_zero_is_unmapped ... FAILED
+//! 12 passed, 1 failed
+//! ```
+//!
+//! With `qemu-exit` also on the command line, the result goes to QEMU's
+//! `isa-debug-exit` device afterwards (QEMU exits 33 when all passed, 35
+//! otherwise); without it the kernel halts.
+//!
+//! A module registers its tests with [`kernel_tests!`] in a `ktests`
+//! submodule and adds that list to [`SUITES`]; counts are never kept by hand.
+//! A test returns [`Outcome`]; the [`check!`] and [`check_eq!`] macros print
+//! what failed, and where, before returning the failure.
+
+use core::fmt;
+
+use crate::arch::halt_forever;
+use crate::arch::x86_64::qemu_exit::{ExitCode, exit_qemu};
+use crate::boot_info::BootInfo;
+use crate::cmdline::Options;
+
+/// What a test may look at: the machine as this boot found it.
+pub struct Context<'a> {
+    /// The boot information GRUB passed.
+    pub boot: &'a BootInfo<'a>,
+    /// The parsed kernel command line.
+    pub options: &'a Options,
+}
+
+/// A failed test; the details were printed when the failure was found.
+#[derive(Debug)]
+pub struct Failure;
+
+/// What a test returns.
+pub type Outcome = Result<(), Failure>;
+
+/// One registered test case.
+pub struct Test {
+    /// `module::function`, as printed.
+    pub name: &'static str,
+    /// The test itself.
+    pub run: fn(&Context) -> Outcome,
+}
+
+/// Every module's test list, in the order they run.
+const SUITES: &[&[Test]] = &[
+    crate::cmdline::ktests::TESTS,
+    crate::console::ktests::TESTS,
+    crate::boot_info::ktests::TESTS,
+    crate::arch::x86_64::paging::ktests::TESTS,
+];
+
+/// Runs every test, prints the summary, then exits QEMU or halts.
+pub fn run(context: &Context) -> ! {
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for test in SUITES.iter().flat_map(|suite| suite.iter()) {
+        let name = test.name.strip_prefix("kestrel::").unwrap_or(test.name);
+        match (test.run)(context) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok");
+            }
+            Err(Failure) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if context.options.qemu_exit {
+        exit_qemu(if failed == 0 { ExitCode::Success } else { ExitCode::Failed });
+    }
+    halt_forever()
+}
+
+/// Prints why a check failed. Used by the check macros.
+#[doc(hidden)]
+pub fn report_failure(what: fmt::Arguments, file: &str, line: u32) {
+    println!("    {what}\n    at {file}:{line}");
+}
+
+/// Builds a module's list of tests from its test functions, naming each after
+/// the module and function.
+#[macro_export]
+macro_rules! kernel_tests {
+    ($($test:ident),* $(,)?) => {
+        &[$($crate::selftest::Test {
+            name: concat!(module_path!(), "::", stringify!($test)),
+            run: $test,
+        }),*]
+    };
+}
+
+/// Fails the test unless the condition holds.
+#[macro_export]
+macro_rules! check {
+    ($cond:expr) => {
+        $crate::check!($cond, "check failed: {}", stringify!($cond))
+    };
+    ($cond:expr, $($message:tt)+) => {
+        if !$cond {
+            $crate::selftest::report_failure(format_args!($($message)+), file!(), line!());
+            return Err($crate::selftest::Failure);
+        }
+    };
+}
+
+/// Fails the test unless both values are equal, printing both.
+#[macro_export]
+macro_rules! check_eq {
+    ($left:expr, $right:expr) => {
+        match (&$left, &$right) {
+            (left, right) => $crate::check!(
+                left == right,
+                "check failed: {} == {}\n      left: {:?}\n     right: {:?}",
+                stringify!($left),
+                stringify!($right),
+                left,
+                right
+            ),
+        }
+    };
+}
