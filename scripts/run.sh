@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Boots an ISO in QEMU the way a person wants to see it (called by `make run`
+# and `make debug`):
+#   - with a display ($DISPLAY or $WAYLAND_DISPLAY): a QEMU window; serial on
+#     this terminal;
+#   - in a terminal without one (e.g. over SSH): the VGA text screen drawn in
+#     the terminal (QEMU's curses display); serial to build/serial.log;
+#   - with no terminal (CI, scripts): no display; serial on stdout.
+# Always -no-reboot: a triple fault stops QEMU instead of looping.
+#
+#   scripts/run.sh [--debug] ISO
+# Environment: UEFI=1, ACCEL=tcg|kvm, MEMORY (default 128M).
+set -euo pipefail
+
+debug=""
+if [ "${1:-}" = "--debug" ]; then debug=1; shift; fi
+iso=${1:?usage: scripts/run.sh [--debug] ISO}
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+args=(
+    -accel "${ACCEL:-tcg}"
+    -m "${MEMORY:-128M}"
+    -cdrom "$iso"
+    -no-reboot
+    # For `selftest qemu-exit`: QEMU exits with the test result.
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04
+)
+if [ -n "${UEFI:-}" ]; then
+    args+=(-bios /usr/share/ovmf/OVMF.fd)
+fi
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    mode="window"
+    args+=(-serial stdio)
+elif [ -t 0 ] && [ -t 1 ]; then
+    mode="terminal"
+    mkdir -p "$here/build"
+    args+=(-display curses -serial "file:$here/build/serial.log")
+else
+    mode="headless"
+    args+=(-display none -serial stdio)
+fi
+
+if [ -n "$debug" ]; then
+    args+=(-s -S)
+    cat <<MSG
+QEMU is paused with a GDB stub on localhost:1234. In another terminal:
+  gdb build/kernel.bin -ex 'target remote :1234' -ex 'hbreak rust_main' -ex continue
+(use hbreak for the first breakpoint: GRUB overwrites a software breakpoint
+when it loads the kernel into memory)
+MSG
+fi
+
+case "$mode" in
+    window)   echo "run: QEMU window; serial below. Quit: close the window, or Ctrl-C here." ;;
+    terminal) echo "run: VGA screen in this terminal; serial in build/serial.log."
+              echo "     Quit: Esc then 2 (the QEMU monitor), type quit, Enter."
+              sleep 1 ;;
+    headless) echo "run: no display; serial below. Quit: Ctrl-C (or kill QEMU)." ;;
+esac
+exec qemu-system-x86_64 "${args[@]}"

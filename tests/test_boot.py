@@ -1,0 +1,82 @@
+"""End-to-end tests of the boot chain: GRUB -> trampoline -> rust_main."""
+
+import re
+import subprocess
+
+from harness import (BANNER, KERNEL, Boot, add_counts, build_iso, check, default_iso, e2e)
+
+LONG_MODE_ERROR = "boot error: this CPU does not support 64-bit long mode"
+
+
+@e2e
+def kernel_is_multiboot2():
+    """GRUB's own check accepts the kernel ELF."""
+    result = subprocess.run(["grub-file", "--is-x86-multiboot2", str(KERNEL)])
+    check(result.returncode == 0, f"grub-file --is-x86-multiboot2 {KERNEL} failed")
+
+
+@e2e
+def boots_to_ready_with_banner():
+    """The shipped ISO boots: banner first on serial, `ready`, banner on screen."""
+    with Boot("ready", default_iso()) as boot:
+        boot.wait_for_line("ready")
+        lines = [l for l in boot.serial_lines() if l.strip()]
+        if lines[0] != BANNER:
+            boot.fail(f"first serial line is {lines[0]!r}, expected the banner {BANNER!r}")
+        screen = boot.screen()
+        if screen.find(BANNER) is None:
+            boot.fail(f"banner {BANNER!r} not on the visible screen:\n{screen}")
+        boot.check_running()
+
+
+@e2e
+def no_long_mode_cpu_gets_boot_error_and_halts():
+    """A 32-bit-only CPU: the trampoline reports it on serial and screen, and
+    the machine halts instead of resetting."""
+    with Boot("qemu32", default_iso(), qemu_args=["-cpu", "qemu32"]) as boot:
+        boot.wait_for_line(LONG_MODE_ERROR)
+        screen = boot.screen()
+        if not screen.lines()[0] == LONG_MODE_ERROR:
+            boot.fail(f"row 0 of the screen is not the boot error:\n{screen}")
+        boot.check_running(settle=1.0)
+        if "ready" in boot.serial_lines():
+            boot.fail("the kernel went on after the boot error")
+
+
+def run_selftest(boot: Boot) -> tuple[int, int]:
+    """Waits for the self-test summary; checks one result line per test."""
+    match = boot.wait_for_line(r"^(\d+) passed, (\d+) failed$", regex=True)
+    passed, failed = int(match.group(1)), int(match.group(2))
+    results = [l for l in boot.serial_lines() if re.match(r"^test \S+ \.\.\. (ok|FAILED)$", l)]
+    if len(results) != passed + failed:
+        boot.fail(f"{len(results)} result lines but the summary counts {passed + failed}")
+    if passed == 0:
+        boot.fail("the self-test ran no test")
+    return passed, failed
+
+
+@e2e
+def selftest_menu_entry_runs_in_kernel_tests():
+    """The ISO's "self-test" entry runs the in-kernel tests and halts; their
+    counts join `make test`'s total."""
+    with Boot("selftest", default_iso(), entry=1) as boot:
+        passed, failed = run_selftest(boot)
+        add_counts(passed, failed)
+        for line in boot.serial_lines():
+            if line.endswith("... FAILED"):
+                print(f"  in-kernel: {line}")
+        if "serial self-test: line sent through COM1" not in boot.serial_lines():
+            boot.fail("the serial self-test's line did not arrive")
+        boot.check_running()
+        check(failed == 0, f"{failed} in-kernel tests failed{boot.evidence()}")
+
+
+@e2e
+def selftest_with_qemu_exit_ends_qemu_with_33():
+    """`selftest qemu-exit`: all passed -> QEMU exits with (0x10 << 1) | 1."""
+    iso = build_iso("qemu-exit", cmdline="qemu-exit")
+    with Boot("qemu-exit", iso, entry=1) as boot:
+        run_selftest(boot)
+        status = boot.wait_exit()
+        if status != 33:
+            boot.fail(f"QEMU exited with {status}, expected 33")
