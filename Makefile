@@ -12,13 +12,15 @@
 #   ACCEL     QEMU accelerator: tcg (default) or kvm
 #   PROFILE   release (default) or debug (no optimisation)
 #   MEMORY    guest RAM for QEMU (default 128M)
+#   ENTRY     menu entry `make run` boots: 0 the kernel (default), 1 the self-test
 
 CMDLINE ?=
 UEFI    ?=
 ACCEL   ?= tcg
 PROFILE ?= release
 MEMORY  ?= 128M
-export CMDLINE UEFI ACCEL PROFILE MEMORY
+ENTRY   ?= 0
+export CMDLINE UEFI ACCEL PROFILE MEMORY ENTRY
 
 TARGET      := x86_64-kernel
 BUILD       := build

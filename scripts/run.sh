@@ -9,7 +9,8 @@
 # Always -no-reboot: a triple fault stops QEMU instead of looping.
 #
 #   scripts/run.sh [--debug] ISO
-# Environment: UEFI=1, ACCEL=tcg|kvm, MEMORY (default 128M).
+# Environment: UEFI=1, ACCEL=tcg|kvm, MEMORY (default 128M), ENTRY (menu
+# entry to boot: 0 = the kernel, 1 = the self-test; default 0).
 set -euo pipefail
 
 debug=""
@@ -24,6 +25,8 @@ args=(
     -no-reboot
     # For `selftest qemu-exit`: QEMU exits with the test result.
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
+    # grub.cfg boots menu entry ENTRY (0: the kernel, 1: the self-test).
+    -smbios "type=11,value=kestrel-entry=${ENTRY:-0}"
 )
 if [ -n "${UEFI:-}" ]; then
     args+=(-bios /usr/share/ovmf/OVMF.fd)

@@ -226,7 +226,7 @@ class Qmp:
 class Boot:
     """One QEMU run of an ISO, headless, with serial captured and QMP open."""
 
-    def __init__(self, name: str, iso: Path | None = None, *, entry: int | None = None,
+    def __init__(self, name: str, iso: Path | None = None, *, entry: int | None = 0,
                  uefi: bool = False, memory: str = "128M", serial: bool = True,
                  qemu_args: list[str] | tuple = (), timeout: float | None = None):
         self.name = name
@@ -252,7 +252,8 @@ class Boot:
         if uefi:
             args += ["-bios", str(OVMF)]
         if entry is not None:
-            # grub.cfg picks its default entry from this SMBIOS OEM string.
+            # grub.cfg picks its default entry from this SMBIOS OEM string
+            # (entry=None: no OEM string at all, as on a plain QEMU).
             args += ["-smbios", f"type=11,value={CRATE_NAME}-entry={entry}"]
         args += list(qemu_args)
         self.command = args
@@ -288,7 +289,9 @@ class Boot:
         return self.serial_log.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
 
     def serial_lines(self) -> list[str]:
-        return self.serial().split("\n")
+        """The serial log's lines, without the stray carriage returns that
+        firmware and GRUB put around theirs."""
+        return [line.strip("\r") for line in self.serial().split("\n")]
 
     def evidence(self) -> str:
         """What a failure message shows: the command, QEMU's stderr, the log."""

@@ -80,3 +80,15 @@ def selftest_with_qemu_exit_ends_qemu_with_33():
         status = boot.wait_exit()
         if status != 33:
             boot.fail(f"QEMU exited with {status}, expected 33")
+
+
+@e2e
+def boots_under_uefi():
+    """The same ISO boots under UEFI (OVMF) to `ready`, banner first."""
+    with Boot("uefi", default_iso(), uefi=True) as boot:
+        boot.wait_for_line("ready")
+        kernel_lines = boot.serial_lines()
+        start = kernel_lines.index(BANNER) if BANNER in kernel_lines else -1
+        if start < 0 or "ready" not in kernel_lines[start:]:
+            boot.fail("banner not followed by `ready` on serial")
+        boot.check_running()
