@@ -49,8 +49,11 @@ SETUP_STAMP := $(BUILD)/.setup-done
 
 all: iso
 
-# Install what is missing (apt packages, rust-src), once per build tree.
-setup: $(SETUP_STAMP)
+# Install what is missing (apt packages, rust-src): checked once per build
+# tree before the first build; `make setup` checks again.
+setup:
+	@bash scripts/setup.sh
+	@mkdir -p $(BUILD) && touch $(SETUP_STAMP)
 $(SETUP_STAMP): scripts/setup.sh
 	@bash scripts/setup.sh
 	@mkdir -p $(BUILD) && touch $@

@@ -29,15 +29,26 @@ out=$1 kernel=$2 cmdline=${3:-}
 name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$here/Cargo.toml" | head -n 1)
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$here/Cargo.toml" | head -n 1)
 
-staging=$(mktemp -d)
-trap 'rm -rf "$staging"' EXIT
+staging=$(mktemp -d)          # becomes the ISO's file tree
+log=$(mktemp)                 # grub-mkrescue's output, shown only on failure
+trap 'rm -rf "$staging" "$log"' EXIT
 mkdir -p "$staging/boot/grub"
 cp "$kernel" "$staging/boot/kernel.bin"
 if [ -n "$cfg" ]; then
     cp "$cfg" "$staging/boot/grub/grub.cfg"
 else
+    # GRUB's script language would expand $ and eat quotes: single-quote
+    # every word that is not plainly safe, so the kernel gets what was typed.
+    grub_cmdline=""
+    read -r -a words <<< "$cmdline"
+    for word in "${words[@]+"${words[@]}"}"; do
+        if [[ ! $word =~ ^[A-Za-z0-9=,._/:+@%-]+$ ]]; then
+            word="'${word//\'/\'\\\'\'}'"
+        fi
+        grub_cmdline+="${grub_cmdline:+ }$word"
+    done
     # Escape what sed would interpret in the replacement text.
-    esc_cmdline=$(printf '%s' "$cmdline" | sed 's/[\\&|]/\\&/g')
+    esc_cmdline=$(printf '%s' "$grub_cmdline" | sed 's/[\\&|]/\\&/g')
     sed -e "s|@NAME@|$name|g" -e "s|@VERSION@|$version|g" \
         -e "s|@CMDLINE@|$esc_cmdline|g" \
         "$here/grub/grub.cfg.in" > "$staging/boot/grub/grub.cfg"
@@ -56,8 +67,8 @@ mkdir -p "$(dirname "$out")"
 grub-mkrescue --output="$out" \
     --install-modules="normal configfile test echo regexp smbios multiboot2 iso9660 search all_video serial terminal $partmaps" \
     --locales= --fonts= --themes= \
-    "$staging" 2> "$staging/mkrescue.log" || {
-        cat "$staging/mkrescue.log" >&2
+    "$staging" > "$log" 2>&1 || {
+        cat "$log" >&2
         echo "mkiso: grub-mkrescue failed" >&2
         exit 1
     }
