@@ -68,10 +68,15 @@ $(BUILD)/asm/%.o: asm/%.asm | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	nasm -f elf64 -w+all -o $@ $<
 
+# A stamp per profile, so that switching PROFILE relinks the kernel even when
+# the other profile's library is older than build/kernel.bin.
+PROFILE_STAMP := $(BUILD)/.profile-$(PROFILE)
+$(PROFILE_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.profile-* && touch $@
+
 # The kernel ELF: the trampoline's objects and the Rust library, laid out by
 # linker.ld. --gc-sections drops unused code (the Multiboot2 header is KEPT).
-# The PROFILE is part of the ISO name stamp so switching profiles relinks.
-$(KERNEL): $(ASM_OBJ) $(RUST_LIB) linker.ld
+$(KERNEL): $(ASM_OBJ) $(RUST_LIB) linker.ld $(PROFILE_STAMP)
 	ld -n --gc-sections -z noexecstack -z max-page-size=0x1000 \
 	   -T linker.ld -o $@ $(ASM_OBJ) $(RUST_LIB)
 	grub-file --is-x86-multiboot2 $@
