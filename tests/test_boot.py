@@ -107,3 +107,14 @@ def unknown_command_line_words_warn_once_each_and_boot_goes_on():
                     if l.endswith(f"ignoring unknown kernel option `{word}`")]
             if len(hits) != 1:
                 boot.fail(f"expected one warning for {word!r}, found {len(hits)}")
+
+
+@e2e
+def selftest_with_a_failure_ends_qemu_with_35():
+    """`selftest qemu-exit` on a machine without a serial port: the serial
+    test fails, so QEMU exits with (0x11 << 1) | 1."""
+    iso = build_iso("qemu-exit", cmdline="qemu-exit")
+    with Boot("qemu-exit-failure", iso, entry=1, serial=False) as boot:
+        status = boot.wait_exit()
+        if status != 35:
+            boot.fail(f"QEMU exited with {status}, expected 35 (a failed self-test)")
