@@ -4,6 +4,8 @@
 #   make test     build everything and run every test
 #   make iso      build/os.iso (GRUB + kernel), bootable under BIOS and UEFI
 #   make debug    boot paused with a GDB stub on :1234
+#   make install  (as root) add the kernel to the GRUB menu beside Linux
+#   make uninstall  remove it again
 #   make clean    remove build/ and cargo's target directory
 #
 # Variables (e.g. `make run CMDLINE="loglevel=debug" UEFI=1`):
@@ -13,6 +15,8 @@
 #   PROFILE   release (default) or debug (no optimisation)
 #   MEMORY    guest RAM for QEMU (default 128M)
 #   ENTRY     menu entry `make run` boots: 0 the kernel (default), 1 the self-test
+#   DESTDIR   install/uninstall: stage under this root instead of /
+#   DRY_RUN=1 install/uninstall: print each step without doing it
 
 CMDLINE ?=
 UEFI    ?=
@@ -95,6 +99,17 @@ debug: $(ISO)
 
 test: $(ISO)
 	@python3 tests/run_all.py
+
+# Beside Linux: /boot/<crate>.bin and /etc/grub.d/45_<crate> (scripts/install.sh).
+# The kernel is built only when missing, so `make && sudo make install` does
+# not need root to have a Rust toolchain.
+export DESTDIR DRY_RUN
+install:
+	@[ -f $(KERNEL) ] || $(MAKE) --no-print-directory kernel
+	@bash scripts/install.sh install $(KERNEL)
+
+uninstall:
+	@bash scripts/install.sh uninstall
 
 clean:
 	rm -rf $(BUILD) target

@@ -65,7 +65,7 @@ done
 partmaps="part_acorn part_amiga part_apple part_bsd part_dfly part_dvh part_gpt part_msdos part_plan part_sun part_sunpc"
 mkdir -p "$(dirname "$out")"
 grub-mkrescue --output="$out" \
-    --install-modules="normal configfile test echo regexp smbios multiboot2 iso9660 search all_video serial terminal $partmaps" \
+    --install-modules="normal configfile test echo regexp smbios multiboot2 linux iso9660 search all_video serial terminal $partmaps" \
     --locales= --fonts= --themes= \
     "$staging" > "$log" 2>&1 || {
         cat "$log" >&2
