@@ -44,11 +44,17 @@ BYSTANDERS = {
 
 # --- helpers -----------------------------------------------------------------------
 
+def plain_env() -> dict[str, str]:
+    """This process's environment without the variables the installer reads
+    (`make test DESTDIR=...` must not leak into these tests)."""
+    return {k: v for k, v in os.environ.items() if k not in ("DESTDIR", "CMDLINE", "DRY_RUN")}
+
+
 def make(target: str, destdir: Path | None = None, cmdline: str | None = None,
          dry_run: bool = False, prefix: list[str] | tuple = ()) -> str:
     """Runs `make TARGET` with exactly the given DESTDIR/CMDLINE/DRY_RUN;
     fails unless it succeeds; returns its output."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DESTDIR", "CMDLINE", "DRY_RUN")}
+    env = plain_env()
     if destdir is not None:
         env["DESTDIR"] = str(destdir)
     if cmdline is not None:
@@ -94,7 +100,7 @@ def staging_root() -> Path:
 def run_script(script: Path, destdir: Path | None) -> str:
     """Runs the installed grub.d script as grub-mkconfig would (with sh);
     fails unless it exits 0; returns what it printed."""
-    env = {k: v for k, v in os.environ.items() if k != "DESTDIR"}
+    env = plain_env()
     if destdir is not None:
         env["DESTDIR"] = str(destdir)
     result = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True)
@@ -239,7 +245,7 @@ def uninstall_keeps_a_script_it_did_not_write():
         script = root / SCRIPT_PATH
         script.write_text("#!/bin/sh\n# the user's own\n")
         result = subprocess.run(["bash", str(ROOT / "scripts/install.sh"), "uninstall"],
-                                env={**os.environ, "DESTDIR": str(root)},
+                                env={**plain_env(), "DESTDIR": str(root)},
                                 capture_output=True, text=True)
         check(result.returncode != 0, "uninstall accepted a script it did not write")
         check("not written by this installer" in result.stderr,
@@ -306,9 +312,15 @@ class PrivateRoot:
         check(probe.returncode == 0,
               "this test needs root (or passwordless sudo) for a private mount "
               f"namespace (unshare, mount --bind): {probe.stderr.strip()}")
+        probe = subprocess.run([*self.prefix, "grub-probe", "--target=device", "/boot"],
+                               capture_output=True, text=True)
+        check(probe.returncode == 0,
+              "grub-mkconfig cannot work here: grub-probe finds no disk under "
+              f"{BUILD} (a container's overlay file system?): {probe.stderr.strip()}")
 
     def run(self, *args: str) -> str:
-        result = subprocess.run([*self.prefix, *args], capture_output=True, text=True)
+        result = subprocess.run([*self.prefix, *args], env=plain_env(),
+                                capture_output=True, text=True)
         check(result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
 
