@@ -115,7 +115,9 @@ sed_escape() {
 # The grub.d script, from the template, on stdout.
 render_script() {
     local path args
-    path=$(grub_word "$(grub_kernel_path)")
+    # One substitution per assignment, so a failure stops the script (set -e).
+    path=$(grub_kernel_path)
+    path=$(grub_word "$path")
     args=$(grub_args "${CMDLINE:-}")
     sed -e "s|@NAME@|$name|g" -e "s|@VERSION@|$version|g" \
         -e "s|@KERNEL@|$KERNEL_PATH|g" \
