@@ -7,7 +7,8 @@
 //! 2. [`rust_main`] (below) — an ordered list of init steps.
 //! 3. [`arch`] — the CPU: GDT and TSS, the exception table, paging, halting.
 //! 4. [`console`] — VGA text screen and serial port, `println!`.
-//! 5. [`boot_info`] — what GRUB handed over.
+//! 5. [`boot_info`] — what GRUB handed over, validated and reported.
+//! 6. [`memory`] — physical memory: the frame allocator.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -25,6 +26,7 @@ pub mod console;
 pub mod arch;
 pub mod boot_info;
 pub mod cmdline;
+pub mod memory;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]

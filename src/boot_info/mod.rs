@@ -2,17 +2,31 @@
 //! section 3.6): the command line, the memory map, modules, framebuffer, ...
 //!
 //! GRUB passes the physical address of the information in EBX, which the
-//! trampoline forwards to `rust_main`. [`load`] turns it into a [`BootInfo`]
-//! or stops the boot with a `boot error:` line; nothing later has to deal
-//! with a missing or broken structure.
+//! trampoline forwards to `rust_main`. [`load`] checks the address and the
+//! header, makes a byte slice of the structure and turns it into a
+//! [`BootInfo`] with [`BootInfo::from_bytes`], which first [`validate`]s every
+//! tag itself (the `multiboot2` crate assumes well-formed tags), or it stops
+//! the boot with a `boot error:` line. Nothing later has to deal with a
+//! missing or broken structure.
+//!
+//! [`report`] formats what the information says for the boot report.
 
 #[cfg(target_os = "none")]
 mod load;
+#[cfg(test)]
+mod fuzz;
+pub mod report;
+#[cfg(test)]
+pub mod test_support;
+pub mod validate;
 
 #[cfg(target_os = "none")]
 pub use load::load;
 
-use multiboot2::BootInformation;
+use multiboot2::{BootInformation, BootInformationHeader, MemoryArea, ModuleTag};
+
+use self::validate::Problem;
+use crate::memory::range::PhysRange;
 
 /// The boot information, loaded and checked.
 pub struct BootInfo<'a> {
@@ -20,7 +34,23 @@ pub struct BootInfo<'a> {
     pub mbi: BootInformation<'a>,
 }
 
-impl BootInfo<'_> {
+impl<'a> BootInfo<'a> {
+    /// Validates the boot information in `bytes` (see [`validate`]) and, if
+    /// it is well-formed, hands it to the `multiboot2` crate.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Problem> {
+        validate::validate(bytes)?;
+        let header = bytes.as_ptr().cast::<BootInformationHeader>();
+        // SAFETY: `bytes` is readable and unchanging for 'a, and `validate`
+        // checked that it is 8-byte aligned, that its total size lies inside
+        // the slice and that a well-formed tag chain closed by an end tag
+        // fills it, so the crate reads only inside `bytes`.
+        match unsafe { BootInformation::load(header) } {
+            Ok(mbi) => Ok(Self { mbi }),
+            // Unreachable after `validate`; reported rather than trusted.
+            Err(_) => Err(Problem::MissingEndTag),
+        }
+    }
+
     /// The kernel command line, or "" when GRUB passed none or it is not
     /// valid UTF-8.
     pub fn cmdline(&self) -> &str {
@@ -37,6 +67,27 @@ impl BootInfo<'_> {
             .and_then(|tag| tag.name().ok())
             .unwrap_or("")
     }
+
+    /// The memory map's regions (validation guarantees there is a map).
+    pub fn memory_areas(&self) -> &[MemoryArea] {
+        self.mbi.memory_map_tag().map(|tag| tag.memory_areas()).unwrap_or(&[])
+    }
+
+    /// Where the boot information itself lies in physical memory.
+    pub fn mbi_range(&self) -> PhysRange {
+        PhysRange::from_size(self.mbi.start_address() as u64, self.mbi.total_size() as u64)
+    }
+
+    /// Every module GRUB loaded (`module2`), in order.
+    pub fn modules(&self) -> impl Iterator<Item = &ModuleTag> {
+        self.mbi.module_tags()
+    }
+}
+
+/// Where a module lies in physical memory (validation guarantees its end is
+/// not below its start).
+pub fn module_range(module: &ModuleTag) -> PhysRange {
+    PhysRange::new(module.start_address() as u64, module.end_address() as u64)
 }
 
 /// In-kernel tests of the boot information as GRUB passed it.
