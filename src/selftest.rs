@@ -53,6 +53,7 @@ const SUITES: &[&[Test]] = &[
     crate::cmdline::ktests::TESTS,
     crate::console::ktests::TESTS,
     crate::boot_info::ktests::TESTS,
+    crate::memory::ktests::TESTS,
     crate::arch::x86_64::paging::ktests::TESTS,
 ];
 

@@ -21,7 +21,12 @@ pub mod test_support;
 pub mod validate;
 
 #[cfg(target_os = "none")]
+mod print;
+
+#[cfg(target_os = "none")]
 pub use load::load;
+#[cfg(target_os = "none")]
+pub use print::print_report;
 
 use multiboot2::{BootInformation, BootInformationHeader, MemoryArea, ModuleTag};
 
@@ -69,7 +74,7 @@ impl<'a> BootInfo<'a> {
     }
 
     /// The memory map's regions (validation guarantees there is a map).
-    pub fn memory_areas(&self) -> &[MemoryArea] {
+    pub fn memory_areas(&'a self) -> &'a [MemoryArea] {
         self.mbi.memory_map_tag().map(|tag| tag.memory_areas()).unwrap_or(&[])
     }
 

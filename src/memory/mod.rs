@@ -8,6 +8,8 @@
 pub mod frame_allocator;
 #[cfg(target_os = "none")]
 mod global;
+#[cfg(target_os = "none")]
+pub mod ktests;
 pub mod range;
 
 #[cfg(target_os = "none")]
