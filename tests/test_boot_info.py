@@ -1,0 +1,281 @@
+"""End-to-end tests of the boot report: what GRUB handed over, as the kernel
+reads, validates and prints it (format: README, "Boot report")."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+from harness import (BANNER, BUILD, Boot, build_iso, check, default_iso, e2e)
+from test_boot import run_selftest
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+FRAME_SIZE = 4096
+KERNEL_LINK_ADDRESS = 0x100000
+
+RANGE = r"\[0x([0-9a-f]{16})-0x([0-9a-f]{16})\]"
+MEM_TYPES = r"usable|reserved|ACPI data|ACPI NVS|unusable|type \d+"
+
+# Every report line, in order: (key, regex, may repeat, must appear).
+LINE_FORMS = [
+    ("loader", r"^loader: (.*)$", False, True),
+    ("cmdline", r"^cmdline: (.*)$", False, True),
+    ("mem", rf"^mem: {RANGE} ({MEM_TYPES})$", True, True),
+    ("total", r"^mem: total usable (\d+) KiB$", False, True),
+    ("kernel", rf"^kernel: {RANGE}$", False, True),
+    ("mbi", rf"^mbi: {RANGE}$", False, True),
+    ("module", rf"^module: {RANGE} (.*)$", True, False),
+    ("framebuffer", r"^framebuffer: (text|rgb|indexed|type \d+) (\d+)x(\d+)x(\d+) pitch (\d+) at 0x([0-9a-f]+)$", False, False),
+    ("acpi", r"^acpi: rsdp v([12]) rsdt 0x([0-9a-f]+)( xsdt 0x([0-9a-f]+))?$", False, False),
+    ("frames", r"^frames: (\d+) usable$", False, True),
+]
+
+# The lines the screen shows (the summary); the rest are serial only.
+SCREEN_KEYS = ("loader", "cmdline", "total", "frames")
+
+
+@dataclass
+class BootReport:
+    """The parsed report: one list of regex matches per key."""
+    lines: list[str]
+    matches: dict[str, list[re.Match]] = field(default_factory=dict)
+
+    def one(self, key: str) -> re.Match | None:
+        found = self.matches.get(key, [])
+        return found[0] if found else None
+
+    def ranges(self, key: str) -> list[tuple[int, int, str]]:
+        """(start, inclusive end, rest) of each line of `key`."""
+        return [(int(m.group(1), 16), int(m.group(2), 16), m.group(3) if m.re.groups >= 3 else "")
+                for m in self.matches.get(key, [])]
+
+    def usable_kib(self) -> int:
+        return int(self.one("total").group(1))
+
+    def frames(self) -> int:
+        return int(self.one("frames").group(1))
+
+
+def read_report(boot: Boot) -> BootReport:
+    """Waits for `ready`, then parses the report lines between the banner
+    and `ready`: each in the documented form and order, none missing."""
+    boot.wait_for_line("ready")
+    lines = boot.serial_lines()
+    if BANNER not in lines:
+        boot.fail("no banner on serial")
+    start = lines.index(BANNER) + 1
+    end = lines.index("ready", start)
+    report_lines = lines[start:end]
+    report = BootReport(report_lines)
+    form = 0
+    for line in report_lines:
+        if not re.match(r"^(loader|cmdline|mem|kernel|mbi|module|framebuffer|acpi|frames): ", line):
+            continue  # e.g. a command-line warning, printed after the report
+        while form < len(LINE_FORMS):
+            key, pattern, repeats, _ = LINE_FORMS[form]
+            match = re.match(pattern, line)
+            if match:
+                report.matches.setdefault(key, []).append(match)
+                if not repeats:
+                    form += 1
+                break
+            form += 1
+        else:
+            boot.fail(f"report line out of order or malformed: {line!r}")
+    for key, _, _, required in LINE_FORMS:
+        if required and key not in report.matches:
+            boot.fail(f"report has no {key!r} line")
+    if any("[INFO]" in line for line in report_lines):
+        boot.fail("report lines carry log tags")
+    return report
+
+
+def check_consistent(boot: Boot, report: BootReport):
+    """Cross-checks the report against itself: the total is the sum of the
+    usable regions; the frames fit in them; ranges are well-formed."""
+    mem = report.ranges("mem")
+    for start, end, _ in mem + report.ranges("kernel") + report.ranges("mbi"):
+        if end < start:
+            boot.fail(f"range end {end:#x} below start {start:#x}")
+    usable = sum(end - start + 1 for start, end, typ in mem if typ == "usable")
+    if usable // KIB != report.usable_kib():
+        boot.fail(f"usable regions sum to {usable // KIB} KiB, the total line says {report.usable_kib()}")
+    if report.frames() * FRAME_SIZE > usable:
+        boot.fail(f"{report.frames()} frames do not fit in {usable} usable bytes")
+    kernel_start, kernel_end, _ = report.ranges("kernel")[0]
+    if kernel_start != KERNEL_LINK_ADDRESS:
+        boot.fail(f"kernel starts at {kernel_start:#x}, linked at {KERNEL_LINK_ADDRESS:#x}")
+    if (kernel_end + 1) % FRAME_SIZE:
+        boot.fail(f"kernel end {kernel_end:#x} is not page-aligned (linker.ld aligns it)")
+
+
+@e2e
+def boot_report_lists_everything_grub_passed():
+    """Default ISO under BIOS: every report line in form and order, the
+    numbers consistent, the EGA text framebuffer and the ACPI RSDP shown, and
+    the summary (only) on screen."""
+    with Boot("report", default_iso()) as boot:
+        report = read_report(boot)
+        check_consistent(boot, report)
+        if not report.one("loader").group(1).startswith("GRUB"):
+            boot.fail(f"loader is {report.one('loader').group(1)!r}")
+        if report.one("cmdline").group(1) != "":
+            boot.fail("the default entry has an empty command line")
+        framebuffer = report.one("framebuffer")
+        if framebuffer is None or framebuffer.group(0) != "framebuffer: text 80x25x16 pitch 160 at 0xb8000":
+            boot.fail(f"expected GRUB's EGA text framebuffer, got {framebuffer and framebuffer.group(0)!r}")
+        if report.one("acpi") is None:
+            boot.fail("no acpi line (SeaBIOS has an RSDP)")
+        screen = boot.screen()
+        for key in SCREEN_KEYS:
+            line = report.one(key).group(0)
+            if screen.find(line) is None:
+                boot.fail(f"summary line {line!r} not on screen:\n{screen}")
+        for detail in ("mem: [", "kernel: [", "mbi: ["):
+            if screen.find(detail) is not None:
+                boot.fail(f"detail {detail!r} on screen, should be serial only:\n{screen}")
+        boot.check_running()
+
+
+def check_usable_total(memory: str, configured: int):
+    with Boot(f"mem-{memory}", default_iso(), memory=memory) as boot:
+        report = read_report(boot)
+        check_consistent(boot, report)
+        usable = report.usable_kib() * KIB
+        share = usable / configured
+        print(f"  -m {memory}: usable {report.usable_kib()} KiB = {share:.2%}, "
+              f"{report.frames()} frames")
+        if not 0.95 <= share <= 1.0:
+            boot.fail(f"usable {usable} bytes is {share:.2%} of the configured {configured}")
+        # All but the kernel, the boot information and page 0 is handed out.
+        if report.frames() * FRAME_SIZE < 0.95 * configured:
+            boot.fail(f"only {report.frames()} frames for {configured} bytes of RAM")
+        return report, boot
+
+
+@e2e
+def usable_memory_64m():
+    """-m 64M: the usable total is 95-100 % of the RAM."""
+    check_usable_total("64M", 64 * MIB)
+
+
+@e2e
+def usable_memory_512m():
+    """-m 512M: the usable total is 95-100 % of the RAM."""
+    check_usable_total("512M", 512 * MIB)
+
+
+@e2e
+def usable_memory_4g():
+    """-m 4G: QEMU puts part of the RAM above 4 GiB; the total still counts
+    it (95-100 %) and so do the frames."""
+    report, boot = check_usable_total("4G", 4 * GIB)
+    above = [(s, e) for s, e, typ in report.ranges("mem") if typ == "usable" and s >= 4 * GIB]
+    check(bool(above), f"no usable region above 4 GiB in {report.lines}")
+
+
+# --- command line and modules ------------------------------------------------------
+
+CMDLINE = "kestrel.test=42 hello-world path=/boot/x,y:z"
+MODULES = [  # (path in the ISO, size in bytes, module command line)
+    ("/boot/mod1", 4099, "first module arg=1"),
+    ("/boot/mod2", 12345, "second"),
+]
+
+
+def modules_cfg() -> str:
+    """A grub.cfg with the normal and self-test entries, each loading the
+    kernel with CMDLINE and both modules."""
+    module_lines = "".join(f"    module2 {path} {cmdline}\n" for path, _, cmdline in MODULES)
+    entries = ""
+    for title, extra in (("modules", ""), ("modules self-test", "selftest ")):
+        entries += (f'menuentry "kestrel {title}" {{\n'
+                    f"    multiboot2 /boot/kernel.bin {extra}{CMDLINE}\n"
+                    f"{module_lines}    boot\n}}\n")
+    return ("set timeout=0\nset default=0\n"
+            "if smbios --type 11 --get-string 4 --set oem_string; then\n"
+            "    regexp --set 1:default '^kestrel-entry=([0-9]+)$' \"$oem_string\"\n"
+            "fi\n" + entries)
+
+
+def modules_iso():
+    files_dir = BUILD / "test-files"
+    files_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(4)
+    files = {}
+    for path, size, _ in MODULES:
+        local = files_dir / path.rsplit("/", 1)[1]
+        # Random bytes (not gzip, so GRUB loads them as they are).
+        local.write_bytes(bytes(rng.randrange(256) for _ in range(size)))
+        files[path] = local
+    return build_iso("modules", cfg=modules_cfg(), files=files)
+
+
+@e2e
+def command_line_and_modules_shown_exactly():
+    """A custom command line and two module2 files of odd sizes: the
+    command line appears exactly, each module with its exact size
+    (inclusive end = start + size - 1) and command line, in order, apart
+    from each other, the kernel and the boot information."""
+    with Boot("modules", modules_iso()) as boot:
+        report = read_report(boot)
+        check_consistent(boot, report)
+        if report.one("cmdline").group(0) != f"cmdline: {CMDLINE}":
+            boot.fail(f"cmdline line is {report.one('cmdline').group(0)!r}, "
+                      f"expected {'cmdline: ' + CMDLINE!r}")
+        modules = report.ranges("module")
+        if len(modules) != len(MODULES):
+            boot.fail(f"{len(modules)} module lines, expected {len(MODULES)}")
+        taken = report.ranges("kernel") + report.ranges("mbi")
+        for (start, end, cmdline), (path, size, expected_cmdline) in zip(modules, MODULES):
+            if end - start + 1 != size:
+                boot.fail(f"{path}: [{start:#x}-{end:#x}] is {end - start + 1} bytes, expected {size}")
+            if cmdline != expected_cmdline:
+                boot.fail(f"{path}: command line {cmdline!r}, expected {expected_cmdline!r}")
+            for other_start, other_end, _ in taken:
+                if start <= other_end and other_start <= end:
+                    boot.fail(f"{path} [{start:#x}-{end:#x}] overlaps [{other_start:#x}-{other_end:#x}]")
+            taken.append((start, end, path))
+        boot.check_running()
+
+
+@e2e
+def frame_allocator_selftest_with_modules_loaded():
+    """The in-kernel self-test on the modules ISO: the allocated frames must
+    also avoid both modules."""
+    with Boot("modules-selftest", modules_iso(), entry=1) as boot:
+        passed, failed = run_selftest(boot)
+        lines = boot.serial_lines()
+        for name in ("allocated_frames_are_free_ram", "allocated_frame_holds_data"):
+            if f"test memory::ktests::{name} ... ok" not in lines:
+                boot.fail(f"memory::ktests::{name} did not pass")
+        check(failed == 0, f"{failed} in-kernel tests failed{boot.evidence()}")
+        if len(report_modules := [l for l in lines if l.startswith("module: ")]) != len(MODULES):
+            boot.fail(f"expected {len(MODULES)} modules, report shows {report_modules}")
+
+
+# OVMF keeps part of the RAM for itself (runtime services, ACPI NVS, its own
+# reserved pages): about 4.5 % of 128 MiB here, so the UEFI bound is looser.
+UEFI_MIN_USABLE_SHARE = 0.90
+
+
+@e2e
+def boot_report_under_uefi():
+    """Under UEFI (OVMF) the report is complete and consistent, the boot
+    information lies low (below the kernel at 1 MiB; under BIOS GRUB puts it
+    above), and at least 90 % of the RAM is usable."""
+    with Boot("report-uefi", default_iso(), uefi=True) as boot:
+        report = read_report(boot)
+        check_consistent(boot, report)
+        mbi_start = report.ranges("mbi")[0][0]
+        types = sorted({typ for _, _, typ in report.ranges("mem")})
+        share = report.usable_kib() * KIB / (128 * MIB)
+        print(f"  uefi: mbi at {mbi_start:#x}, memory types {types}, usable {share:.2%}")
+        if mbi_start >= KERNEL_LINK_ADDRESS:
+            boot.fail(f"boot information at {mbi_start:#x}, expected below 1 MiB under UEFI")
+        if not UEFI_MIN_USABLE_SHARE <= share <= 1.0:
+            boot.fail(f"usable is {share:.2%} of 128 MiB")
+        boot.check_running()
