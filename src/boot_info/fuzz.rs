@@ -14,10 +14,11 @@ use crate::memory::frame_allocator::FrameAllocator;
 use crate::memory::range::PhysRange;
 use crate::memory::reserved_ranges;
 
-/// xorshift64*: small, fast and good enough to pick mutations.
+/// xorshift64* (state: the last value): small, fast and good enough to pick mutations.
 struct Rng(u64);
 
 impl Rng {
+    /// The next pseudo-random value.
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -25,13 +26,27 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
+    /// A value in `0..n`.
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 }
 
 /// Values that sit on the validator's edges.
-const INTERESTING: [u32; 12] = [0, 1, 7, 8, 9, 16, 24, 28, 44, 0x7fff_ffff, 0xffff_fff8, 0xffff_ffff];
+const INTERESTING: [u32; 12] = [
+    0,
+    1,
+    7,
+    8,
+    9,
+    16,
+    24,
+    28,
+    44,
+    0x7fff_ffff,
+    0xffff_fff8,
+    0xffff_ffff,
+];
 
 /// A structure built from `rng`: a mutated typical one, or random bytes.
 fn generate(rng: &mut Rng) -> Vec<u8> {
@@ -75,7 +90,13 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
 fn exercise(boot: &BootInfo) {
     let kernel = PhysRange::new(0x10_0000, 0x20_0000);
     let mut out = String::new();
-    Report { boot, kernel, free_frames: 0 }.write_all(&mut out).unwrap();
+    Report {
+        boot,
+        kernel,
+        free_frames: 0,
+    }
+    .write_all(&mut out)
+    .unwrap();
     assert!(out.ends_with("frames: 0 usable\n"));
     let _ = boot.cmdline();
     let _ = boot.loader_name();
@@ -85,12 +106,13 @@ fn exercise(boot: &BootInfo) {
         let mut last = 0;
         for _ in 0..free.min(16) {
             let frame = frames.allocate().expect("counted as free");
-            assert!(frame > last && frame % 4096 == 0);
+            assert!(frame > last && frame.is_multiple_of(4096));
             last = frame;
         }
     }
 }
 
+/// 30 000 generated structures: no panic, and both outcomes occur.
 #[test]
 fn random_and_mutated_structures_never_panic() {
     const ITERATIONS: u32 = 30_000;

@@ -28,13 +28,20 @@ static BOOT_INFO: Once<BootInfo<'static>> = Once::new();
 /// prints a `boot error:` line and halts. Call once.
 pub fn load(mbi_addr: usize, magic: u32) -> &'static BootInfo<'static> {
     if magic != MULTIBOOT2_BOOTLOADER_MAGIC {
-        fail(format_args!("not loaded by a Multiboot2 boot loader (magic {magic:#x})"));
+        fail(format_args!(
+            "not loaded by a Multiboot2 boot loader (magic {magic:#x})"
+        ));
     }
     if mbi_addr == 0 {
-        fail(format_args!("the boot loader passed a null boot information address"));
+        fail(format_args!(
+            "the boot loader passed a null boot information address"
+        ));
     }
-    if mbi_addr % ALIGNMENT != 0 {
-        fail(format_args!("{}", validate::Problem::Misaligned { address: mbi_addr }));
+    if !mbi_addr.is_multiple_of(ALIGNMENT) {
+        fail(format_args!(
+            "{}",
+            validate::Problem::Misaligned { address: mbi_addr }
+        ));
     }
     check_mapped(mbi_addr, HEADER_SIZE);
     // SAFETY: the HEADER_SIZE bytes at `mbi_addr` are identity-mapped (just
@@ -57,7 +64,9 @@ pub fn load(mbi_addr: usize, magic: u32) -> &'static BootInfo<'static> {
         unsafe { core::slice::from_raw_parts(mbi_addr as *const u8, total_size) };
     match BootInfo::from_bytes(bytes) {
         Ok(boot) => BOOT_INFO.call_once(|| boot),
-        Err(problem) => fail(format_args!("{problem} (boot information at {mbi_addr:#x})")),
+        Err(problem) => fail(format_args!(
+            "{problem} (boot information at {mbi_addr:#x})"
+        )),
     }
 }
 
@@ -67,7 +76,9 @@ pub fn load(mbi_addr: usize, magic: u32) -> &'static BootInfo<'static> {
 fn check_mapped(addr: usize, len: usize) {
     let last = addr.checked_add(len - 1);
     let Some(last) = last else {
-        fail(format_args!("the boot information at {addr:#x} wraps around the address space"));
+        fail(format_args!(
+            "the boot information at {addr:#x} wraps around the address space"
+        ));
     };
     let mut page = addr & !(PAGE_SIZE - 1);
     while page <= last {

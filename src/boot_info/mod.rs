@@ -11,10 +11,10 @@
 //!
 //! [`report`] formats what the information says for the boot report.
 
-#[cfg(target_os = "none")]
-mod load;
 #[cfg(test)]
 mod fuzz;
+#[cfg(target_os = "none")]
+mod load;
 pub mod report;
 #[cfg(test)]
 pub mod test_support;
@@ -51,8 +51,8 @@ impl<'a> BootInfo<'a> {
         // fills it, so the crate reads only inside `bytes`.
         match unsafe { BootInformation::load(header) } {
             Ok(mbi) => Ok(Self { mbi }),
-            // Unreachable after `validate`; reported rather than trusted.
-            Err(_) => Err(Problem::MissingEndTag),
+            // Not expected after `validate`; reported rather than trusted.
+            Err(_) => Err(Problem::CrateRejected),
         }
     }
 
@@ -75,12 +75,18 @@ impl<'a> BootInfo<'a> {
 
     /// The memory map's regions (validation guarantees there is a map).
     pub fn memory_areas(&'a self) -> &'a [MemoryArea] {
-        self.mbi.memory_map_tag().map(|tag| tag.memory_areas()).unwrap_or(&[])
+        self.mbi
+            .memory_map_tag()
+            .map(|tag| tag.memory_areas())
+            .unwrap_or(&[])
     }
 
     /// Where the boot information itself lies in physical memory.
     pub fn mbi_range(&self) -> PhysRange {
-        PhysRange::from_size(self.mbi.start_address() as u64, self.mbi.total_size() as u64)
+        PhysRange::from_size(
+            self.mbi.start_address() as u64,
+            self.mbi.total_size() as u64,
+        )
     }
 
     /// Every module GRUB loaded (`module2`), in order.
@@ -104,7 +110,11 @@ pub mod ktests {
     /// GRUB identifies itself and passed a memory map and the command line.
     fn loaded_from_grub(context: &Context) -> Outcome {
         let boot = context.boot;
-        check!(boot.loader_name().starts_with("GRUB"), "loader is {:?}", boot.loader_name());
+        check!(
+            boot.loader_name().starts_with("GRUB"),
+            "loader is {:?}",
+            boot.loader_name()
+        );
         check!(boot.mbi.memory_map_tag().is_some());
         check!(boot.cmdline().contains("selftest"));
         check_eq!(boot.mbi.start_address() % 8, 0);

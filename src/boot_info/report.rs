@@ -2,17 +2,18 @@
 //! format (documented in the README's "Boot report" section).
 //!
 //! ```text
-//! loader: GRUB 2.06-13+deb12u1
-//! cmdline: selftest
+//! loader: GRUB 2.06-13+deb12u2
+//! cmdline: kestrel.test=42 hello-world
 //! mem: [0x0000000000000000-0x000000000009fbff] usable
 //! mem: [0x000000000009fc00-0x000000000009ffff] reserved
-//! mem: total usable 130551 KiB
-//! kernel: [0x0000000000100000-0x000000000012afff]
-//! mbi: [0x000000000012b0b8-0x000000000012b3a7]
-//! module: [0x000000000012c000-0x000000000012c4d2] first module
+//! mem: [0x0000000000100000-0x0000000007fdffff] usable
+//! mem: total usable 130559 KiB
+//! kernel: [0x0000000000100000-0x0000000000132fff]
+//! mbi: [0x00000000001000b8-0x0000000000100707]
+//! module: [0x00000000005a9000-0x00000000005aa002] first module arg=1
 //! framebuffer: text 80x25x16 pitch 160 at 0xb8000
-//! acpi: rsdp v1 rsdt 0x7fe1234
-//! frames: 32484 usable
+//! acpi: rsdp v1 rsdt 0x7fe1ad8
+//! frames: 32581 usable
 //! ```
 //!
 //! Ranges print with an inclusive end, like Linux's firmware map. Each line
@@ -23,7 +24,9 @@
 
 use core::fmt;
 
-use multiboot2::{FramebufferTag, FramebufferType, MemoryArea, MemoryAreaType, StringError, TagType};
+use multiboot2::{
+    FramebufferTag, FramebufferType, MemoryArea, MemoryAreaType, StringError, TagType,
+};
 
 use super::{BootInfo, module_range};
 use crate::memory::frame_allocator::{area_range, is_usable};
@@ -58,10 +61,7 @@ pub struct Report<'r, 'mbi> {
 
 impl Report<'_, '_> {
     /// Produces every line, in order, through `line`.
-    pub fn emit(
-        &self,
-        mut line: impl FnMut(Shown, fmt::Arguments) -> fmt::Result,
-    ) -> fmt::Result {
+    pub fn emit(&self, mut line: impl FnMut(Shown, fmt::Arguments) -> fmt::Result) -> fmt::Result {
         use Shown::{Everywhere, SerialOnly};
         let boot = self.boot;
         let loader = boot.mbi.boot_loader_name_tag().map(|tag| tag.name());
@@ -69,15 +69,24 @@ impl Report<'_, '_> {
         let cmdline = boot.mbi.command_line_tag().map(|tag| tag.cmdline());
         line(Everywhere, format_args!("cmdline: {}", Text(cmdline)))?;
         for area in boot.memory_areas() {
-            line(SerialOnly, format_args!("mem: {} {}", area_range(area), AreaType(area.typ())))?;
+            line(
+                SerialOnly,
+                format_args!("mem: {} {}", area_range(area), AreaType(area.typ())),
+            )?;
         }
         let usable_kib = total_usable_bytes(boot.memory_areas()) / 1024;
-        line(Everywhere, format_args!("mem: total usable {usable_kib} KiB"))?;
+        line(
+            Everywhere,
+            format_args!("mem: total usable {usable_kib} KiB"),
+        )?;
         line(SerialOnly, format_args!("kernel: {}", self.kernel))?;
         line(SerialOnly, format_args!("mbi: {}", boot.mbi_range()))?;
         for module in boot.modules() {
             let cmdline = Text(Some(module.cmdline()));
-            line(SerialOnly, format_args!("module: {} {cmdline}", module_range(module)))?;
+            line(
+                SerialOnly,
+                format_args!("module: {} {cmdline}", module_range(module)),
+            )?;
         }
         if let Some(tag) = boot.mbi.get_tag::<FramebufferTag>() {
             line(
@@ -103,9 +112,15 @@ impl Report<'_, '_> {
                 ),
             )?;
         } else if let Some(rsdp) = boot.mbi.rsdp_v1_tag() {
-            line(SerialOnly, format_args!("acpi: rsdp v1 rsdt {:#x}", rsdp.rsdt_address()))?;
+            line(
+                SerialOnly,
+                format_args!("acpi: rsdp v1 rsdt {:#x}", rsdp.rsdt_address()),
+            )?;
         }
-        line(Everywhere, format_args!("frames: {} usable", self.free_frames))
+        line(
+            Everywhere,
+            format_args!("frames: {} usable", self.free_frames),
+        )
     }
 
     /// Writes every line (what serial shows).
@@ -139,18 +154,27 @@ impl Report<'_, '_> {
     fn rsdp_v2_rsdt(&self) -> u32 {
         self.payload(TagType::AcpiV2)
             .and_then(|payload| payload.get(RSDP_RSDT_OFFSET..RSDP_RSDT_OFFSET + 4))
-            .map_or(0, |field| u32::from_le_bytes([field[0], field[1], field[2], field[3]]))
+            .map_or(0, |field| {
+                u32::from_le_bytes([field[0], field[1], field[2], field[3]])
+            })
     }
 
     /// The bytes after the header of the first tag of type `typ`.
     fn payload(&self, typ: TagType) -> Option<&[u8]> {
-        self.boot.mbi.tags().find(|tag| tag.header().typ == typ).map(|tag| tag.payload())
+        self.boot
+            .mbi
+            .tags()
+            .find(|tag| tag.header().typ == typ)
+            .map(|tag| tag.payload())
     }
 }
 
 /// The sum of the sizes of all `usable` regions, in bytes.
 pub fn total_usable_bytes(areas: &[MemoryArea]) -> u64 {
-    areas.iter().filter(|area| is_usable(area)).fold(0u64, |sum, area| sum.saturating_add(area.size()))
+    areas
+        .iter()
+        .filter(|area| is_usable(area))
+        .fold(0u64, |sum, area| sum.saturating_add(area.size()))
 }
 
 /// A memory-map type as the report names it: Linux's e820 names, else
@@ -211,7 +235,13 @@ mod tests {
         let buffer = builder.build();
         let boot = BootInfo::from_bytes(buffer.bytes()).expect("valid test structure");
         let mut out = String::new();
-        Report { boot: &boot, kernel: KERNEL, free_frames: frames }.write_all(&mut out).unwrap();
+        Report {
+            boot: &boot,
+            kernel: KERNEL,
+            free_frames: frames,
+        }
+        .write_all(&mut out)
+        .unwrap();
         // The boot information's address differs per run: mask it.
         let mbi = boot.mbi_range().to_string();
         out.replace(&mbi, "[MBI]")
@@ -244,7 +274,13 @@ mod tests {
         let buffer = typical().build();
         let boot = BootInfo::from_bytes(buffer.bytes()).unwrap();
         let mut out = String::new();
-        Report { boot: &boot, kernel: KERNEL, free_frames: 7 }.write_summary(&mut out).unwrap();
+        Report {
+            boot: &boot,
+            kernel: KERNEL,
+            free_frames: 7,
+        }
+        .write_summary(&mut out)
+        .unwrap();
         assert_eq!(
             out,
             "loader: GRUB 2.06\ncmdline: selftest verbose\nmem: total usable 130559 KiB\nframes: 7 usable\n"
@@ -262,14 +298,33 @@ mod tests {
 
     #[test]
     fn names_every_memory_type_like_linux() {
-        let map = [(0x1000, 0x1000, 1), (0x2000, 0x1000, 2), (0x3000, 0x1000, 3), (0x4000, 0x1000, 4), (0x5000, 0x1000, 5), (0x6000, 0x1000, 7), (0x7000, 0x1000, 0xf000_0001)];
+        let map = [
+            (0x1000, 0x1000, 1),
+            (0x2000, 0x1000, 2),
+            (0x3000, 0x1000, 3),
+            (0x4000, 0x1000, 4),
+            (0x5000, 0x1000, 5),
+            (0x6000, 0x1000, 7),
+            (0x7000, 0x1000, 0xf000_0001),
+        ];
         let report = full(Builder::new().memory_map(&map).end(), 1);
         let types: Vec<&str> = report
             .lines()
             .filter(|line| line.starts_with("mem: ["))
             .map(|line| line.split_once("] ").unwrap().1)
             .collect();
-        assert_eq!(types, ["usable", "reserved", "ACPI data", "ACPI NVS", "unusable", "type 7", "type 4026531841"]);
+        assert_eq!(
+            types,
+            [
+                "usable",
+                "reserved",
+                "ACPI data",
+                "ACPI NVS",
+                "unusable",
+                "type 7",
+                "type 4026531841"
+            ]
+        );
         assert!(report.contains("mem: total usable 4 KiB\n"));
     }
 
@@ -284,14 +339,30 @@ mod tests {
 
     #[test]
     fn command_line_is_shown_exactly() {
-        let report = full(Builder::new().cmdline("  a=b  c\"x\" ü ").memory_map(&[]).end(), 0);
+        let report = full(
+            Builder::new()
+                .cmdline("  a=b  c\"x\" ü ")
+                .memory_map(&[])
+                .end(),
+            0,
+        );
         assert!(report.contains("cmdline:   a=b  c\"x\" ü \n"), "{report}");
     }
 
     #[test]
     fn malformed_strings_are_marked() {
-        let report = full(Builder::new().tag(1, b"no nul").tag(2, &[0xff, 0xfe, 0]).memory_map(&[]).end(), 0);
-        assert!(report.contains("cmdline: <not NUL-terminated>\n"), "{report}");
+        let report = full(
+            Builder::new()
+                .tag(1, b"no nul")
+                .tag(2, &[0xff, 0xfe, 0])
+                .memory_map(&[])
+                .end(),
+            0,
+        );
+        assert!(
+            report.contains("cmdline: <not NUL-terminated>\n"),
+            "{report}"
+        );
         assert!(report.contains("loader: <not UTF-8>\n"), "{report}");
     }
 
@@ -305,23 +376,63 @@ mod tests {
                 .end(),
             0,
         );
-        assert!(report.contains("module: [0x0000000000200000-0x0000000000200000] one byte\n"), "{report}");
-        assert!(report.contains("module: [empty at 0x0000000000300000] \n"), "{report}");
+        assert!(
+            report.contains("module: [0x0000000000200000-0x0000000000200000] one byte\n"),
+            "{report}"
+        );
+        assert!(
+            report.contains("module: [empty at 0x0000000000300000] \n"),
+            "{report}"
+        );
     }
 
     #[test]
     fn framebuffer_kinds() {
-        let rgb = full(Builder::new().memory_map(&[]).framebuffer(0xfd00_0000, 4096, (1024, 768), 32, 1, &[16, 8, 8, 8, 0, 8]).end(), 0);
-        assert!(rgb.contains("framebuffer: rgb 1024x768x32 pitch 4096 at 0xfd000000\n"), "{rgb}");
-        let indexed = full(Builder::new().memory_map(&[]).framebuffer(0xa0000, 320, (320, 200), 8, 0, &[1, 0, 1, 2, 3]).end(), 0);
-        assert!(indexed.contains("framebuffer: indexed 320x200x8 pitch 320 at 0xa0000\n"), "{indexed}");
-        let other = full(Builder::new().memory_map(&[]).framebuffer(0x1000, 1, (2, 3), 4, 9, &[]).end(), 0);
-        assert!(other.contains("framebuffer: type 9 2x3x4 pitch 1 at 0x1000\n"), "{other}");
+        let rgb = full(
+            Builder::new()
+                .memory_map(&[])
+                .framebuffer(0xfd00_0000, 4096, (1024, 768), 32, 1, &[16, 8, 8, 8, 0, 8])
+                .end(),
+            0,
+        );
+        assert!(
+            rgb.contains("framebuffer: rgb 1024x768x32 pitch 4096 at 0xfd000000\n"),
+            "{rgb}"
+        );
+        let indexed = full(
+            Builder::new()
+                .memory_map(&[])
+                .framebuffer(0xa0000, 320, (320, 200), 8, 0, &[1, 0, 1, 2, 3])
+                .end(),
+            0,
+        );
+        assert!(
+            indexed.contains("framebuffer: indexed 320x200x8 pitch 320 at 0xa0000\n"),
+            "{indexed}"
+        );
+        let other = full(
+            Builder::new()
+                .memory_map(&[])
+                .framebuffer(0x1000, 1, (2, 3), 4, 9, &[])
+                .end(),
+            0,
+        );
+        assert!(
+            other.contains("framebuffer: type 9 2x3x4 pitch 1 at 0x1000\n"),
+            "{other}"
+        );
     }
 
     #[test]
     fn acpi_v2_shows_both_tables() {
-        let report = full(Builder::new().memory_map(&[]).rsdp_v1(0x1111).rsdp_v2(0x7fe_14c0, 0x7fe_2000).end(), 0);
+        let report = full(
+            Builder::new()
+                .memory_map(&[])
+                .rsdp_v1(0x1111)
+                .rsdp_v2(0x7fe_14c0, 0x7fe_2000)
+                .end(),
+            0,
+        );
         let acpi: Vec<&str> = report.lines().filter(|l| l.starts_with("acpi:")).collect();
         assert_eq!(acpi, ["acpi: rsdp v2 rsdt 0x7fe14c0 xsdt 0x7fe2000"]);
     }

@@ -16,7 +16,10 @@ impl Aligned {
     /// A copy of `bytes` in an aligned buffer.
     pub fn from_bytes(bytes: &[u8]) -> Self {
         let mut words = vec![0u64; bytes.len().div_ceil(8).max(1)];
-        let mut aligned = Self { words: Vec::new(), len: bytes.len() };
+        let mut aligned = Self {
+            words: Vec::new(),
+            len: bytes.len(),
+        };
         // SAFETY: a u64 buffer viewed as bytes: same memory, any bit pattern
         // is a valid u8, and the length is within the allocation.
         let view = unsafe {
@@ -53,7 +56,7 @@ impl Builder {
         self.tags.extend_from_slice(&typ.to_le_bytes());
         self.tags.extend_from_slice(&size.to_le_bytes());
         self.tags.extend_from_slice(payload);
-        while self.tags.len() % 8 != 0 {
+        while !self.tags.len().is_multiple_of(8) {
             self.tags.push(0);
         }
         self
@@ -107,7 +110,15 @@ impl Builder {
     }
 
     /// A framebuffer tag with its type-specific bytes `info`.
-    pub fn framebuffer(self, address: u64, pitch: u32, size: (u32, u32), bpp: u8, kind: u8, info: &[u8]) -> Self {
+    pub fn framebuffer(
+        self,
+        address: u64,
+        pitch: u32,
+        size: (u32, u32),
+        bpp: u8,
+        kind: u8,
+        info: &[u8],
+    ) -> Self {
         let mut payload = Vec::new();
         payload.extend_from_slice(&address.to_le_bytes());
         payload.extend_from_slice(&pitch.to_le_bytes());

@@ -60,7 +60,10 @@ pub struct Reserved {
 impl Reserved {
     /// No ranges.
     pub const fn new() -> Self {
-        Self { ranges: [PhysRange::new(0, 0); MAX_RESERVED], len: 0 }
+        Self {
+            ranges: [PhysRange::new(0, 0); MAX_RESERVED],
+            len: 0,
+        }
     }
 
     /// Adds a range (an empty one too: it simply reserves nothing).
@@ -108,7 +111,11 @@ impl<'a> FrameAllocator<'a> {
     /// An allocator over the memory map `areas` that avoids `reserved`.
     pub fn new(areas: &'a [MemoryArea], reserved: Reserved) -> Self {
         // Starting at the second frame keeps page 0 out.
-        Self { areas, reserved, next: FRAME_SIZE }
+        Self {
+            areas,
+            reserved,
+            next: FRAME_SIZE,
+        }
     }
 
     /// The physical address of a free frame, or `None` when none is left.
@@ -133,7 +140,11 @@ impl<'a> FrameAllocator<'a> {
     /// Everything a frame must not touch: reserved ranges and regions of
     /// types other than `usable`.
     fn exclusions(&self) -> impl Iterator<Item = PhysRange> + '_ {
-        let unusable = self.areas.iter().filter(|area| !is_usable(area)).map(area_range);
+        let unusable = self
+            .areas
+            .iter()
+            .filter(|area| !is_usable(area))
+            .map(area_range);
         self.reserved.as_slice().iter().copied().chain(unusable)
     }
 
@@ -164,7 +175,9 @@ impl<'a> FrameAllocator<'a> {
         let mut best: Option<(u64, u64)> = None;
         for area in self.areas.iter().filter(|area| is_usable(area)) {
             let range = area_range(area);
-            let Some(start) = frame_align_up(range.start) else { continue };
+            let Some(start) = frame_align_up(range.start) else {
+                continue;
+            };
             let start = start.max(candidate);
             let end = frame_align_down(range.end);
             if end <= start {
@@ -193,14 +206,17 @@ mod tests {
     const MIB: u64 = 1024 * KIB;
     const GIB: u64 = 1024 * MIB;
 
+    /// A `usable` region.
     fn usable(start: u64, size: u64) -> MemoryArea {
         MemoryArea::new(start, size, MemoryAreaType::Available)
     }
 
+    /// A `reserved` region.
     fn reserved_area(start: u64, size: u64) -> MemoryArea {
         MemoryArea::new(start, size, MemoryAreaType::Reserved)
     }
 
+    /// A reserved list holding `ranges`.
     fn reserved(ranges: &[PhysRange]) -> Reserved {
         let mut list = Reserved::new();
         for &range in ranges {
@@ -251,7 +267,10 @@ mod tests {
         let frames = drain(&mut allocator);
         assert_eq!(
             frames,
-            vec![0x1000, 0x2000, 0x5000, 0x6000, 0x7000, 0x9000, 0xa000, 0xb000, 0xc000, 0xd000, 0xe000, 0xf000]
+            vec![
+                0x1000, 0x2000, 0x5000, 0x6000, 0x7000, 0x9000, 0xa000, 0xb000, 0xc000, 0xd000,
+                0xe000, 0xf000
+            ]
         );
     }
 
@@ -264,7 +283,11 @@ mod tests {
 
     #[test]
     fn unsorted_and_overlapping_usable_regions_give_each_frame_once() {
-        let areas = [usable(0x6000, 0x4000), usable(0x1000, 0x2000), usable(0x7000, 0x1000)];
+        let areas = [
+            usable(0x6000, 0x4000),
+            usable(0x1000, 0x2000),
+            usable(0x7000, 0x1000),
+        ];
         let frames = drain(&mut FrameAllocator::new(&areas, Reserved::new()));
         assert_eq!(frames, vec![0x1000, 0x2000, 0x6000, 0x7000, 0x8000, 0x9000]);
     }
@@ -281,14 +304,20 @@ mod tests {
         let frames = drain(&mut allocator);
         assert_eq!(frames.len() as u64, low + middle + high);
         assert_eq!(allocator.free_frames(), 0);
-        assert!(frames.windows(2).all(|pair| pair[0] < pair[1]), "not ascending");
+        assert!(
+            frames.windows(2).all(|pair| pair[0] < pair[1]),
+            "not ascending"
+        );
         assert_eq!(*frames.last().unwrap(), 5 * GIB - FRAME_SIZE);
         assert!(frames.iter().all(|&f| !(MIB..2 * MIB).contains(&f)));
     }
 
     #[test]
     fn region_at_the_top_of_the_address_space() {
-        let areas = [usable(u64::MAX - 0x2fff, 0x3000), usable(u64::MAX - 0xfff, u64::MAX)];
+        let areas = [
+            usable(u64::MAX - 0x2fff, 0x3000),
+            usable(u64::MAX - 0xfff, u64::MAX),
+        ];
         let frames = drain(&mut FrameAllocator::new(&areas, Reserved::new()));
         assert_eq!(frames, vec![u64::MAX - 0x2fff, u64::MAX - 0x1fff]);
     }

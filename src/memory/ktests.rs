@@ -33,27 +33,49 @@ fn allocated_frames_are_free_ram(context: &Context) -> Outcome {
             unreachable!()
         };
         let frame = PhysRange::new(address, address + FRAME_SIZE);
-        check!(address != 0 && address % FRAME_SIZE == 0, "frame {address:#x}");
+        check!(
+            address != 0 && address % FRAME_SIZE == 0,
+            "frame {address:#x}"
+        );
         // Addresses only go up, so every frame differs from all before it.
-        check!(previous.is_none_or(|p| p < address), "frame {address:#x} after {previous:#x?}");
+        check!(
+            previous.is_none_or(|p| p < address),
+            "frame {address:#x} after {previous:#x?}"
+        );
         previous = Some(address);
         let areas = boot.memory_areas();
         check!(
-            areas.iter().any(|a| is_usable(a) && area_range(a).contains_range(&frame)),
+            areas
+                .iter()
+                .any(|a| is_usable(a) && area_range(a).contains_range(&frame)),
             "frame {address:#x} is not inside a usable region"
         );
         check!(
-            !areas.iter().any(|a| !is_usable(a) && area_range(a).overlaps(&frame)),
+            !areas
+                .iter()
+                .any(|a| !is_usable(a) && area_range(a).overlaps(&frame)),
             "frame {address:#x} overlaps a non-usable region"
         );
-        check!(!frame.overlaps(&kernel), "frame {address:#x} is in the kernel {kernel}");
-        check!(!frame.overlaps(&mbi), "frame {address:#x} is in the boot information {mbi}");
+        check!(
+            !frame.overlaps(&kernel),
+            "frame {address:#x} is in the kernel {kernel}"
+        );
+        check!(
+            !frame.overlaps(&mbi),
+            "frame {address:#x} is in the boot information {mbi}"
+        );
         for module in boot.modules() {
             let range = module_range(module);
-            check!(!frame.overlaps(&range), "frame {address:#x} is in module {range}");
+            check!(
+                !frame.overlaps(&range),
+                "frame {address:#x} is in module {range}"
+            );
         }
     }
-    check_eq!(with_frames(|frames| frames.free_frames()), before - FRAMES_TO_TAKE);
+    check_eq!(
+        with_frames(|frames| frames.free_frames()),
+        before - FRAMES_TO_TAKE
+    );
     Ok(())
 }
 
@@ -90,12 +112,19 @@ fn kernel_range_covers_the_image(_: &Context) -> Outcome {
     let kernel = kernel_range();
     check_eq!(kernel.start, LINK_ADDRESS);
     let code = allocated_frames_are_free_ram as *const () as u64;
-    check!(kernel.start <= code && code < kernel.end, "code at {code:#x} outside {kernel}");
+    check!(
+        kernel.start <= code && code < kernel.end,
+        "code at {code:#x} outside {kernel}"
+    );
     let data = &raw const DATA as u64;
-    check!(kernel.start <= data && data < kernel.end, "data at {data:#x} outside {kernel}");
+    check!(
+        kernel.start <= data && data < kernel.end,
+        "data at {data:#x} outside {kernel}"
+    );
     Ok(())
 }
 
+/// The memory tests, in the order they run.
 pub const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
     kernel_range_covers_the_image,
     allocated_frames_are_free_ram,

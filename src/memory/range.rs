@@ -27,7 +27,10 @@ impl PhysRange {
     /// The range of `size` bytes from `start`, cut at the top of the 64-bit
     /// address space.
     pub const fn from_size(start: u64, size: u64) -> Self {
-        Self { start, end: start.saturating_add(size) }
+        Self {
+            start,
+            end: start.saturating_add(size),
+        }
     }
 
     /// Its size in bytes (0 if `end` is not above `start`).
@@ -71,12 +74,18 @@ mod tests {
     fn prints_inclusive_end_with_16_digits() {
         let range = PhysRange::new(0x10_0000, 0x20_0000);
         assert_eq!(range.to_string(), "[0x0000000000100000-0x00000000001fffff]");
-        assert_eq!(PhysRange::from_size(0, 1).to_string(), "[0x0000000000000000-0x0000000000000000]");
+        assert_eq!(
+            PhysRange::from_size(0, 1).to_string(),
+            "[0x0000000000000000-0x0000000000000000]"
+        );
     }
 
     #[test]
     fn prints_empty_range_without_a_last_address() {
-        assert_eq!(PhysRange::new(0x5000, 0x5000).to_string(), "[empty at 0x0000000000005000]");
+        assert_eq!(
+            PhysRange::new(0x5000, 0x5000).to_string(),
+            "[empty at 0x0000000000005000]"
+        );
     }
 
     #[test]
