@@ -52,26 +52,25 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     //    prints what happened and halts instead of resetting the machine.
     arch::init();
 
-    // 3. The boot information: where GRUB put it, checked tag by tag.
+    // 3. The boot information: where GRUB put it, checked tag by tag; the
+    //    frame allocator over its memory map; the boot report (a summary on
+    //    screen, every line on serial).
     let boot = boot_info::load(mbi_addr, magic);
-
-    // 4. The frame allocator over the memory map, then the boot report:
-    //    a summary on screen, every line on serial.
     let free_frames = memory::init(boot);
     let kernel = memory::kernel_range();
     boot_info::print_report(&boot_info::report::Report { boot, kernel, free_frames });
 
-    // 5. The kernel command line, from the boot information.
+    // 4. The kernel command line, from the boot information.
     let options = cmdline::Options::parse(boot.cmdline(), |problem| {
         println!("warning: {problem}");
     });
 
-    // 6. `selftest` on the command line: run the in-kernel tests, then stop.
+    // 5. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
         selftest::run(&selftest::Context { boot, options: &options });
     }
 
-    // 7. Done: tests and users wait for this exact line.
+    // 6. Done: tests and users wait for this exact line.
     println!("ready");
     arch::halt_forever()
 }
