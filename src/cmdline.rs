@@ -20,6 +20,53 @@ pub struct Options {
     /// `isa-debug-exit` device (port 0xf4), which ends QEMU. Only for QEMU:
     /// on a real PC that port belongs to other hardware.
     pub qemu_exit: bool,
+    /// `loglevel=error|warn|info|debug|trace`: the most detailed log records
+    /// shown; `info` unless set.
+    pub loglevel: LogLevel,
+    /// `panic=test|locked`: panic on purpose after the boot, to show the
+    /// panic screen (`locked`: while holding the console locks).
+    pub panic: Option<DeliberatePanic>,
+    /// `bench`: time the screen writer against a naive one after the boot
+    /// and print cycles per line (see `make bench`).
+    pub bench: bool,
+}
+
+/// The log level the command line chose (`info` by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLevel(pub log::LevelFilter);
+
+impl Default for LogLevel {
+    fn default() -> LogLevel {
+        LogLevel(log::LevelFilter::Info)
+    }
+}
+
+impl LogLevel {
+    /// The accepted values, for messages.
+    const EXPECTED: &'static str = "error|warn|info|debug|trace";
+
+    /// Parses one of [`LogLevel::EXPECTED`].
+    fn parse(value: &str) -> Option<LogLevel> {
+        use log::LevelFilter::*;
+        let level = match value {
+            "error" => Error,
+            "warn" => Warn,
+            "info" => Info,
+            "debug" => Debug,
+            "trace" => Trace,
+            _ => return None,
+        };
+        Some(LogLevel(level))
+    }
+}
+
+/// How `panic=` asks the kernel to panic after the boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliberatePanic {
+    /// `panic=test`: a plain panic.
+    Test,
+    /// `panic=locked`: a panic while the console locks are held.
+    Locked,
 }
 
 /// One word of the command line: a flag (`value` is `None`) or `key=value`
@@ -81,6 +128,21 @@ impl Options {
         match (word.key, word.value) {
             ("selftest", None) => self.selftest = true,
             ("qemu-exit", None) => self.qemu_exit = true,
+            ("bench", None) => self.bench = true,
+            ("loglevel", Some(value)) => {
+                self.loglevel = LogLevel::parse(value).ok_or(Problem::BadValue {
+                    key: "loglevel",
+                    value,
+                    expected: LogLevel::EXPECTED,
+                })?;
+            }
+            ("panic", Some(value)) => {
+                self.panic = Some(match value {
+                    "test" => DeliberatePanic::Test,
+                    "locked" => DeliberatePanic::Locked,
+                    _ => return Err(Problem::BadValue { key: "panic", value, expected: "test|locked" }),
+                });
+            }
             _ => return Err(Problem::Unknown(word.text)),
         }
         Ok(())
@@ -149,6 +211,48 @@ mod tests {
     }
 
     #[test]
+    fn loglevel_defaults_to_info_and_takes_each_level() {
+        assert_eq!(parse("").0.loglevel, LogLevel(log::LevelFilter::Info));
+        for (word, level) in [
+            ("error", log::LevelFilter::Error),
+            ("warn", log::LevelFilter::Warn),
+            ("info", log::LevelFilter::Info),
+            ("debug", log::LevelFilter::Debug),
+            ("trace", log::LevelFilter::Trace),
+        ] {
+            let (options, problems) = parse(&format!("loglevel={word}"));
+            assert_eq!((options.loglevel, problems.len()), (LogLevel(level), 0), "{word}");
+        }
+    }
+
+    #[test]
+    fn bad_loglevel_is_reported_and_keeps_the_previous_level() {
+        let (options, problems) = parse("loglevel=debug loglevel=loud loglevel");
+        assert_eq!(options.loglevel, LogLevel(log::LevelFilter::Debug));
+        assert_eq!(
+            problems,
+            [
+                "ignoring `loglevel=loud`: expected loglevel=error|warn|info|debug|trace",
+                "ignoring unknown kernel option `loglevel`",
+            ]
+        );
+    }
+
+    #[test]
+    fn panic_and_bench_options() {
+        let (options, problems) = parse("panic=test bench");
+        assert_eq!((options.panic, options.bench), (Some(DeliberatePanic::Test), true));
+        assert!(problems.is_empty());
+        assert_eq!(parse("panic=locked").0.panic, Some(DeliberatePanic::Locked));
+        let (options, problems) = parse("panic=now panic");
+        assert_eq!(options.panic, None);
+        assert_eq!(
+            problems,
+            ["ignoring `panic=now`: expected panic=test|locked", "ignoring unknown kernel option `panic`"]
+        );
+    }
+
+    #[test]
     fn bad_value_message_names_the_accepted_values() {
         let p = Problem::BadValue { key: "loglevel", value: "loud", expected: "error|warn|info" };
         assert_eq!(p.to_string(), "ignoring `loglevel=loud`: expected loglevel=error|warn|info");
@@ -175,7 +279,7 @@ pub mod ktests {
     fn flags_and_unknown_words(_: &Context) -> Outcome {
         let mut problems = 0;
         let options = Options::parse("qemu-exit bogus selftest x=y", |_| problems += 1);
-        check_eq!(options, Options { selftest: true, qemu_exit: true });
+        check_eq!(options, Options { selftest: true, qemu_exit: true, ..Options::default() });
         check_eq!(problems, 2);
         Ok(())
     }

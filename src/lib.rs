@@ -18,7 +18,6 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(abi_x86_interrupt))]
 
-#[cfg(target_os = "none")]
 #[macro_use]
 pub mod console;
 
@@ -47,6 +46,9 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     //    the serial port (if there is one) and the VGA text screen.
     console::init();
     println!("{}", BANNER);
+    if !console::serial::present() {
+        log::warn!("no serial port");
+    }
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
     //    prints what happened and halts instead of resetting the machine.
@@ -62,15 +64,56 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
 
     // 4. The kernel command line, from the boot information.
     let options = cmdline::Options::parse(boot.cmdline(), |problem| {
-        println!("warning: {problem}");
+        log::warn!("{problem}");
     });
+    console::logger::set_level(options.loglevel.0);
+    log_boot_details(&boot, mbi_addr);
 
     // 5. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
         selftest::run(&selftest::Context { boot, options: &options });
     }
 
-    // 6. Done: tests and users wait for this exact line.
+    // 6. `bench` on the command line: time the screen writer.
+    if options.bench {
+        console::bench::run();
+    }
+
+    // 7. Done: tests and users wait for this exact line.
     println!("ready");
+
+    // 8. `panic=...` on the command line: show the panic screen on purpose.
+    if let Some(kind) = options.panic {
+        panic::deliberate(kind);
+    }
     arch::halt_forever()
+}
+
+/// What the init steps before the command line did, for `loglevel=debug`
+/// (each step) and `loglevel=trace` (details); logged once the level is known.
+#[cfg(target_os = "none")]
+fn log_boot_details(boot: &boot_info::BootInfo, mbi_addr: usize) {
+    use console::screen::{HEIGHT, MEMORY_ROWS, WIDTH};
+    log::debug!(
+        "console: VGA text {WIDTH}x{HEIGHT} at {:#x}, serial {}",
+        console::vga::VGA_TEXT_BUFFER,
+        if console::serial::present() { "on COM1" } else { "absent" }
+    );
+    log::trace!("console: hardware scrolling through {MEMORY_ROWS} rows of text memory");
+    log::debug!("arch: GDT with TSS, and exception handlers, loaded");
+    log::debug!(
+        "boot info: {} bytes at {mbi_addr:#x} from `{}`",
+        boot.mbi.end_address() - boot.mbi.start_address(),
+        boot.loader_name()
+    );
+    for tag in boot.mbi.tags() {
+        let header = tag.header();
+        log::trace!(
+            "boot info: tag {:?}, {} bytes",
+            multiboot2::TagType::from(header.typ),
+            header.size
+        );
+    }
+    log::debug!("command line: `{}`", boot.cmdline());
+    log::debug!("log level: {}", log::max_level());
 }

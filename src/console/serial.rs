@@ -2,7 +2,8 @@
 //!
 //! If no UART answers (QEMU `-serial none`, or a PC without COM1), the port
 //! stays absent and serial output is dropped; the kernel boots regardless.
-//! `Uart16550Tty` turns `\n` into `\r\n` for terminals.
+//! `Uart16550Tty` turns `\n` into `\r\n` for terminals. The port is polled, so
+//! output never waits for an interrupt that might not come.
 
 use core::fmt::{self, Write};
 
@@ -36,6 +37,12 @@ pub fn print(args: fmt::Arguments) {
         // The driver's write_str never fails.
         let _ = port.write_fmt(args);
     }
+}
+
+/// Runs `f` while holding the port's lock (to test the panic path).
+pub fn with_lock_held<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = SERIAL.lock();
+    f()
 }
 
 /// Releases the lock regardless of who holds it.

@@ -1,7 +1,11 @@
-//! The VGA text screen: 80x25 cells at physical 0xb8000, identity-mapped.
+//! The VGA text screen: the text memory at 0xb8000 and the one global writer
+//! over it.
 //!
-//! Each cell is two bytes: the character (code page 437) and its colour
-//! attribute. Writes are volatile so the compiler never drops or merges them.
+//! The writer's logic (cells, wrapping, scrolling in hardware, writing only
+//! what changed) is [`super::screen::Screen`]; this file only gives it the
+//! hardware: volatile 16-bit writes into the 32 KiB text memory and the CRTC
+//! registers. The text memory is never read on the writer's path; only the
+//! self-test reads it back, to check what a person sees.
 
 use core::fmt::{self, Write};
 use core::ptr::NonNull;
@@ -9,116 +13,137 @@ use core::ptr::NonNull;
 use spin::Mutex;
 use volatile::VolatilePtr;
 
-/// Physical (= virtual) address of the colour text buffer.
-const VGA_TEXT_BUFFER: usize = 0xb8000;
-/// Screen width in cells.
-pub const WIDTH: usize = 80;
-/// Screen height in cells.
-pub const HEIGHT: usize = 25;
-/// Light grey on black, the PC's default.
-const DEFAULT_ATTRIBUTE: u8 = 0x07;
-/// Shown for bytes that are not printable ASCII: a small square in CP437.
-const REPLACEMENT: u8 = 0xfe;
+use super::color::{ColorCode, ScreenChar};
+use super::crtc;
+use super::screen::{MEMORY_CELLS, Screen, TextMemory};
 
-/// The screen writer: a cursor over the text buffer.
-struct Writer {
-    /// Current row of the cursor.
-    row: usize,
-    /// Current column of the cursor.
-    column: usize,
-}
+pub use super::screen::{HEIGHT, WIDTH};
 
-/// The one writer, behind a lock shared by all CPUs and handlers.
-static WRITER: Mutex<Writer> = Mutex::new(Writer { row: 0, column: 0 });
+/// Physical (= virtual, identity-mapped) address of the colour text memory.
+pub const VGA_TEXT_BUFFER: usize = 0xb8000;
 
-/// A volatile pointer to cell `index` (row * WIDTH + column) of the screen.
-fn cell_at(index: usize) -> VolatilePtr<'static, u16> {
-    assert!(index < WIDTH * HEIGHT);
+/// A volatile pointer to cell `index` of the text memory.
+pub(super) fn cell_at(index: usize) -> VolatilePtr<'static, u16> {
+    assert!(index < MEMORY_CELLS, "VGA cell {index} is outside the text memory");
     let ptr = NonNull::new((VGA_TEXT_BUFFER as *mut u16).wrapping_add(index)).unwrap();
-    // SAFETY: the index is inside the 80x25 cells of the VGA text buffer at
-    // 0xb8000, present on every PC booted in text mode and identity-mapped by
-    // the boot page tables; volatile accesses to device memory do not alias
-    // any Rust object.
+    // SAFETY: the index is inside the 32 KiB colour text memory at 0xb8000,
+    // present on every PC booted in text mode and identity-mapped by the
+    // boot page tables; volatile accesses to device memory alias no Rust
+    // object.
     unsafe { VolatilePtr::new(ptr) }
 }
 
-/// A cell value: character byte in the low half, attribute in the high half.
-fn cell(byte: u8) -> u16 {
-    u16::from(DEFAULT_ATTRIBUTE) << 8 | u16::from(byte)
-}
+/// The VGA hardware as the writer's [`TextMemory`].
+pub struct VgaText;
 
-impl Writer {
-    fn write_byte(&mut self, byte: u8) {
-        match byte {
-            b'\n' => self.new_line(),
-            b'\r' => self.column = 0,
-            byte => {
-                if self.column == WIDTH {
-                    self.new_line();
-                }
-                let shown = if (0x20..=0x7e).contains(&byte) { byte } else { REPLACEMENT };
-                cell_at(self.row * WIDTH + self.column).write(cell(shown));
-                self.column += 1;
-            }
-        }
+impl TextMemory for VgaText {
+    fn write(&mut self, index: usize, cell: u16) {
+        cell_at(index).write(cell);
     }
 
-    fn new_line(&mut self) {
-        self.column = 0;
-        if self.row + 1 < HEIGHT {
-            self.row += 1;
-            return;
-        }
-        // Scroll: move every row up by one and blank the last.
-        for i in WIDTH..WIDTH * HEIGHT {
-            cell_at(i - WIDTH).write(cell_at(i).read());
-        }
-        for column in 0..WIDTH {
-            cell_at((HEIGHT - 1) * WIDTH + column).write(cell(b' '));
-        }
+    fn set_start(&mut self, start: usize) {
+        crtc::set_start(start);
     }
 
-    fn clear(&mut self) {
-        for i in 0..WIDTH * HEIGHT {
-            cell_at(i).write(cell(b' '));
-        }
-        self.row = 0;
-        self.column = 0;
+    fn set_cursor(&mut self, index: usize) {
+        crtc::set_cursor(index);
     }
 }
 
-impl Write for Writer {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            // Non-ASCII chars show as one replacement cell each.
-            self.write_byte(if c.is_ascii() { c as u8 } else { REPLACEMENT });
-        }
-        Ok(())
-    }
-}
+/// The one screen writer, behind a lock shared by all code and handlers.
+static WRITER: Mutex<Screen<VgaText>> = Mutex::new(Screen::new(VgaText));
 
-/// Clears the screen and puts the cursor at the top left.
+/// Blanks the text memory, shows its start and the cursor top left.
 pub fn init() {
-    WRITER.lock().clear();
+    crtc::show_cursor();
+    WRITER.lock().reset();
 }
 
-/// Writes formatted text at the cursor.
+/// Writes formatted text at the cursor in the current colours.
 pub fn print(args: fmt::Arguments) {
-    let _ = WRITER.lock().write_fmt(args);
+    let mut writer = WRITER.lock();
+    let _ = writer.write_fmt(args);
+    writer.flush();
 }
 
-/// Reads the characters of one row of the screen.
-pub fn read_row(row: usize) -> [u8; WIDTH] {
-    let mut line = [0; WIDTH];
-    for (column, byte) in line.iter_mut().enumerate() {
-        *byte = cell_at(row * WIDTH + column).read() as u8;
+/// Writes formatted text in `color`, then a new line in the colours that
+/// were current before (so the blank line does not take `color`).
+pub fn print_line_in(color: ColorCode, args: fmt::Arguments) {
+    let mut writer = WRITER.lock();
+    let previous = writer.color();
+    writer.set_color(color);
+    let _ = writer.write_fmt(args);
+    writer.set_color(previous);
+    let _ = writer.write_char('\n');
+    writer.flush();
+}
+
+/// Writes formatted text as a band in `color`: on a line of its own, the
+/// rest of its last row blanked in `color` too, then a new line. `color`
+/// stays current afterwards (the panic screen uses this).
+pub fn print_band(color: ColorCode, args: fmt::Arguments) {
+    let mut writer = WRITER.lock();
+    writer.set_color(color);
+    if writer.cursor().1 != 0 {
+        let _ = writer.write_char('\n');
     }
-    line
+    let _ = writer.write_fmt(args);
+    writer.erase_to_end_of_line();
+    let _ = writer.write_char('\n');
+    writer.flush();
 }
 
-/// The cursor row (the row the next character goes to).
-pub fn cursor_row() -> usize {
-    WRITER.lock().row
+/// The colours of what is printed next.
+pub fn color() -> ColorCode {
+    WRITER.lock().color()
+}
+
+/// Sets the colours of what is printed next.
+pub fn set_color(color: ColorCode) {
+    WRITER.lock().set_color(color);
+}
+
+/// Blanks the screen in the current colours; the cursor goes top left.
+pub fn clear() {
+    let mut writer = WRITER.lock();
+    writer.clear();
+    writer.flush();
+}
+
+/// The cursor: (row, column) on the visible screen.
+pub fn cursor() -> (usize, usize) {
+    WRITER.lock().cursor()
+}
+
+/// Where the writer keeps the visible screen (a cell index into the text
+/// memory; the CRTC start register should say the same).
+pub fn start() -> usize {
+    WRITER.lock().start()
+}
+
+/// The cell a person sees at visible (`row`, `column`), read back from the
+/// text memory at the hardware's start address. For self-tests only: the
+/// writer itself never reads the text memory.
+pub fn read_cell(row: usize, column: usize) -> ScreenChar {
+    let index = (crtc::start() + row * WIDTH + column) % MEMORY_CELLS;
+    ScreenChar::from_cell(cell_at(index).read())
+}
+
+/// The characters a person sees on visible row `row` (see [`read_cell`]).
+pub fn read_row(row: usize) -> [u8; WIDTH] {
+    core::array::from_fn(|column| read_cell(row, column).ascii)
+}
+
+/// Writes the whole text memory again from the writer's copy, after other
+/// code (the benchmark's naive writer) wrote it directly.
+pub fn rewrite() {
+    WRITER.lock().rewrite_memory();
+}
+
+/// Runs `f` while holding the writer's lock (to test the panic path).
+pub fn with_lock_held<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = WRITER.lock();
+    f()
 }
 
 /// Releases the lock regardless of who holds it.

@@ -1,0 +1,420 @@
+//! Host tests of the screen writer over an in-RAM text memory, and a plain
+//! reference screen (every scroll copies every row) it must always match.
+
+use core::fmt::Write;
+
+use super::*;
+use crate::console::color::{Color, ColorCode, ScreenChar};
+
+/// Text memory in RAM that remembers the start and cursor registers and
+/// counts writes.
+struct Ram {
+    cells: Vec<u16>,
+    start: usize,
+    cursor: usize,
+    writes: usize,
+}
+
+impl Ram {
+    fn new() -> Ram {
+        // Garbage, like a real screen left by the boot loader.
+        Ram { cells: vec![0x4e58; MEMORY_CELLS], start: 1234, cursor: 99, writes: 0 }
+    }
+}
+
+impl TextMemory for Ram {
+    fn write(&mut self, index: usize, cell: u16) {
+        self.cells[index] = cell;
+        self.writes += 1;
+    }
+    fn set_start(&mut self, start: usize) {
+        self.start = start;
+    }
+    fn set_cursor(&mut self, index: usize) {
+        self.cursor = index;
+    }
+}
+
+/// A fresh writer over garbage memory, reset.
+fn screen() -> Box<Screen<Ram>> {
+    let mut screen = Box::new(Screen::new(Ram::new()));
+    screen.reset();
+    screen
+}
+
+/// What a person sees: HEIGHT rows of WIDTH cells from the start address
+/// (read the way the test harness reads QEMU: wrapping at 32 KiB).
+fn visible(memory: &Ram) -> Vec<Vec<u16>> {
+    (0..HEIGHT)
+        .map(|r| (0..WIDTH).map(|c| memory.cells[(memory.start + r * WIDTH + c) % MEMORY_CELLS]).collect())
+        .collect()
+}
+
+/// The visible text, trailing blanks removed, one string per row.
+fn text(screen: &mut Screen<Ram>) -> Vec<String> {
+    screen.flush();
+    visible(screen.memory())
+        .iter()
+        .map(|row| row.iter().map(|&c| char::from(c as u8)).collect::<String>().trim_end().to_string())
+        .collect()
+}
+
+/// The cursor (row, column) as the hardware shows it.
+fn hardware_cursor(screen: &mut Screen<Ram>) -> (usize, usize) {
+    screen.flush();
+    let memory = screen.memory();
+    let offset = memory.cursor - memory.start;
+    (offset / WIDTH, offset % WIDTH)
+}
+
+fn rows(lines: &[&str]) -> Vec<String> {
+    let mut rows: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    rows.resize(HEIGHT, String::new());
+    rows
+}
+
+#[test]
+fn reset_blanks_the_whole_memory_and_shows_row_zero() {
+    let s = screen();
+    assert!(s.memory().cells.iter().all(|&c| c == 0x0720));
+    assert_eq!((s.memory().start, s.memory().cursor), (0, 0));
+}
+
+#[test]
+fn text_and_new_lines() {
+    let mut s = screen();
+    write!(s, "hello\nworld").unwrap();
+    assert_eq!(text(&mut s), rows(&["hello", "world"]));
+    assert_eq!(hardware_cursor(&mut s), (1, 5));
+}
+
+#[test]
+fn long_lines_wrap_and_eighty_characters_then_newline_make_one_line() {
+    let mut s = screen();
+    let eighty = "0123456789".repeat(8);
+    write!(s, "{eighty}\n{eighty}x").unwrap();
+    assert_eq!(text(&mut s), rows(&[&eighty, &eighty, "x"]));
+    assert_eq!(s.cursor(), (2, 1));
+}
+
+#[test]
+fn full_line_shows_the_cursor_on_its_last_cell() {
+    let mut s = screen();
+    s.write_bytes(&[b'a'; WIDTH]);
+    assert_eq!(s.cursor(), (0, WIDTH));
+    assert_eq!(hardware_cursor(&mut s), (0, WIDTH - 1));
+}
+
+#[test]
+fn carriage_return_overwrites_from_column_zero() {
+    let mut s = screen();
+    write!(s, "abcdef\rXY").unwrap();
+    assert_eq!(text(&mut s)[0], "XYcdef");
+    assert_eq!(s.cursor(), (0, 2));
+}
+
+#[test]
+fn tabs_go_to_the_next_multiple_of_eight() {
+    let mut s = screen();
+    write!(s, "\tA\tB\t\tC").unwrap();
+    assert_eq!(text(&mut s)[0], "        A       B               C");
+    let mut s = screen();
+    write!(s, "12345678\tX").unwrap();
+    assert_eq!(text(&mut s)[0], "12345678        X");
+    // A tab in the last stop fills the line; the next character wraps.
+    let mut s = screen();
+    s.write_bytes(&[b'.'; 75]);
+    write!(s, "\tZ").unwrap();
+    assert_eq!(s.cursor(), (1, 1));
+    assert_eq!(text(&mut s)[1], "Z");
+}
+
+#[test]
+fn backspace_moves_back_one_cell_but_not_past_column_zero() {
+    let mut s = screen();
+    write!(s, "abc\x08\x08X").unwrap();
+    assert_eq!(text(&mut s)[0], "aXc");
+    assert_eq!(s.cursor(), (0, 2));
+    write!(s, "\n\x08\x08Y").unwrap();
+    assert_eq!(text(&mut s)[1], "Y");
+}
+
+#[test]
+fn non_ascii_and_control_bytes_show_as_a_square() {
+    let mut s = screen();
+    write!(s, "é✓\x01\x7f|").unwrap();
+    s.write_bytes(&[0x80, 0xff, 0x1b]);
+    s.flush();
+    let row: Vec<u8> = visible(s.memory())[0].iter().take(8).map(|&c| c as u8).collect();
+    assert_eq!(row, [REPLACEMENT, REPLACEMENT, REPLACEMENT, REPLACEMENT, b'|', REPLACEMENT, REPLACEMENT, REPLACEMENT]);
+}
+
+#[test]
+fn colours_apply_to_what_follows_and_to_blanks() {
+    let mut s = screen();
+    write!(s, "a").unwrap();
+    let warn = ColorCode::new(Color::Yellow, Color::Black);
+    s.set_color(warn);
+    write!(s, "b").unwrap();
+    s.set_color(ColorCode::DEFAULT);
+    write!(s, "c").unwrap();
+    s.flush();
+    let row = &visible(s.memory())[0];
+    assert_eq!(ScreenChar::from_cell(row[0]), ScreenChar { ascii: b'a', color: ColorCode::DEFAULT });
+    assert_eq!(ScreenChar::from_cell(row[1]), ScreenChar { ascii: b'b', color: warn });
+    assert_eq!(ScreenChar::from_cell(row[2]), ScreenChar { ascii: b'c', color: ColorCode::DEFAULT });
+    let panic = ColorCode::new(Color::White, Color::Red);
+    s.set_color(panic);
+    s.clear();
+    s.flush();
+    assert!(visible(s.memory()).iter().flatten().all(|&c| c == ScreenChar::blank(panic).to_cell()));
+}
+
+#[test]
+fn scrolling_drops_the_top_line_and_blanks_the_last() {
+    let mut s = screen();
+    for i in 0..HEIGHT + 3 {
+        write!(s, "line {i}\n").unwrap();
+    }
+    let expected: Vec<String> = (4..HEIGHT + 3).map(|i| format!("line {i}")).chain([String::new()]).collect();
+    assert_eq!(text(&mut s), expected);
+    assert_eq!(hardware_cursor(&mut s), (HEIGHT - 1, 0));
+}
+
+#[test]
+fn a_scroll_moves_the_start_and_writes_about_one_line() {
+    let mut s = screen();
+    for _ in 0..HEIGHT - 1 {
+        write!(s, "{}\n", "x".repeat(79)).unwrap();
+    }
+    s.flush();
+    assert_eq!(s.memory().start, 0);
+    // Fill the last line and scroll: one line of text, one of blanking.
+    s.memory_mut().writes = 0;
+    write!(s, "{}\n", "y".repeat(79)).unwrap();
+    s.flush();
+    assert_eq!(s.memory().start, WIDTH);
+    assert_eq!(s.memory().writes, 79);
+    // Past the end of the text memory the window moves back to row 0: a
+    // full-screen rewrite there, once per pass, and the screen reads right.
+    for i in 0..LAST_START_ROW * 2 {
+        write!(s, "{}{i}\n", "z".repeat(70)).unwrap();
+        s.flush();
+        assert!(s.memory().start + HEIGHT * WIDTH <= MEMORY_CELLS);
+    }
+    assert_eq!(text(&mut s)[HEIGHT - 2], format!("{}{}", "z".repeat(70), LAST_START_ROW * 2 - 1));
+}
+
+#[test]
+fn nothing_reaches_memory_before_flush_and_unchanged_cells_are_not_rewritten() {
+    let mut s = screen();
+    s.memory_mut().writes = 0;
+    write!(s, "abc").unwrap();
+    assert_eq!(s.memory().writes, 0);
+    s.flush();
+    assert_eq!(s.memory().writes, 3);
+    write!(s, "\rabd").unwrap();
+    s.flush();
+    assert_eq!(s.memory().writes, 4);
+}
+
+#[test]
+fn rewrite_memory_repairs_what_others_wrote() {
+    let mut s = screen();
+    write!(s, "kept").unwrap();
+    s.flush();
+    s.memory_mut().cells.fill(0x1f41);
+    s.memory_mut().start = 4000;
+    s.rewrite_memory();
+    assert_eq!(text(&mut s), rows(&["kept"]));
+    assert!(s.memory().cells[WIDTH * HEIGHT..].iter().all(|&c| c == 0x0720));
+}
+
+// --- the reference: a plain screen that copies every row to scroll ----------
+
+/// The obvious implementation of the same rules, as an oracle.
+struct Plain {
+    cells: [[u16; WIDTH]; HEIGHT],
+    row: usize,
+    column: usize,
+    color: ColorCode,
+}
+
+impl Plain {
+    fn new() -> Plain {
+        Plain { cells: [[0x0720; WIDTH]; HEIGHT], row: 0, column: 0, color: ColorCode::DEFAULT }
+    }
+
+    fn blank(&self) -> u16 {
+        u16::from(self.color.0) << 8 | u16::from(b' ')
+    }
+
+    fn line_feed(&mut self) {
+        self.column = 0;
+        if self.row == HEIGHT - 1 {
+            for r in 1..HEIGHT {
+                self.cells[r - 1] = self.cells[r];
+            }
+            self.cells[HEIGHT - 1] = [self.blank(); WIDTH];
+        } else {
+            self.row += 1;
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        if b == b'\n' {
+            return self.line_feed();
+        }
+        if b == b'\r' {
+            self.column = 0;
+            return;
+        }
+        if b == 0x08 {
+            if self.column > 0 {
+                self.column -= 1;
+            }
+            return;
+        }
+        if self.column == WIDTH {
+            self.line_feed();
+        }
+        if b == b'\t' {
+            self.column = (self.column + 8 - self.column % 8).min(WIDTH);
+            return;
+        }
+        let shown = if b >= 0x20 && b < 0x7f { b } else { 0xfe };
+        self.cells[self.row][self.column] = u16::from(self.color.0) << 8 | u16::from(shown);
+        self.column += 1;
+    }
+
+    fn clear(&mut self) {
+        self.cells = [[self.blank(); WIDTH]; HEIGHT];
+        self.row = 0;
+        self.column = 0;
+    }
+}
+
+/// A small seeded PRNG (xorshift64*), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One random step applied to both writers: mostly text and newlines, some
+/// of every control byte, random bytes, non-ASCII chars, colour changes,
+/// clears, and flushes at random points.
+fn random_step(rng: &mut Rng, s: &mut Screen<Ram>, plain: &mut Plain) {
+    match rng.below(100) {
+        0..=49 => {
+            let len = rng.below(120);
+            for _ in 0..len {
+                let b = 0x20 + rng.below(0x5f) as u8;
+                s.write_byte(b);
+                plain.byte(b);
+            }
+        }
+        50..=69 => {
+            s.write_byte(b'\n');
+            plain.byte(b'\n');
+        }
+        70..=79 => {
+            let b = [b'\r', b'\t', 0x08, 0x00, 0x7f][rng.below(5) as usize];
+            s.write_byte(b);
+            plain.byte(b);
+        }
+        80..=84 => {
+            let b = rng.next() as u8;
+            s.write_byte(b);
+            plain.byte(b);
+        }
+        85..=87 => {
+            let text = ["é", "→x", "日本", "\u{1f600}\n"][rng.below(4) as usize];
+            s.write_str(text).unwrap();
+            for c in text.chars() {
+                plain.byte(if c.is_ascii() { c as u8 } else { 0xfe });
+            }
+        }
+        88..=92 => {
+            let color = ColorCode(rng.next() as u8 & 0x7f);
+            s.set_color(color);
+            plain.color = color;
+        }
+        93 => {
+            s.clear();
+            plain.clear();
+        }
+        _ => s.flush(),
+    }
+}
+
+/// The hardware-scrolled screen shows exactly what the plain one holds.
+fn assert_same(s: &mut Screen<Ram>, plain: &Plain, context: &str) {
+    s.flush();
+    let shown = visible(s.memory());
+    for r in 0..HEIGHT {
+        assert_eq!(shown[r], plain.cells[r].to_vec(), "row {r} differs ({context})");
+    }
+    assert_eq!(s.cursor(), (plain.row, plain.column), "cursor differs ({context})");
+    assert_eq!(hardware_cursor(s), (plain.row, plain.column.min(WIDTH - 1)), "({context})");
+}
+
+#[test]
+fn hardware_scrolling_equals_plain_scrolling_for_random_input() {
+    for seed in 1..=40u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut s = screen();
+        let mut plain = Plain::new();
+        // Enough steps to scroll through the text memory several times.
+        for step in 0..3000 {
+            random_step(&mut rng, &mut s, &mut plain);
+            if step % 97 == 0 {
+                assert_same(&mut s, &plain, &format!("seed {seed}, step {step}"));
+            }
+        }
+        assert_same(&mut s, &plain, &format!("seed {seed}, end"));
+    }
+}
+
+#[test]
+fn a_mebibyte_of_random_bytes_never_panics_and_matches_the_reference() {
+    let mut rng = Rng(0x5eed_0f_c0_5013);
+    let mut s = screen();
+    let mut plain = Plain::new();
+    let mut chunk = [0u8; 4096];
+    for i in 0..(1 << 20) / chunk.len() {
+        for b in chunk.iter_mut() {
+            *b = rng.next() as u8;
+        }
+        s.write_bytes(&chunk);
+        for &b in &chunk {
+            plain.byte(b);
+        }
+        if i % 16 == 0 {
+            assert_same(&mut s, &plain, &format!("chunk {i}"));
+        }
+    }
+    assert_same(&mut s, &plain, "end");
+}
+
+#[test]
+fn erase_to_end_of_line_blanks_in_the_current_colour() {
+    let mut s = screen();
+    write!(s, "abcdef\rab").unwrap();
+    let band = ColorCode::new(Color::White, Color::Red);
+    s.set_color(band);
+    s.erase_to_end_of_line();
+    assert_eq!(s.cursor(), (0, 2));
+    s.flush();
+    let row = &visible(s.memory())[0];
+    assert_eq!(row[1], 0x0700 | u16::from(b'b'));
+    assert!(row[2..].iter().all(|&c| c == ScreenChar::blank(band).to_cell()));
+}
