@@ -6,6 +6,7 @@
 #   make debug    boot paused with a GDB stub on :1234
 #   make install  (as root) add the kernel to the GRUB menu beside Linux
 #   make uninstall  remove it again
+#   make bench    time the screen writer against a naive one (one boot)
 #   make clean    remove build/ and cargo's target directory
 #
 # Variables (e.g. `make run CMDLINE="loglevel=debug" UEFI=1`):
@@ -110,6 +111,10 @@ install:
 
 uninstall:
 	@bash scripts/install.sh uninstall
+
+# Not a test: cycles per printed line, shipped screen writer vs a naive one.
+bench: $(ISO)
+	@python3 tests/bench.py
 
 clean:
 	rm -rf $(BUILD) target

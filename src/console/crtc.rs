@@ -37,15 +37,15 @@ const CURSOR_FIRST_LINE: u8 = 14;
 /// See [`CURSOR_FIRST_LINE`].
 const CURSOR_LAST_LINE: u8 = 15;
 
-/// Writes `value` to CRTC register `register`.
+/// Writes `value` to CRTC register `register`, with one 16-bit port write:
+/// its low byte goes to the index port and its high byte to the data port
+/// right after it (VGA adapters decode a word write as those two byte
+/// writes), half the port accesses of two byte writes.
 fn write(register: u8, value: u8) {
     // SAFETY: 0x3D4/0x3D5 are the colour VGA CRTC's index and data ports;
     // selecting a register and writing a display register affects only
     // what the screen shows, never memory.
-    unsafe {
-        Port::<u8>::new(CRTC_INDEX).write(register);
-        Port::<u8>::new(CRTC_DATA).write(value);
-    }
+    unsafe { Port::<u16>::new(CRTC_INDEX).write(u16::from(value) << 8 | u16::from(register)) };
 }
 
 /// Reads CRTC register `register`.
@@ -57,10 +57,18 @@ fn read(register: u8) -> u8 {
     }
 }
 
-/// Writes a 16-bit cell index to a high/low register pair.
-fn write_pair(high: u8, low: u8, value: usize) {
-    write(high, (value >> 8) as u8);
-    write(low, value as u8);
+/// Writes a 16-bit cell index to a high/low register pair, only the halves
+/// that differ from `shown` (what the pair holds, if known): moving by a
+/// row or a line usually changes the low byte alone.
+fn write_pair(high: u8, low: u8, value: usize, shown: Option<usize>) {
+    let [value_low, value_high, ..] = value.to_le_bytes();
+    let shown = shown.map(usize::to_le_bytes);
+    if shown.map(|s| s[1]) != Some(value_high) {
+        write(high, value_high);
+    }
+    if shown.map(|s| s[0]) != Some(value_low) {
+        write(low, value_low);
+    }
 }
 
 /// Reads a 16-bit cell index from a high/low register pair.
@@ -68,9 +76,10 @@ fn read_pair(high: u8, low: u8) -> usize {
     usize::from(read(high)) << 8 | usize::from(read(low))
 }
 
-/// Makes the visible screen start at cell `start` of the text memory.
-pub fn set_start(start: usize) {
-    write_pair(START_ADDRESS_HIGH, START_ADDRESS_LOW, start);
+/// Makes the visible screen start at cell `start` of the text memory; the
+/// registers hold `shown` if that is known.
+pub fn set_start(start: usize, shown: Option<usize>) {
+    write_pair(START_ADDRESS_HIGH, START_ADDRESS_LOW, start, shown);
 }
 
 /// The cell the visible screen starts at, as the hardware has it.
@@ -78,9 +87,10 @@ pub fn start() -> usize {
     read_pair(START_ADDRESS_HIGH, START_ADDRESS_LOW)
 }
 
-/// Puts the cursor on cell `index` of the text memory.
-pub fn set_cursor(index: usize) {
-    write_pair(CURSOR_LOCATION_HIGH, CURSOR_LOCATION_LOW, index);
+/// Puts the cursor on cell `index` of the text memory; the registers hold
+/// `shown` if that is known.
+pub fn set_cursor(index: usize, shown: Option<usize>) {
+    write_pair(CURSOR_LOCATION_HIGH, CURSOR_LOCATION_LOW, index, shown);
 }
 
 /// The cursor's cell, as the hardware has it.

@@ -14,7 +14,9 @@
 //!
 //! - the writer never reads the text memory. It keeps the visible lines in
 //!   RAM (`lines`, a ring, so scrolling it moves no cells), plus a `mirror`
-//!   of all 32 KiB of text memory, so it writes only cells that differ;
+//!   of all 32 KiB of text memory, so it writes only the (aligned groups of
+//!   four) cells that differ, each run of them in as few accesses as the
+//!   hardware layer can (64-bit writes on the VGA);
 //! - it writes nothing until [`Screen::flush`], and then only the lines that
 //!   changed, so a line blanked and written again in one print costs one
 //!   write per cell;
@@ -53,6 +55,12 @@ pub const TAB_WIDTH: usize = 8;
 /// What every byte that is not printable ASCII shows as: ■ in code page 437.
 pub const REPLACEMENT: u8 = 0xfe;
 
+/// Runs of changed cells are written in whole, aligned groups of this many
+/// cells (unchanged cells in a group are written with the value they hold),
+/// so the hardware layer can write each group with one 64-bit access.
+pub const RUN_GROUP: usize = 4;
+const _: () = assert!(WIDTH % RUN_GROUP == 0 && MEMORY_CELLS % RUN_GROUP == 0);
+
 /// Backspace (ASCII BS).
 const BACKSPACE: u8 = 0x08;
 
@@ -61,10 +69,22 @@ const BACKSPACE: u8 = 0x08;
 pub trait TextMemory {
     /// Stores `cell` at `index` (< [`MEMORY_CELLS`]).
     fn write(&mut self, index: usize, cell: u16);
-    /// Makes the visible screen start at cell `start`.
-    fn set_start(&mut self, start: usize);
-    /// Puts the blinking cursor on cell `index` (absolute, like `write`).
-    fn set_cursor(&mut self, index: usize);
+    /// Stores `cells` from `index` on (the end lies inside the memory). An
+    /// implementation may write several cells per access: in a virtual
+    /// machine each access to the text memory traps to the emulator, so
+    /// fewer, wider accesses are much cheaper.
+    fn write_run(&mut self, index: usize, cells: &[u16]) {
+        for (offset, &cell) in cells.iter().enumerate() {
+            self.write(index + offset, cell);
+        }
+    }
+    /// Makes the visible screen start at cell `start`. The hardware holds
+    /// `shown` if that is known, so an implementation may write only the
+    /// register bytes that differ.
+    fn set_start(&mut self, start: usize, shown: Option<usize>);
+    /// Puts the blinking cursor on cell `index` (absolute, like `write`);
+    /// `shown` as for `set_start`.
+    fn set_cursor(&mut self, index: usize, shown: Option<usize>);
 }
 
 /// The writer: cursor, colours, the visible lines in RAM and the bookkeeping
@@ -206,7 +226,7 @@ impl<M: TextMemory> Screen<M> {
                 self.column = self.column.min(WIDTH);
             }
             BACKSPACE => self.column = self.column.saturating_sub(1),
-            0x20..=0x7e => self.put(byte),
+            byte if is_printable(byte) => self.put(byte),
             _ => self.put(REPLACEMENT),
         }
     }
@@ -221,23 +241,36 @@ impl<M: TextMemory> Screen<M> {
             }
             self.dirty[slot] = false;
             let base = (self.start_row + visible) * WIDTH;
+            let line = &self.lines[slot];
             let mirror = &mut self.mirror[base..base + WIDTH];
-            for (column, (&cell, shown)) in self.lines[slot].iter().zip(mirror).enumerate() {
-                if *shown != cell {
-                    *shown = cell;
-                    self.memory.write(base + column, cell);
+            if line[..] == mirror[..] {
+                continue;
+            }
+            // Each run of changed groups of cells goes out in one `write_run`.
+            let mut column = 0;
+            while column < WIDTH {
+                let group = column..column + RUN_GROUP;
+                if mirror[group.clone()] == line[group] {
+                    column += RUN_GROUP;
+                    continue;
                 }
+                let first = column;
+                while column < WIDTH && mirror[column..column + RUN_GROUP] != line[column..column + RUN_GROUP] {
+                    column += RUN_GROUP;
+                }
+                mirror[first..column].copy_from_slice(&line[first..column]);
+                self.memory.write_run(base + first, &line[first..column]);
             }
         }
         let start = self.start();
         if self.shown_start != Some(start) {
-            self.memory.set_start(start);
+            self.memory.set_start(start, self.shown_start);
             self.shown_start = Some(start);
         }
         // A full line shows the cursor on its last cell.
         let cursor = start + self.row * WIDTH + self.column.min(WIDTH - 1);
         if self.shown_cursor != Some(cursor) {
-            self.memory.set_cursor(cursor);
+            self.memory.set_cursor(cursor, self.shown_cursor);
             self.shown_cursor = Some(cursor);
         }
     }
@@ -265,6 +298,23 @@ impl<M: TextMemory> Screen<M> {
         self.lines[slot][self.column] = ScreenChar { ascii, color: self.color }.to_cell();
         self.dirty[slot] = true;
         self.column += 1;
+    }
+
+    /// Puts printable ASCII bytes at the cursor, a line's worth at a time.
+    fn put_printable(&mut self, mut bytes: &[u8]) {
+        let attribute = ScreenChar { ascii: 0, color: self.color }.to_cell();
+        while !bytes.is_empty() {
+            self.wrap_if_full();
+            let count = bytes.len().min(WIDTH - self.column);
+            let slot = (self.top + self.row) % HEIGHT;
+            let cells = &mut self.lines[slot][self.column..self.column + count];
+            for (cell, &byte) in cells.iter_mut().zip(&bytes[..count]) {
+                *cell = attribute | u16::from(byte);
+            }
+            self.dirty[slot] = true;
+            self.column += count;
+            bytes = &bytes[count..];
+        }
     }
 
     /// Starts a new line if the current one is full.
@@ -304,13 +354,27 @@ impl<M: TextMemory> Screen<M> {
 }
 
 impl<M: TextMemory> fmt::Write for Screen<M> {
-    /// Writes ASCII chars as bytes and every other char as one ■.
+    /// Writes ASCII chars as bytes and every other char as one ■; runs of
+    /// printable ASCII (nearly all text) take a faster path.
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            self.write_byte(if c.is_ascii() { c as u8 } else { REPLACEMENT });
+        let mut rest = s;
+        while !rest.is_empty() {
+            let printable = rest.bytes().position(|b| !is_printable(b)).unwrap_or(rest.len());
+            self.put_printable(&rest.as_bytes()[..printable]);
+            // `printable` indexes an ASCII byte or the first byte of a char.
+            rest = &rest[printable..];
+            if let Some(c) = rest.chars().next() {
+                self.write_byte(if c.is_ascii() { c as u8 } else { REPLACEMENT });
+                rest = &rest[c.len_utf8()..];
+            }
         }
         Ok(())
     }
+}
+
+/// Whether `byte` is printable ASCII, shown as itself.
+fn is_printable(byte: u8) -> bool {
+    (0x20..=0x7e).contains(&byte)
 }
 
 #[cfg(test)]

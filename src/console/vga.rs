@@ -33,6 +33,19 @@ pub(super) fn cell_at(index: usize) -> VolatilePtr<'static, u16> {
     unsafe { VolatilePtr::new(ptr) }
 }
 
+/// Cells in one 64-bit write.
+const CELLS_PER_WORD: usize = 4;
+
+/// A volatile pointer to the four cells from `index` on, as one 64-bit word.
+fn word_at(index: usize) -> VolatilePtr<'static, u64> {
+    assert!(index % CELLS_PER_WORD == 0 && index + CELLS_PER_WORD <= MEMORY_CELLS);
+    let ptr = NonNull::new((VGA_TEXT_BUFFER as *mut u16).wrapping_add(index).cast::<u64>()).unwrap();
+    // SAFETY: as in `cell_at`: the four cells lie inside the text memory;
+    // the address is 8-byte aligned (0xb8000 is, and `index` is a multiple
+    // of four 2-byte cells).
+    unsafe { VolatilePtr::new(ptr) }
+}
+
 /// The VGA hardware as the writer's [`TextMemory`].
 pub struct VgaText;
 
@@ -41,12 +54,32 @@ impl TextMemory for VgaText {
         cell_at(index).write(cell);
     }
 
-    fn set_start(&mut self, start: usize) {
-        crtc::set_start(start);
+    /// Four cells per 64-bit access where the run is aligned and long
+    /// enough, single cells elsewhere.
+    fn write_run(&mut self, index: usize, cells: &[u16]) {
+        let mut i = 0;
+        while i < cells.len() {
+            let at = index + i;
+            if at % CELLS_PER_WORD == 0 && cells.len() - i >= CELLS_PER_WORD {
+                let word = cells[i..i + CELLS_PER_WORD]
+                    .iter()
+                    .rev()
+                    .fold(0u64, |word, &cell| word << 16 | u64::from(cell));
+                word_at(at).write(word);
+                i += CELLS_PER_WORD;
+            } else {
+                cell_at(at).write(cells[i]);
+                i += 1;
+            }
+        }
     }
 
-    fn set_cursor(&mut self, index: usize) {
-        crtc::set_cursor(index);
+    fn set_start(&mut self, start: usize, shown: Option<usize>) {
+        crtc::set_start(start, shown);
+    }
+
+    fn set_cursor(&mut self, index: usize, shown: Option<usize>) {
+        crtc::set_cursor(index, shown);
     }
 }
 

@@ -13,12 +13,13 @@ struct Ram {
     start: usize,
     cursor: usize,
     writes: usize,
+    runs: Vec<(usize, usize)>,
 }
 
 impl Ram {
     fn new() -> Ram {
         // Garbage, like a real screen left by the boot loader.
-        Ram { cells: vec![0x4e58; MEMORY_CELLS], start: 1234, cursor: 99, writes: 0 }
+        Ram { cells: vec![0x4e58; MEMORY_CELLS], start: 1234, cursor: 99, writes: 0, runs: vec![] }
     }
 }
 
@@ -27,10 +28,16 @@ impl TextMemory for Ram {
         self.cells[index] = cell;
         self.writes += 1;
     }
-    fn set_start(&mut self, start: usize) {
+    fn write_run(&mut self, index: usize, cells: &[u16]) {
+        self.runs.push((index, cells.len()));
+        for (offset, &cell) in cells.iter().enumerate() {
+            self.write(index + offset, cell);
+        }
+    }
+    fn set_start(&mut self, start: usize, _: Option<usize>) {
         self.start = start;
     }
-    fn set_cursor(&mut self, index: usize) {
+    fn set_cursor(&mut self, index: usize, _: Option<usize>) {
         self.cursor = index;
     }
 }
@@ -189,12 +196,13 @@ fn a_scroll_moves_the_start_and_writes_about_one_line() {
     }
     s.flush();
     assert_eq!(s.memory().start, 0);
-    // Fill the last line and scroll: one line of text, one of blanking.
+    // Fill the last line and scroll: one line of text (whole groups); the
+    // new last row of the memory is blank already.
     s.memory_mut().writes = 0;
     write!(s, "{}\n", "y".repeat(79)).unwrap();
     s.flush();
     assert_eq!(s.memory().start, WIDTH);
-    assert_eq!(s.memory().writes, 79);
+    assert_eq!(s.memory().writes, WIDTH);
     // Past the end of the text memory the window moves back to row 0: a
     // full-screen rewrite there, once per pass, and the screen reads right.
     for i in 0..LAST_START_ROW * 2 {
@@ -212,10 +220,25 @@ fn nothing_reaches_memory_before_flush_and_unchanged_cells_are_not_rewritten() {
     write!(s, "abc").unwrap();
     assert_eq!(s.memory().writes, 0);
     s.flush();
-    assert_eq!(s.memory().writes, 3);
-    write!(s, "\rabd").unwrap();
+    assert_eq!(s.memory().runs, [(0, RUN_GROUP)]);
+    // The same text again: nothing new goes out.
+    write!(s, "\rabc").unwrap();
     s.flush();
-    assert_eq!(s.memory().writes, 4);
+    assert_eq!(s.memory().runs, [(0, RUN_GROUP)]);
+}
+
+#[test]
+fn changed_cells_go_out_in_runs_of_whole_groups() {
+    let mut s = screen();
+    write!(s, "abcdefghijklmn").unwrap();
+    s.flush();
+    write!(s, "\rxbcyzfghijklM").unwrap();
+    s.memory_mut().runs.clear();
+    s.flush();
+    // "a" -> "x", "de" -> "yz" (groups 0 and 1, one run) and "m" -> "M"
+    // (group 2 unchanged, group 3 alone).
+    assert_eq!(s.memory().runs, [(0, 2 * RUN_GROUP), (3 * RUN_GROUP, RUN_GROUP)]);
+    assert_eq!(text(&mut s)[0], "xbcyzfghijklMn");
 }
 
 #[test]
@@ -315,10 +338,20 @@ impl Rng {
 fn random_step(rng: &mut Rng, s: &mut Screen<Ram>, plain: &mut Plain) {
     match rng.below(100) {
         0..=49 => {
-            let len = rng.below(120);
-            for _ in 0..len {
-                let b = 0x20 + rng.below(0x5f) as u8;
-                s.write_byte(b);
+            // Through write_str (its fast path for printable runs), with a
+            // control byte now and then.
+            let len = rng.below(200);
+            let text: String = (0..len)
+                .map(|_| match rng.below(40) {
+                    0 => '\n',
+                    1 => '\t',
+                    2 => '\r',
+                    3 => '\x08',
+                    _ => char::from(0x20 + rng.below(0x5f) as u8),
+                })
+                .collect();
+            s.write_str(&text).unwrap();
+            for b in text.bytes() {
                 plain.byte(b);
             }
         }
