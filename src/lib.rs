@@ -63,10 +63,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     boot_info::print_report(&boot_info::report::Report { boot, kernel, free_frames });
 
     // 4. The kernel command line, from the boot information.
+    //    The log level first, so that the line's own warnings obey it.
+    console::logger::set_level(cmdline::Options::parse(boot.cmdline(), |_| {}).loglevel.0);
     let options = cmdline::Options::parse(boot.cmdline(), |problem| {
         log::warn!("{problem}");
     });
-    console::logger::set_level(options.loglevel.0);
     log_boot_details(&boot, mbi_addr);
 
     // 5. `selftest` on the command line: run the in-kernel tests, then stop.

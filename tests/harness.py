@@ -44,6 +44,7 @@ VGA_COLUMNS, VGA_ROWS = 80, 25
 VGA_TEXT_MEMORY = 32 * 1024  # 0xb8000..0xbffff, where hardware scrolling moves
 CRTC_INDEX, CRTC_DATA = 0x3D4, 0x3D5
 CRTC_START_HIGH, CRTC_START_LOW = 0x0C, 0x0D
+CRTC_CURSOR_HIGH, CRTC_CURSOR_LOW = 0x0E, 0x0F
 
 
 def _cargo_field(name: str) -> str:
@@ -353,16 +354,26 @@ class Boot:
             self._qmp = Qmp(self.qmp_path)
         return self._qmp
 
-    def crtc_start(self) -> int:
-        """The VGA CRTC start address (in cells): where the visible screen
-        begins in the text memory. Read through the monitor's port commands."""
+    def _crtc_pair(self, high: int, low: int) -> int:
+        """A 16-bit value from a high/low pair of VGA CRTC registers, read
+        through the monitor's port commands."""
         qmp = self.qmp()
         value = 0
-        for register in (CRTC_START_HIGH, CRTC_START_LOW):
+        for register in (high, low):
             qmp.hmp(f"o /b {CRTC_INDEX:#x} {register:#x}")
             out = qmp.hmp(f"i /b {CRTC_DATA:#x}")
             value = value << 8 | int(out.split("=")[1], 16)  # "portb[0x03d5] = 0x00"
         return value
+
+    def crtc_start(self) -> int:
+        """The VGA CRTC start address (in cells): where the visible screen
+        begins in the text memory."""
+        return self._crtc_pair(CRTC_START_HIGH, CRTC_START_LOW)
+
+    def crtc_cursor(self) -> int:
+        """The VGA CRTC cursor location (in cells of the text memory, like
+        the start address)."""
+        return self._crtc_pair(CRTC_CURSOR_HIGH, CRTC_CURSOR_LOW)
 
     def screen(self) -> Screen:
         """The visible 80x25 text screen: 4000 bytes from 0xb8000 + 2 x the

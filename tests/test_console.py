@@ -1,0 +1,205 @@
+"""End-to-end tests of the console: the screen read from outside QEMU (text
+and colours, following the CRTC start address), hardware scrolling, the
+serial mirror, log records and levels, a boot without a serial port, and the
+panic screen."""
+
+import re
+import time
+
+from harness import (BANNER, VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check,
+                     default_iso, e2e)
+
+# Attribute bytes (background << 4 | foreground) the kernel uses.
+DEFAULT = 0x07   # light grey on black: plain println!, [INFO]
+ERROR = 0x0C     # light red on black
+WARN = 0x0E      # yellow on black
+DIM = 0x08       # dark grey on black: [DEBUG], [TRACE]
+PANIC = 0x4F     # white on red
+
+LEVEL_COLOURS = {"[ERROR]": ERROR, "[WARN]": WARN, "[INFO]": DEFAULT,
+                 "[DEBUG]": DIM, "[TRACE]": DIM}
+
+UNKNOWN_WORDS = [f"word{i:02d}" for i in range(30)]
+
+
+def screen_rows(lines: list[str]) -> list[tuple[str, int]]:
+    """The screen rows that serial `lines` fill, with the colour each should
+    have: long lines wrap at 80 columns (each row in the line's colour), an
+    empty line is one blank row; trailing blanks dropped."""
+    rows = []
+    for line in lines:
+        line = line.rstrip()
+        colour = colour_of(line)
+        rows += [(line[i:i + VGA_COLUMNS].rstrip(), colour)
+                 for i in range(0, max(len(line), 1), VGA_COLUMNS)]
+    return rows
+
+
+def colour_of(line: str) -> int:
+    """The colour a line's text should have on screen, from its log tag."""
+    for tag, colour in LEVEL_COLOURS.items():
+        if line.startswith(tag):
+            return colour
+    return DEFAULT
+
+
+def check_row_colour(boot: Boot, screen: Screen, row: int, colour: int, width: int):
+    """Cells 0..width of `row` all have attribute `colour`."""
+    attrs = screen.attrs[row][:width]
+    if any(a != colour for a in attrs):
+        boot.fail(f"row {row} {screen.lines()[row]!r} has attributes "
+                  f"{[hex(a) for a in attrs]}, expected all {colour:#04x}:\n{screen}")
+
+
+def wait_for_screen_text(boot: Boot, text: str, timeout: float = 60.0) -> Screen:
+    """Polls the screen until a row shows `text` (for boots without serial)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = boot.screen()
+        if screen.find(text) is not None:
+            return screen
+        if boot.proc.poll() is not None:
+            boot.fail(f"QEMU exited with status {boot.proc.poll()} before the "
+                      f"screen showed {text!r}:\n{screen}")
+        if time.monotonic() > deadline:
+            boot.fail(f"the screen did not show {text!r} within {timeout:.0f} s:\n{screen}")
+        time.sleep(0.2)
+
+
+@e2e
+def plain_lines_have_no_tag_default_colours_and_the_cursor_follows():
+    """Default boot: banner and `ready` on rows 0 and 1 in light grey, no
+    log tags at the default level, the hardware cursor on the next row."""
+    with Boot("console-plain", default_iso()) as boot:
+        boot.wait_for_line("ready")
+        lines = [l for l in boot.serial_lines() if l.strip()]
+        if lines != [BANNER, "ready"]:
+            boot.fail(f"serial should be exactly the banner and `ready`, got {lines}")
+        screen = boot.screen()
+        if screen.lines()[:3] != [BANNER, "ready", ""]:
+            boot.fail(f"rows 0-2 should be the banner, `ready`, blank:\n{screen}")
+        check_row_colour(boot, screen, 0, DEFAULT, len(BANNER))
+        check_row_colour(boot, screen, 1, DEFAULT, len("ready"))
+        cursor = boot.crtc_cursor()
+        if cursor != screen.start + 2 * VGA_COLUMNS:
+            boot.fail(f"hardware cursor at cell {cursor}, expected row 2 column 0 "
+                      f"(cell {screen.start + 2 * VGA_COLUMNS})")
+        boot.check_running()
+
+
+@e2e
+def log_lines_scroll_in_hardware_and_screen_shows_the_last_25_lines_in_colour():
+    """`loglevel=trace` and 30 unknown words: more than 25 lines, so the screen
+    scrolls. It must show exactly the last 25 rows of what serial got, each in
+    its level's colour, with the CRTC start moved (hardware scrolling)."""
+    iso = build_iso("console-trace", cmdline="loglevel=trace " + " ".join(UNKNOWN_WORDS))
+    with Boot("console-trace", iso) as boot:
+        boot.wait_for_line("ready")
+        serial = boot.serial_lines()
+        if serial[0] != BANNER:
+            boot.fail(f"first serial line is {serial[0]!r}, expected the banner")
+        for word in UNKNOWN_WORDS:
+            if f"[WARN] ignoring unknown kernel option `{word}`" not in serial:
+                boot.fail(f"no warning for the unknown word {word!r}")
+        for tag in ("[DEBUG] ", "[TRACE] "):
+            if not any(l.startswith(tag) for l in serial):
+                boot.fail(f"loglevel=trace printed no {tag.strip()} line")
+        # Serial ends with "ready\n": its last, empty line is the cursor row.
+        rows = screen_rows(serial)
+        check(len(rows) > VGA_ROWS, f"only {len(rows)} rows printed: nothing scrolled")
+        screen = boot.screen()
+        expected = [text for text, _ in rows[-VGA_ROWS:]]
+        if screen.lines() != expected:
+            diff = "\n".join(f"  row {i}: screen {s!r} != serial {e!r}"
+                             for i, (s, e) in enumerate(zip(screen.lines(), expected)) if s != e)
+            boot.fail(f"the screen is not the last {VGA_ROWS} rows of serial:\n{diff}\n{screen}")
+        if screen.find(BANNER) is not None:
+            boot.fail(f"the banner is still on screen after scrolling:\n{screen}")
+        if screen.start == 0 or screen.start % VGA_COLUMNS != 0:
+            boot.fail(f"CRTC start is {screen.start}: not scrolled in hardware by whole rows")
+        colours = [colour for _, colour in rows[-VGA_ROWS:]]
+        for row, (text, colour) in enumerate(zip(screen.lines(), colours)):
+            check_row_colour(boot, screen, row, colour, len(text))
+        if len(set(colours)) < 2:
+            boot.fail(f"the screen should show lines of more than one colour:\n{screen}")
+        if boot.crtc_cursor() != screen.start + (VGA_ROWS - 1) * VGA_COLUMNS:
+            boot.fail(f"hardware cursor at {boot.crtc_cursor()}, not on the last row")
+        boot.check_running()
+
+
+@e2e
+def loglevel_error_hides_warnings_and_bad_values_are_reported():
+    """`loglevel=error` hides the unknown word's warning; `loglevel=loud`
+    gets a warning naming the accepted values and the boot goes on."""
+    iso = build_iso("console-loglevel-error", cmdline="loglevel=error bogus")
+    with Boot("console-loglevel-error", iso) as boot:
+        boot.wait_for_line("ready")
+        tagged = [l for l in boot.serial_lines() if l.startswith("[")]
+        if tagged:
+            boot.fail(f"loglevel=error still printed {tagged}")
+    iso = build_iso("console-loglevel-bad", cmdline="loglevel=loud")
+    with Boot("console-loglevel-bad", iso) as boot:
+        boot.wait_for_line("ready")
+        expected = "[WARN] ignoring `loglevel=loud`: expected loglevel=error|warn|info|debug|trace"
+        if expected not in boot.serial_lines():
+            boot.fail(f"missing {expected!r}")
+        screen = boot.screen()
+        position = screen.find(expected)
+        if position is None:
+            boot.fail(f"the warning is not on screen:\n{screen}")
+        check_row_colour(boot, screen, position[0], WARN, len(expected))
+
+
+@e2e
+def boot_without_serial_port_still_shows_the_screen():
+    """QEMU `-serial none`: no hang; the banner, a warning and `ready` on
+    screen."""
+    with Boot("console-no-serial", default_iso(), serial=False) as boot:
+        screen = wait_for_screen_text(boot, "ready")
+        expected = [BANNER, "[WARN] no serial port", "ready"]
+        if screen.lines()[:3] != expected:
+            boot.fail(f"rows 0-2 should be {expected}:\n{screen}")
+        check_row_colour(boot, screen, 1, WARN, len(expected[1]))
+        boot.check_running()
+
+
+def check_panic_screen(boot: Boot, message: str):
+    """The panic screen: message, location and `stopped` line on serial and,
+    white on red across the whole row, on screen; the machine halted."""
+    boot.wait_for_line("ready")
+    boot.wait_for_line(r"the kernel has stopped", regex=True)
+    serial = boot.serial_lines()
+    first = f"KERNEL PANIC: {message}"
+    if first not in serial:
+        boot.fail(f"no {first!r} line on serial")
+    at = serial[serial.index(first) + 1]
+    if not re.fullmatch(r"  at src/\S+\.rs:\d+:\d+", at):
+        boot.fail(f"the line after the panic message is {at!r}, not `  at file:line:column`")
+    screen = boot.screen()
+    position = screen.find(first)
+    if position is None or position[1] != 0:
+        boot.fail(f"the panic message is not at the start of a row:\n{screen}")
+    row = position[0]
+    if screen.lines()[row + 1] != at:
+        boot.fail(f"the row after the message is not {at!r}:\n{screen}")
+    for r in (row, row + 1, row + 2):
+        check_row_colour(boot, screen, r, PANIC, VGA_COLUMNS)
+    # Halted, not reset: -no-reboot would have ended QEMU.
+    boot.check_running(settle=1.0)
+
+
+@e2e
+def panic_test_shows_the_panic_screen_and_halts():
+    """`panic=test`: the panic screen on both consoles; QEMU keeps running."""
+    iso = build_iso("console-panic", cmdline="panic=test")
+    with Boot("console-panic", iso) as boot:
+        check_panic_screen(boot, "deliberate panic (panic=test on the command line)")
+
+
+@e2e
+def panic_with_the_console_locks_held_still_reaches_both_consoles():
+    """`panic=locked`: a panic while both console locks are held (as inside
+    a writer) still prints the panic screen instead of deadlocking."""
+    iso = build_iso("console-panic-locked", cmdline="panic=locked")
+    with Boot("console-panic-locked", iso) as boot:
+        check_panic_screen(boot, "deliberate panic with the console locks held (panic=locked)")
