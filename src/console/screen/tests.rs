@@ -74,6 +74,13 @@ fn hardware_cursor(screen: &mut Screen<Ram>) -> (usize, usize) {
     (offset / WIDTH, offset % WIDTH)
 }
 
+/// A fresh screen after `input`: its text and its cursor.
+fn after(input: &str) -> (Vec<String>, (usize, usize)) {
+    let mut s = screen();
+    s.write_str(input).unwrap();
+    (text(&mut s), s.cursor())
+}
+
 fn rows(lines: &[&str]) -> Vec<String> {
     let mut rows: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
     rows.resize(HEIGHT, String::new());
@@ -114,36 +121,24 @@ fn full_line_shows_the_cursor_on_its_last_cell() {
 
 #[test]
 fn carriage_return_overwrites_from_column_zero() {
-    let mut s = screen();
-    write!(s, "abcdef\rXY").unwrap();
-    assert_eq!(text(&mut s)[0], "XYcdef");
-    assert_eq!(s.cursor(), (0, 2));
+    let (text, cursor) = after("abcdef\rXY");
+    assert_eq!((text[0].as_str(), cursor), ("XYcdef", (0, 2)));
 }
 
 #[test]
 fn tabs_go_to_the_next_multiple_of_eight() {
-    let mut s = screen();
-    write!(s, "\tA\tB\t\tC").unwrap();
-    assert_eq!(text(&mut s)[0], "        A       B               C");
-    let mut s = screen();
-    write!(s, "12345678\tX").unwrap();
-    assert_eq!(text(&mut s)[0], "12345678        X");
+    assert_eq!(after("\tA\tB\t\tC").0[0], "        A       B               C");
+    assert_eq!(after("12345678\tX").0[0], "12345678        X");
     // A tab in the last stop fills the line; the next character wraps.
-    let mut s = screen();
-    s.write_bytes(&[b'.'; 75]);
-    write!(s, "\tZ").unwrap();
-    assert_eq!(s.cursor(), (1, 1));
-    assert_eq!(text(&mut s)[1], "Z");
+    let (text, cursor) = after(&format!("{}\tZ", ".".repeat(75)));
+    assert_eq!((text[1].as_str(), cursor), ("Z", (1, 1)));
 }
 
 #[test]
 fn backspace_moves_back_one_cell_but_not_past_column_zero() {
-    let mut s = screen();
-    write!(s, "abc\x08\x08X").unwrap();
-    assert_eq!(text(&mut s)[0], "aXc");
-    assert_eq!(s.cursor(), (0, 2));
-    write!(s, "\n\x08\x08Y").unwrap();
-    assert_eq!(text(&mut s)[1], "Y");
+    let (text, cursor) = after("abc\x08\x08X");
+    assert_eq!((text[0].as_str(), cursor), ("aXc", (0, 2)));
+    assert_eq!(after("abc\n\x08\x08Y").0[1], "Y");
 }
 
 #[test]
