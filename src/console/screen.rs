@@ -142,7 +142,8 @@ impl<M: TextMemory> Screen<M> {
     pub fn reset(&mut self) {
         self.clear();
         self.start_row = 0;
-        self.mirror = [self.blank(); MEMORY_CELLS];
+        let blank = self.blank();
+        self.mirror.fill(blank);
         self.rewrite_memory();
     }
 
