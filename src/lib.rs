@@ -68,7 +68,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let options = cmdline::Options::parse(boot.cmdline(), |problem| {
         log::warn!("{problem}");
     });
-    log_boot_details(&boot, mbi_addr);
+    log_boot_details(boot);
 
     // 5. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
@@ -91,9 +91,10 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
 }
 
 /// What the init steps before the command line did, for `loglevel=debug`
-/// (each step) and `loglevel=trace` (details); logged once the level is known.
+/// (each step) and `loglevel=trace` (details, such as every boot-information
+/// tag); logged once the level is known. The boot report says the rest.
 #[cfg(target_os = "none")]
-fn log_boot_details(boot: &boot_info::BootInfo, mbi_addr: usize) {
+fn log_boot_details(boot: &boot_info::BootInfo) {
     use console::screen::{HEIGHT, MEMORY_ROWS, WIDTH};
     log::debug!(
         "console: VGA text {WIDTH}x{HEIGHT} at {:#x}, serial {}",
@@ -102,11 +103,7 @@ fn log_boot_details(boot: &boot_info::BootInfo, mbi_addr: usize) {
     );
     log::trace!("console: hardware scrolling through {MEMORY_ROWS} rows of text memory");
     log::debug!("arch: GDT with TSS, and exception handlers, loaded");
-    log::debug!(
-        "boot info: {} bytes at {mbi_addr:#x} from `{}`",
-        boot.mbi.end_address() - boot.mbi.start_address(),
-        boot.loader_name()
-    );
+    log::debug!("boot info: checked, memory map handed to the frame allocator");
     for tag in boot.mbi.tags() {
         let header = tag.header();
         log::trace!(
@@ -115,6 +112,5 @@ fn log_boot_details(boot: &boot_info::BootInfo, mbi_addr: usize) {
             header.size
         );
     }
-    log::debug!("command line: `{}`", boot.cmdline());
     log::debug!("log level: {}", log::max_level());
 }
