@@ -42,21 +42,35 @@ fn panic(info: &PanicInfo) -> ! {
     if PANICKING.swap(true, Ordering::SeqCst) {
         // SAFETY: we halt below and never return to the code that panicked.
         unsafe {
-            console::panic_serial(format_args!("KERNEL PANIC while panicking: {}", info.message()))
+            console::panic_serial(format_args!(
+                "KERNEL PANIC while panicking: {}",
+                info.message()
+            ))
         };
         halt_forever()
     }
     // SAFETY: we never return to the code that panicked (halt below), so
     // breaking a console lock it may hold cannot create two live writers.
     unsafe {
-        console::panic_print(PANIC_COLOR, format_args!("KERNEL PANIC: {}", info.message()));
+        console::panic_print(
+            PANIC_COLOR,
+            format_args!("KERNEL PANIC: {}", info.message()),
+        );
         if let Some(location) = info.location() {
             console::panic_print(
                 PANIC_COLOR,
-                format_args!("  at {}:{}:{}", location.file(), location.line(), location.column()),
+                format_args!(
+                    "  at {}:{}:{}",
+                    location.file(),
+                    location.line(),
+                    location.column()
+                ),
             );
         }
-        console::panic_print(PANIC_COLOR, format_args!("  the kernel has stopped; restart the machine"));
+        console::panic_print(
+            PANIC_COLOR,
+            format_args!("  the kernel has stopped; restart the machine"),
+        );
     }
     halt_forever()
 }

@@ -63,7 +63,9 @@ fn measure(mut print_line: impl FnMut(&str)) -> u64 {
 /// Runs both writers [`ROUNDS`] times, alternately, and prints the best
 /// cycles per line of each and their ratio.
 pub fn run() {
-    println!("bench: {LINES} lines of {LINE_LENGTH} characters through each screen writer, best of {ROUNDS} rounds");
+    println!(
+        "bench: {LINES} lines of {LINE_LENGTH} characters through each screen writer, best of {ROUNDS} rounds"
+    );
     let (mut shipped_cycles, mut naive_cycles) = (u64::MAX, u64::MAX);
     for _ in 0..ROUNDS {
         // The naive writer works on the first screen of the text memory.
@@ -79,5 +81,9 @@ pub fn run() {
     let tenths = naive_cycles * 10 / shipped_cycles.max(1);
     println!("bench: shipped writer: {shipped_cycles} cycles/line");
     println!("bench: naive writer: {naive_cycles} cycles/line");
-    println!("bench: shipped writer is {}.{}x faster", tenths / 10, tenths % 10);
+    println!(
+        "bench: shipped writer is {}.{}x faster",
+        tenths / 10,
+        tenths % 10
+    );
 }

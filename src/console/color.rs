@@ -67,9 +67,7 @@ impl ColorCode {
     /// `foreground` on `background`. Backgrounds 8-15 would set the blink
     /// bit, so only their low three bits are kept (LightRed becomes Red).
     pub const fn new(foreground: Color, background: Color) -> ColorCode {
-        ColorCode(
-            foreground as u8 | (background as u8 & BACKGROUND_MASK) << BACKGROUND_SHIFT,
-        )
+        ColorCode(foreground as u8 | (background as u8 & BACKGROUND_MASK) << BACKGROUND_SHIFT)
     }
 
     /// The foreground colour's attribute bits (0-15).
@@ -105,7 +103,10 @@ impl ScreenChar {
 
     /// The cell value `cell` read back as a character and colours.
     pub const fn from_cell(cell: u16) -> ScreenChar {
-        ScreenChar { ascii: cell as u8, color: ColorCode((cell >> ATTRIBUTE_SHIFT) as u8) }
+        ScreenChar {
+            ascii: cell as u8,
+            color: ColorCode((cell >> ATTRIBUTE_SHIFT) as u8),
+        }
     }
 }
 
@@ -135,7 +136,10 @@ mod tests {
 
     #[test]
     fn cell_packs_character_low_attribute_high() {
-        let c = ScreenChar { ascii: b'A', color: ColorCode::new(Color::Yellow, Color::Blue) };
+        let c = ScreenChar {
+            ascii: b'A',
+            color: ColorCode::new(Color::Yellow, Color::Blue),
+        };
         assert_eq!(c.to_cell(), 0x1e41);
         assert_eq!(ScreenChar::from_cell(0x1e41), c);
         assert_eq!(ScreenChar::blank(ColorCode::DEFAULT).to_cell(), 0x0720);

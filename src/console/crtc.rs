@@ -101,6 +101,12 @@ pub fn cursor() -> usize {
 /// Shows the cursor as an underline (boot loaders may have hidden it),
 /// keeping the registers' other bits.
 pub fn show_cursor() {
-    write(CURSOR_START, read(CURSOR_START) & !(CURSOR_DISABLE | SCAN_LINE_MASK) | CURSOR_FIRST_LINE);
-    write(CURSOR_END, read(CURSOR_END) & !SCAN_LINE_MASK | CURSOR_LAST_LINE);
+    write(
+        CURSOR_START,
+        read(CURSOR_START) & !(CURSOR_DISABLE | SCAN_LINE_MASK) | CURSOR_FIRST_LINE,
+    );
+    write(
+        CURSOR_END,
+        read(CURSOR_END) & !SCAN_LINE_MASK | CURSOR_LAST_LINE,
+    );
 }

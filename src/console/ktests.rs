@@ -29,7 +29,11 @@ fn println_reads_back_with_colours(_: &Context) -> Outcome {
     let mut expected = [0u8; 47];
     expected[..46].copy_from_slice(&LINE.as_bytes()[..46]);
     expected[46] = REPLACEMENT;
-    check!(row_shows(row, &expected), "row {row} does not show the line: {:?}", row_text(row));
+    check!(
+        row_shows(row, &expected),
+        "row {row} does not show the line: {:?}",
+        row_text(row)
+    );
     for column in 0..expected.len() {
         check_eq!(vga::read_cell(row, column).color, ColorCode::DEFAULT);
     }
@@ -58,7 +62,10 @@ fn hardware_scroll_moves_crtc_start_and_screen_reads_right(_: &Context) -> Outco
         println!("scroll self-test line {i:02}");
     }
     let after = crtc::start();
-    check!(after != before, "the CRTC start stayed at {before} after {LINES} lines");
+    check!(
+        after != before,
+        "the CRTC start stayed at {before} after {LINES} lines"
+    );
     check_eq!(after % WIDTH, 0);
     check_eq!(after, vga::start());
     check_eq!(vga::cursor(), (HEIGHT - 1, 0));
@@ -68,7 +75,11 @@ fn hardware_scroll_moves_crtc_start_and_screen_reads_right(_: &Context) -> Outco
         let number = LINES - (HEIGHT - 1) + row;
         expected[22] = b'0' + (number / 10) as u8;
         expected[23] = b'0' + (number % 10) as u8;
-        check!(row_shows(row, &expected), "row {row} shows {:?}", row_text(row));
+        check!(
+            row_shows(row, &expected),
+            "row {row} shows {:?}",
+            row_text(row)
+        );
     }
     Ok(())
 }
@@ -77,7 +88,13 @@ fn hardware_scroll_moves_crtc_start_and_screen_reads_right(_: &Context) -> Outco
 fn log_records_are_tagged_and_coloured(_: &Context) -> Outcome {
     let level = log::max_level();
     logger::set_level(log::LevelFilter::Trace);
-    let levels = [log::Level::Error, log::Level::Warn, log::Level::Info, log::Level::Debug, log::Level::Trace];
+    let levels = [
+        log::Level::Error,
+        log::Level::Warn,
+        log::Level::Info,
+        log::Level::Debug,
+        log::Level::Trace,
+    ];
     for record_level in levels {
         log::log!(record_level, "log self-test");
     }
@@ -88,11 +105,19 @@ fn log_records_are_tagged_and_coloured(_: &Context) -> Outcome {
         let tag = record_level.as_str().as_bytes();
         let shown = row_text(row);
         check!(
-            shown[0] == b'[' && shown[1..].starts_with(tag) && shown[1 + tag.len()..].starts_with(b"] log self-test"),
+            shown[0] == b'['
+                && shown[1..].starts_with(tag)
+                && shown[1 + tag.len()..].starts_with(b"] log self-test"),
             "row {row} shows {:?}",
             shown
         );
-        check_eq!(vga::read_cell(row, 0), ScreenChar { ascii: b'[', color: logger::color_of(record_level) });
+        check_eq!(
+            vga::read_cell(row, 0),
+            ScreenChar {
+                ascii: b'[',
+                color: logger::color_of(record_level)
+            }
+        );
     }
     check!(logger::color_of(log::Level::Error) != logger::color_of(log::Level::Info));
     Ok(())

@@ -22,7 +22,11 @@ pub struct NaiveWriter {
 
 /// The cell value of `ascii` in the default colours.
 fn cell(ascii: u8) -> u16 {
-    ScreenChar { ascii, color: ColorCode::DEFAULT }.to_cell()
+    ScreenChar {
+        ascii,
+        color: ColorCode::DEFAULT,
+    }
+    .to_cell()
 }
 
 impl NaiveWriter {
@@ -39,7 +43,11 @@ impl NaiveWriter {
         if self.column == WIDTH {
             self.new_line();
         }
-        let shown = if (0x20..=0x7e).contains(&byte) { byte } else { REPLACEMENT };
+        let shown = if (0x20..=0x7e).contains(&byte) {
+            byte
+        } else {
+            REPLACEMENT
+        };
         cell_at(self.row * WIDTH + self.column).write(cell(shown));
         self.column += 1;
     }

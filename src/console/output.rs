@@ -71,6 +71,8 @@ pub unsafe fn panic_serial(args: fmt::Arguments) {
 /// appear.
 pub fn panic_with_locks_held() -> ! {
     vga::with_lock_held(|| {
-        serial::with_lock_held(|| panic!("deliberate panic with the console locks held (panic=locked)"))
+        serial::with_lock_held(|| {
+            panic!("deliberate panic with the console locks held (panic=locked)")
+        })
     })
 }

@@ -59,7 +59,7 @@ pub const REPLACEMENT: u8 = 0xfe;
 /// cells (unchanged cells in a group are written with the value they hold),
 /// so the hardware layer can write each group with one 64-bit access.
 pub const RUN_GROUP: usize = 4;
-const _: () = assert!(WIDTH % RUN_GROUP == 0 && MEMORY_CELLS % RUN_GROUP == 0);
+const _: () = assert!(WIDTH.is_multiple_of(RUN_GROUP) && MEMORY_CELLS.is_multiple_of(RUN_GROUP));
 
 /// Backspace (ASCII BS).
 const BACKSPACE: u8 = 0x08;
@@ -256,7 +256,9 @@ impl<M: TextMemory> Screen<M> {
                     continue;
                 }
                 let first = column;
-                while column < WIDTH && mirror[column..column + RUN_GROUP] != line[column..column + RUN_GROUP] {
+                while column < WIDTH
+                    && mirror[column..column + RUN_GROUP] != line[column..column + RUN_GROUP]
+                {
                     column += RUN_GROUP;
                 }
                 mirror[first..column].copy_from_slice(&line[first..column]);
@@ -296,14 +298,22 @@ impl<M: TextMemory> Screen<M> {
     fn put(&mut self, ascii: u8) {
         self.wrap_if_full();
         let slot = (self.top + self.row) % HEIGHT;
-        self.lines[slot][self.column] = ScreenChar { ascii, color: self.color }.to_cell();
+        self.lines[slot][self.column] = ScreenChar {
+            ascii,
+            color: self.color,
+        }
+        .to_cell();
         self.dirty[slot] = true;
         self.column += 1;
     }
 
     /// Puts printable ASCII bytes at the cursor, a line's worth at a time.
     fn put_printable(&mut self, mut bytes: &[u8]) {
-        let attribute = ScreenChar { ascii: 0, color: self.color }.to_cell();
+        let attribute = ScreenChar {
+            ascii: 0,
+            color: self.color,
+        }
+        .to_cell();
         while !bytes.is_empty() {
             self.wrap_if_full();
             let count = bytes.len().min(WIDTH - self.column);
@@ -360,7 +370,10 @@ impl<M: TextMemory> fmt::Write for Screen<M> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut rest = s;
         while !rest.is_empty() {
-            let printable = rest.bytes().position(|b| !is_printable(b)).unwrap_or(rest.len());
+            let printable = rest
+                .bytes()
+                .position(|b| !is_printable(b))
+                .unwrap_or(rest.len());
             self.put_printable(&rest.as_bytes()[..printable]);
             // `printable` indexes an ASCII byte or the first byte of a char.
             rest = &rest[printable..];

@@ -24,7 +24,10 @@ pub const VGA_TEXT_BUFFER: usize = 0xb8000;
 
 /// A volatile pointer to cell `index` of the text memory.
 pub(super) fn cell_at(index: usize) -> VolatilePtr<'static, u16> {
-    assert!(index < MEMORY_CELLS, "VGA cell {index} is outside the text memory");
+    assert!(
+        index < MEMORY_CELLS,
+        "VGA cell {index} is outside the text memory"
+    );
     let ptr = NonNull::new((VGA_TEXT_BUFFER as *mut u16).wrapping_add(index)).unwrap();
     // SAFETY: the index is inside the 32 KiB colour text memory at 0xb8000,
     // present on every PC booted in text mode and identity-mapped by the
@@ -38,8 +41,13 @@ const CELLS_PER_WORD: usize = 4;
 
 /// A volatile pointer to the four cells from `index` on, as one 64-bit word.
 fn word_at(index: usize) -> VolatilePtr<'static, u64> {
-    assert!(index % CELLS_PER_WORD == 0 && index + CELLS_PER_WORD <= MEMORY_CELLS);
-    let ptr = NonNull::new((VGA_TEXT_BUFFER as *mut u16).wrapping_add(index).cast::<u64>()).unwrap();
+    assert!(index.is_multiple_of(CELLS_PER_WORD) && index + CELLS_PER_WORD <= MEMORY_CELLS);
+    let ptr = NonNull::new(
+        (VGA_TEXT_BUFFER as *mut u16)
+            .wrapping_add(index)
+            .cast::<u64>(),
+    )
+    .unwrap();
     // SAFETY: as in `cell_at`: the four cells lie inside the text memory;
     // the address is 8-byte aligned (0xb8000 is, and `index` is a multiple
     // of four 2-byte cells).
@@ -60,7 +68,7 @@ impl TextMemory for VgaText {
         let mut i = 0;
         while i < cells.len() {
             let at = index + i;
-            if at % CELLS_PER_WORD == 0 && cells.len() - i >= CELLS_PER_WORD {
+            if at.is_multiple_of(CELLS_PER_WORD) && cells.len() - i >= CELLS_PER_WORD {
                 let word = cells[i..i + CELLS_PER_WORD]
                     .iter()
                     .rev()
