@@ -18,13 +18,13 @@
 //!   four) cells that differ, each run of them in as few accesses as the
 //!   hardware layer can (64-bit writes on the VGA);
 //! - it writes nothing until [`Screen::flush`], and then only the lines that
-//!   changed, so a line blanked and written again in one print costs one
-//!   write per cell;
+//!   changed, so a line blanked and written again in one print is written
+//!   once;
 //! - it scrolls in hardware: the visible screen is 25 rows of the 32 KiB text
 //!   memory (204 rows of 80 cells) starting at the CRTC start address. A
 //!   scroll moves that start down one row and writes only the new last row.
 //!   When the window reaches the end of the text memory it moves back to row
-//!   0 and rewrites what differs there (once every 179 scrolls), so the
+//!   0 and rewrites what differs there (once every 180 scrolls), so the
 //!   screen never depends on how a VGA wraps its memory.
 //!
 //! The result on screen is the same as a plain scroll that copies every row
@@ -203,7 +203,7 @@ impl<M: TextMemory> Screen<M> {
         &self.memory
     }
 
-    /// The memory, mutably (the VGA layer's panic path uses it).
+    /// The memory, mutably (for tests that write it behind the writer's back).
     pub fn memory_mut(&mut self) -> &mut M {
         &mut self.memory
     }

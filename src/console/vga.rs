@@ -3,9 +3,9 @@
 //!
 //! The writer's logic (cells, wrapping, scrolling in hardware, writing only
 //! what changed) is [`super::screen::Screen`]; this file only gives it the
-//! hardware: volatile 16-bit writes into the 32 KiB text memory and the CRTC
-//! registers. The text memory is never read on the writer's path; only the
-//! self-test reads it back, to check what a person sees.
+//! hardware: volatile 16- and 64-bit writes into the 32 KiB text memory, and
+//! the CRTC registers. The text memory is never read on the writer's path;
+//! only the self-test reads it back, to check what a person sees.
 
 use core::fmt::{self, Write};
 use core::ptr::NonNull;
