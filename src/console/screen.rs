@@ -151,9 +151,7 @@ impl<M: TextMemory> Screen<M> {
     /// and cursor registers, whatever they hold now: for when something else
     /// (the benchmark's naive writer) wrote the memory behind our back.
     pub fn rewrite_memory(&mut self) {
-        for (index, &cell) in self.mirror.iter().enumerate() {
-            self.memory.write(index, cell);
-        }
+        self.memory.write_run(0, &self.mirror);
         self.shown_start = None;
         self.shown_cursor = None;
         self.dirty = [true; HEIGHT];

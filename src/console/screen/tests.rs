@@ -276,6 +276,7 @@ fn a_scroll_moves_the_start_and_writes_about_one_line() {
 fn nothing_reaches_memory_before_flush_and_unchanged_cells_are_not_rewritten() {
     let mut s = screen();
     s.memory_mut().writes = 0;
+    s.memory_mut().runs.clear();
     write!(s, "abc").unwrap();
     assert_eq!(s.memory().writes, 0);
     s.flush();
