@@ -75,15 +75,15 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         selftest::run(&selftest::Context { boot, options: &options });
     }
 
-    // 6. `bench` on the command line: time the screen writer.
+    //    `bench` on the command line: time the screen writer, then go on.
     if options.bench {
         console::bench::run();
     }
 
-    // 7. Done: tests and users wait for this exact line.
+    // 6. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 8. `panic=...` on the command line: show the panic screen on purpose.
+    //    `panic=...` on the command line: show the panic screen on purpose.
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
