@@ -25,6 +25,8 @@ pub mod console;
 pub mod arch;
 pub mod boot_info;
 pub mod cmdline;
+#[cfg(test)]
+mod test_rng;
 pub mod memory;
 #[cfg(target_os = "none")]
 mod panic;

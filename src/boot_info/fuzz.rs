@@ -13,24 +13,7 @@ use super::test_support::{Aligned, typical};
 use crate::memory::frame_allocator::FrameAllocator;
 use crate::memory::range::PhysRange;
 use crate::memory::reserved_ranges;
-
-/// xorshift64* (state: the last value): small, fast and good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    /// The next pseudo-random value.
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A value in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 /// Values that sit on the validator's edges.
 const INTERESTING: [u32; 12] = [

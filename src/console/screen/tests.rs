@@ -5,6 +5,7 @@ use core::fmt::Write;
 
 use super::*;
 use crate::console::color::{Color, ColorCode, ScreenChar};
+use crate::test_rng::Rng;
 
 /// Text memory in RAM that remembers the start and cursor registers and
 /// counts writes.
@@ -389,21 +390,6 @@ impl Plain {
     }
 }
 
-/// A small seeded PRNG (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// One random step applied to both writers: mostly text and newlines, some
 /// of every control byte, random bytes, non-ASCII chars, colour changes,
 /// clears, and flushes at random points.
@@ -432,7 +418,7 @@ fn random_step(rng: &mut Rng, s: &mut Screen<Ram>, plain: &mut Plain) {
             plain.byte(b'\n');
         }
         70..=79 => {
-            let b = [b'\r', b'\t', 0x08, 0x00, 0x7f][rng.below(5) as usize];
+            let b = [b'\r', b'\t', 0x08, 0x00, 0x7f][rng.below(5)];
             s.write_byte(b);
             plain.byte(b);
         }
@@ -442,7 +428,7 @@ fn random_step(rng: &mut Rng, s: &mut Screen<Ram>, plain: &mut Plain) {
             plain.byte(b);
         }
         85..=87 => {
-            let text = ["é", "→x", "日本", "\u{1f600}\n"][rng.below(4) as usize];
+            let text = ["é", "→x", "日本", "\u{1f600}\n"][rng.below(4)];
             s.write_str(text).unwrap();
             for c in text.chars() {
                 plain.byte(if c.is_ascii() { c as u8 } else { 0xfe });
