@@ -64,12 +64,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let kernel = memory::kernel_range();
     boot_info::print_report(&boot_info::report::Report { boot, kernel, free_frames });
 
-    // 4. The kernel command line, from the boot information.
-    //    The log level first, so that the line's own warnings obey it.
-    console::logger::set_level(cmdline::Options::parse(boot.cmdline(), |_| {}).loglevel.0);
-    let options = cmdline::Options::parse(boot.cmdline(), |problem| {
-        log::warn!("{problem}");
-    });
+    // 4. The kernel command line. The log level is set before the line's
+    //    own warnings are printed, so that `loglevel=error` silences them too.
+    let options = cmdline::Options::parse(boot.cmdline(), |_| {});
+    console::logger::set_level(options.loglevel.0);
+    cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
     log_boot_details(boot);
 
     // 5. `selftest` on the command line: run the in-kernel tests, then stop.
@@ -77,15 +76,15 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         selftest::run(&selftest::Context { boot, options: &options });
     }
 
-    //    `bench` on the command line: time the screen writer, then go on.
+    // 6. `bench` on the command line: time the screen writer, then go on.
     if options.bench {
         console::bench::run();
     }
 
-    // 6. Done: tests and users wait for this exact line.
+    // 7. Done: tests and users wait for this exact line.
     println!("ready");
 
-    //    `panic=...` on the command line: show the panic screen on purpose.
+    // 8. `panic=...` on the command line: show the panic screen on purpose.
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }

@@ -17,10 +17,12 @@ with @e2e and are run by tests/run_all.py.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -235,6 +237,8 @@ class Boot:
         self.uefi = uefi
         self.timeout = timeout or (UEFI_TIMEOUT if uefi else BIOS_TIMEOUT)
         self.dir = Path(tempfile.mkdtemp(prefix=f"kestrel-{name}-"))
+        # Failure messages carry the evidence, so the files can go at exit.
+        atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
         self.serial_log = self.dir / "serial.log"
         self.qmp_path = self.dir / "qmp.sock"
         accel = os.environ.get("ACCEL", "tcg")
