@@ -20,6 +20,9 @@ declare -A checks=(
     [gdb]=/usr/bin/gdb
     [python3]=/usr/bin/python3
     [binutils]=/usr/bin/ld
+    # only for the tests of `make run` with a display:
+    [xvfb]=/usr/bin/Xvfb
+    [x11-utils]=/usr/bin/xwininfo
 )
 
 missing=()
