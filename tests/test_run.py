@@ -115,3 +115,21 @@ def make_run_with_a_display_opens_a_qemu_window():
     finally:
         xvfb.kill()
         xvfb.wait()
+
+
+@e2e
+def make_debug_waits_for_gdb_and_stops_at_rust_main():
+    """`make debug` and the README's gdb command: QEMU waits paused, gdb
+    attaches, a hardware breakpoint stops in rust_main."""
+    with MakeRun(["make", "-s", "--no-print-directory", "debug"], run_env()) as run:
+        run.wait_until("the gdb instructions", lambda: "target remote :1234" in run.text())
+        time.sleep(0.5)  # QEMU opens its GDB port right after printing
+        check("\nready\n" not in run.text(), "the kernel ran before gdb attached")
+        gdb = subprocess.run(
+            ["gdb", "-q", "-batch", str(BUILD / "kernel.bin"),
+             "-ex", "target remote :1234", "-ex", "hbreak rust_main", "-ex", "continue",
+             "-ex", "info symbol $pc"],
+            capture_output=True, text=True, timeout=BIOS_TIMEOUT)
+        out = gdb.stdout + gdb.stderr
+        check("Breakpoint 1," in out and "rust_main" in out.split("Breakpoint 1,")[-1],
+              f"gdb did not stop in rust_main:\n{out}")
