@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -99,9 +100,11 @@ def make_run_with_a_display_opens_a_qemu_window():
     for tool in ("Xvfb", "xwininfo"):
         check(shutil.which(tool) is not None,
               f"{tool} is missing: run scripts/setup.sh (packages xvfb, x11-utils)")
-    display = f":{90 + os.getpid() % 9}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # -displayfd: Xvfb picks a free display number and writes it to stdout.
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1024x768x24",
+                             "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    display = f":{xvfb.stdout.readline().strip()}"
     try:
         with MakeRun(MAKE_RUN, run_env(DISPLAY=display)) as run:
             run.wait_until("`ready` on the terminal", lambda: "\nready\n" in run.text())
@@ -117,13 +120,22 @@ def make_run_with_a_display_opens_a_qemu_window():
         xvfb.wait()
 
 
+def gdb_port_open() -> bool:
+    """Whether QEMU's GDB stub listens on port 1234 yet."""
+    try:
+        socket.create_connection(("127.0.0.1", 1234), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 @e2e
 def make_debug_waits_for_gdb_and_stops_at_rust_main():
     """`make debug` and the README's gdb command: QEMU waits paused, gdb
     attaches, a hardware breakpoint stops in rust_main."""
     with MakeRun(["make", "-s", "--no-print-directory", "debug"], run_env()) as run:
         run.wait_until("the gdb instructions", lambda: "target remote :1234" in run.text())
-        time.sleep(0.5)  # QEMU opens its GDB port right after printing
+        run.wait_until("QEMU's GDB port to open", gdb_port_open, 20)
         check("\nready\n" not in run.text(), "the kernel ran before gdb attached")
         gdb = subprocess.run(
             ["gdb", "-q", "-batch", str(BUILD / "kernel.bin"),
