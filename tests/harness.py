@@ -358,15 +358,38 @@ class Boot:
             self._qmp = Qmp(self.qmp_path)
         return self._qmp
 
+    def _port_in(self, port: int) -> int:
+        out = self.qmp().hmp(f"i /b {port:#x}")
+        return int(out.split("=")[1], 16)  # "portb[0x03d5] = 0x00"
+
+    def _paused(self):
+        """A context in which the guest CPU is stopped, so that reading the
+        screen never interleaves with the kernel's own CRTC accesses."""
+        boot = self
+
+        class Paused:
+            def __enter__(self):
+                self.was_running = boot.qmp().execute("query-status")["running"]
+                if self.was_running:
+                    boot.qmp().execute("stop")
+
+            def __exit__(self, *exc):
+                if self.was_running:
+                    boot.qmp().execute("cont")
+        return Paused()
+
     def _crtc_pair(self, high: int, low: int) -> int:
         """A 16-bit value from a high/low pair of VGA CRTC registers, read
-        through the monitor's port commands."""
+        through the monitor's port commands with the guest paused; the CRTC
+        index register is put back as the kernel left it."""
         qmp = self.qmp()
-        value = 0
-        for register in (high, low):
-            qmp.hmp(f"o /b {CRTC_INDEX:#x} {register:#x}")
-            out = qmp.hmp(f"i /b {CRTC_DATA:#x}")
-            value = value << 8 | int(out.split("=")[1], 16)  # "portb[0x03d5] = 0x00"
+        with self._paused():
+            index = self._port_in(CRTC_INDEX)
+            value = 0
+            for register in (high, low):
+                qmp.hmp(f"o /b {CRTC_INDEX:#x} {register:#x}")
+                value = value << 8 | self._port_in(CRTC_DATA)
+            qmp.hmp(f"o /b {CRTC_INDEX:#x} {index:#x}")
         return value
 
     def crtc_start(self) -> int:
@@ -382,12 +405,13 @@ class Boot:
     def screen(self) -> Screen:
         """The visible 80x25 text screen: 4000 bytes from 0xb8000 + 2 x the
         CRTC start address (wrapping in the 32 KiB text memory)."""
-        start = self.crtc_start()
         dump = self.dir / "vga.bin"
         if dump.exists():
             dump.unlink()
-        self.qmp().execute("pmemsave", val=VGA_TEXT_BUFFER, size=VGA_TEXT_MEMORY,
-                           filename=str(dump))
+        with self._paused():  # the start address and the cells from one moment
+            start = self.crtc_start()
+            self.qmp().execute("pmemsave", val=VGA_TEXT_BUFFER, size=VGA_TEXT_MEMORY,
+                               filename=str(dump))
         memory = dump.read_bytes()
         offset = (2 * start) % VGA_TEXT_MEMORY
         raw = (memory + memory)[offset:offset + VGA_COLUMNS * VGA_ROWS * 2]
