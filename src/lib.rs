@@ -36,6 +36,15 @@ pub mod selftest;
 /// The banner: the crate's name and version, the first line on every console.
 pub const BANNER: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
 
+/// Stops the boot: prints `boot error: <what>` on both consoles and halts.
+/// For input the kernel cannot go on with (bad boot information); the
+/// trampoline's own checks print the same prefix.
+#[cfg(target_os = "none")]
+pub fn boot_error(what: core::fmt::Arguments) -> ! {
+    println!("boot error: {what}");
+    arch::halt_forever()
+}
+
 /// The kernel's entry from `asm/long_mode.asm`, in 64-bit mode with the first
 /// 4 GiB identity-mapped, interrupts off, on the boot stack.
 ///

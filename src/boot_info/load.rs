@@ -12,7 +12,7 @@ use spin::Once;
 
 use super::BootInfo;
 use super::validate::{self, ALIGNMENT, HEADER_SIZE};
-use crate::arch::halt_forever;
+use crate::boot_error as fail;
 use crate::arch::x86_64::paging::translate;
 
 /// The value a Multiboot2 loader leaves in EAX (the assembly checks it first).
@@ -89,10 +89,4 @@ fn check_mapped(addr: usize, len: usize) {
         }
         page += PAGE_SIZE;
     }
-}
-
-/// Reports an unusable boot information on both consoles and halts.
-fn fail(args: core::fmt::Arguments) -> ! {
-    println!("boot error: {args}");
-    halt_forever()
 }

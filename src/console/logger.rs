@@ -11,21 +11,19 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 
 use super::color::{Color, ColorCode};
 
-/// The level in force until the command line says otherwise.
-pub const DEFAULT_LEVEL: LevelFilter = LevelFilter::Info;
-
 /// The kernel's logger; it has no state of its own.
 struct ConsoleLogger;
 
 /// The one instance `log` is given.
 static LOGGER: ConsoleLogger = ConsoleLogger;
 
-/// Installs the logger at [`DEFAULT_LEVEL`]. Call once, after the consoles.
+/// Installs the logger at the command line's default level (`info`), which
+/// holds until the command line has been read. Call once, after the consoles.
 pub fn init() {
     // Fails only if a logger is already installed, i.e. on a second call,
     // which then changes nothing.
     let _ = log::set_logger(&LOGGER);
-    log::set_max_level(DEFAULT_LEVEL);
+    log::set_max_level(crate::cmdline::LogLevel::default().0);
 }
 
 /// Shows records up to `level` from now on.

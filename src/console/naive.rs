@@ -10,7 +10,7 @@
 use core::fmt;
 
 use super::color::{ColorCode, ScreenChar};
-use super::screen::{HEIGHT, REPLACEMENT, WIDTH};
+use super::screen::{HEIGHT, REPLACEMENT, WIDTH, is_printable};
 use super::vga::cell_at;
 
 /// A cursor over the first screen of the text memory.
@@ -44,11 +44,7 @@ impl NaiveWriter {
         if self.column == WIDTH {
             self.new_line();
         }
-        let shown = if (0x20..=0x7e).contains(&byte) {
-            byte
-        } else {
-            REPLACEMENT
-        };
+        let shown = if is_printable(byte) { byte } else { REPLACEMENT };
         cell_at(self.row * WIDTH + self.column).write(cell(shown));
         self.column += 1;
     }

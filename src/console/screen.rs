@@ -385,7 +385,7 @@ impl<M: TextMemory> fmt::Write for Screen<M> {
 }
 
 /// Whether `byte` is printable ASCII, shown as itself.
-fn is_printable(byte: u8) -> bool {
+pub fn is_printable(byte: u8) -> bool {
     (0x20..=0x7e).contains(&byte)
 }
 

@@ -8,7 +8,6 @@ use spin::Mutex;
 use super::frame_allocator::{FrameAllocator, MAX_RESERVED};
 use super::range::PhysRange;
 use super::reserved_ranges;
-use crate::arch::halt_forever;
 use crate::boot_info::BootInfo;
 
 unsafe extern "C" {
@@ -35,11 +34,10 @@ pub fn kernel_range() -> PhysRange {
 /// out. Too many modules to track: a `boot error:` line and a halt.
 pub fn init(boot: &'static BootInfo<'static>) -> u64 {
     let Ok(reserved) = reserved_ranges(boot, kernel_range()) else {
-        println!(
-            "boot error: too many boot modules (at most {})",
+        crate::boot_error(format_args!(
+            "too many boot modules (at most {})",
             MAX_RESERVED - 2
-        );
-        halt_forever()
+        ));
     };
     let allocator = FrameAllocator::new(boot.memory_areas(), reserved);
     let free = allocator.free_frames();
