@@ -6,6 +6,7 @@
 #   make debug    boot paused with a GDB stub on :1234
 #   make install  (as root) add the kernel to the GRUB menu beside Linux
 #   make uninstall  remove it again
+#   make lint     rustfmt and clippy (host and kernel target), as make test does
 #   make bench    time the screen writer against a naive one (one boot)
 #   make clean    remove build/ and cargo's target directory
 #
@@ -50,7 +51,7 @@ ASM_SRC     := $(wildcard asm/*.asm)
 ASM_OBJ     := $(patsubst asm/%.asm,$(BUILD)/asm/%.o,$(ASM_SRC))
 SETUP_STAMP := $(BUILD)/.setup-done
 
-.PHONY: all setup kernel iso run debug test bench clean install uninstall FORCE
+.PHONY: all setup kernel iso run debug test lint bench clean install uninstall FORCE
 
 all: iso
 
@@ -98,8 +99,16 @@ run: $(ISO)
 debug: $(ISO)
 	@bash scripts/run.sh --debug $(ISO)
 
-test: $(ISO)
+test: lint $(ISO)
 	@python3 tests/run_all.py
+
+# The rules the build keeps: rustfmt's layout, and no clippy warning on the
+# host (the pure modules and their tests) or the kernel target (everything,
+# with the crate's own lints such as undocumented unsafe blocks).
+lint: | $(SETUP_STAMP)
+	$(CARGO) fmt --check
+	$(CARGO) clippy --quiet --tests -- -D warnings
+	$(CARGO) clippy --quiet $(CARGO_FLAGS) -- -D warnings
 
 # Beside Linux: /boot/<crate>.bin and /etc/grub.d/45_<crate> (scripts/install.sh).
 # The kernel is built only when missing, so `make && sudo make install` does

@@ -2,7 +2,7 @@
 # Installs what building, booting and testing kestrel needs, if it is missing:
 #   - Debian/Ubuntu packages: nasm, GRUB (BIOS and UEFI), xorriso, mtools,
 #     QEMU, OVMF, gdb, python3, binutils
-#   - the rust-src component of the nightly toolchain (for -Z build-std)
+#   - the nightly toolchain's rust-src (for -Z build-std), rustfmt and clippy
 # Needs root (or sudo) only when something has to be installed; says exactly
 # what to run when it cannot do it itself.
 set -euo pipefail
@@ -56,8 +56,12 @@ if ! rustup toolchain list | grep -q '^nightly'; then
     echo "  rustup toolchain install nightly --component rust-src" >&2
     exit 1
 fi
-if ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
-    echo "setup: rustup component add rust-src --toolchain nightly"
-    rustup component add rust-src --toolchain nightly
-fi
+# rust-src for -Z build-std; rustfmt and clippy for `make lint` (make test).
+installed=$(rustup component list --toolchain nightly --installed)
+for component in rust-src rustfmt clippy; do
+    if ! grep -q "^$component" <<<"$installed"; then
+        echo "setup: rustup component add $component --toolchain nightly"
+        rustup component add "$component" --toolchain nightly
+    fi
+done
 echo "setup: all build and test requirements are present"

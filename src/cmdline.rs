@@ -9,6 +9,8 @@
 //!
 //! Pure logic: no hardware, tested on the host.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 /// Everything the kernel command line can ask for.
@@ -88,27 +90,42 @@ pub enum Problem<'a> {
     Unknown(&'a str),
     /// A known key with a value it does not accept; `expected` lists the
     /// accepted values.
-    BadValue { key: &'a str, value: &'a str, expected: &'static str },
+    BadValue {
+        key: &'a str,
+        value: &'a str,
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for Problem<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Unknown(word) => write!(f, "ignoring unknown kernel option `{word}`"),
-            Problem::BadValue { key, value, expected } => write!(
-                f,
-                "ignoring `{key}={value}`: expected {key}={expected}"
-            ),
+            Problem::BadValue {
+                key,
+                value,
+                expected,
+            } => write!(f, "ignoring `{key}={value}`: expected {key}={expected}"),
         }
     }
 }
 
 /// Splits a command line into its words.
 pub fn words(cmdline: &str) -> impl Iterator<Item = Word<'_>> {
-    cmdline.split_ascii_whitespace().map(|text| match text.split_once('=') {
-        Some((key, value)) => Word { text, key, value: Some(value) },
-        None => Word { text, key: text, value: None },
-    })
+    cmdline
+        .split_ascii_whitespace()
+        .map(|text| match text.split_once('=') {
+            Some((key, value)) => Word {
+                text,
+                key,
+                value: Some(value),
+            },
+            None => Word {
+                text,
+                key: text,
+                value: None,
+            },
+        })
 }
 
 impl Options {
@@ -140,7 +157,13 @@ impl Options {
                 self.panic = Some(match value {
                     "test" => DeliberatePanic::Test,
                     "locked" => DeliberatePanic::Locked,
-                    _ => return Err(Problem::BadValue { key: "panic", value, expected: "test|locked" }),
+                    _ => {
+                        return Err(Problem::BadValue {
+                            key: "panic",
+                            value,
+                            expected: "test|locked",
+                        });
+                    }
                 });
             }
             _ => return Err(Problem::Unknown(word.text)),
@@ -198,9 +221,30 @@ mod tests {
     #[test]
     fn key_value_splits_at_the_first_equals_sign() {
         let all: Vec<Word> = words("a=b=c d= e").collect();
-        assert_eq!(all[0], Word { text: "a=b=c", key: "a", value: Some("b=c") });
-        assert_eq!(all[1], Word { text: "d=", key: "d", value: Some("") });
-        assert_eq!(all[2], Word { text: "e", key: "e", value: None });
+        assert_eq!(
+            all[0],
+            Word {
+                text: "a=b=c",
+                key: "a",
+                value: Some("b=c")
+            }
+        );
+        assert_eq!(
+            all[1],
+            Word {
+                text: "d=",
+                key: "d",
+                value: Some("")
+            }
+        );
+        assert_eq!(
+            all[2],
+            Word {
+                text: "e",
+                key: "e",
+                value: None
+            }
+        );
     }
 
     #[test]
@@ -221,7 +265,11 @@ mod tests {
             ("trace", log::LevelFilter::Trace),
         ] {
             let (options, problems) = parse(&format!("loglevel={word}"));
-            assert_eq!((options.loglevel, problems.len()), (LogLevel(level), 0), "{word}");
+            assert_eq!(
+                (options.loglevel, problems.len()),
+                (LogLevel(level), 0),
+                "{word}"
+            );
         }
     }
 
@@ -241,27 +289,40 @@ mod tests {
     #[test]
     fn panic_and_bench_options() {
         let (options, problems) = parse("panic=test bench");
-        assert_eq!((options.panic, options.bench), (Some(DeliberatePanic::Test), true));
+        assert_eq!(
+            (options.panic, options.bench),
+            (Some(DeliberatePanic::Test), true)
+        );
         assert!(problems.is_empty());
         assert_eq!(parse("panic=locked").0.panic, Some(DeliberatePanic::Locked));
         let (options, problems) = parse("panic=now panic");
         assert_eq!(options.panic, None);
         assert_eq!(
             problems,
-            ["ignoring `panic=now`: expected panic=test|locked", "ignoring unknown kernel option `panic`"]
+            [
+                "ignoring `panic=now`: expected panic=test|locked",
+                "ignoring unknown kernel option `panic`"
+            ]
         );
     }
 
     #[test]
     fn bad_value_message_names_the_accepted_values() {
-        let p = Problem::BadValue { key: "loglevel", value: "loud", expected: "error|warn|info" };
-        assert_eq!(p.to_string(), "ignoring `loglevel=loud`: expected loglevel=error|warn|info");
+        let p = Problem::BadValue {
+            key: "loglevel",
+            value: "loud",
+            expected: "error|warn|info",
+        };
+        assert_eq!(
+            p.to_string(),
+            "ignoring `loglevel=loud`: expected loglevel=error|warn|info"
+        );
     }
 }
 
 /// In-kernel tests: the parser on the machine, with the real command line.
 #[cfg(target_os = "none")]
-pub mod ktests {
+pub(crate) mod ktests {
     use super::*;
     use crate::selftest::{Context, Outcome};
     use crate::{check, check_eq};
@@ -279,11 +340,18 @@ pub mod ktests {
     fn flags_and_unknown_words(_: &Context) -> Outcome {
         let mut problems = 0;
         let options = Options::parse("qemu-exit bogus selftest x=y", |_| problems += 1);
-        check_eq!(options, Options { selftest: true, qemu_exit: true, ..Options::default() });
+        check_eq!(
+            options,
+            Options {
+                selftest: true,
+                qemu_exit: true,
+                ..Options::default()
+            }
+        );
         check_eq!(problems, 2);
         Ok(())
     }
 
-    pub const TESTS: &[crate::selftest::Test] =
+    pub(crate) const TESTS: &[crate::selftest::Test] =
         crate::kernel_tests![boot_command_line_asks_for_selftest, flags_and_unknown_words];
 }

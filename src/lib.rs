@@ -17,24 +17,44 @@
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(abi_x86_interrupt))]
+// Every `unsafe` block says why it is sound, in a `// SAFETY:` comment.
+#![deny(clippy::undocumented_unsafe_blocks)]
+// The kernel is a static library whose one entry point is `rust_main`, so
+// its modules are private and the compiler reports code nothing calls. On the
+// host only the pure modules' tests are built, and the kernel glue that uses
+// the rest is absent, so that report would be noise there.
+#![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
 #[macro_use]
-pub mod console;
+mod console;
 
 #[cfg(target_os = "none")]
-pub mod arch;
-pub mod boot_info;
-pub mod cmdline;
-#[cfg(test)]
-mod test_rng;
-pub mod memory;
+mod arch;
+mod boot_info;
+mod cmdline;
+mod memory;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
-pub mod selftest;
+mod selftest;
+#[cfg(test)]
+mod test_rng;
 
 /// The banner: the crate's name and version, the first line on every console.
 pub const BANNER: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
+/// Every module's in-kernel test suite, in the order `selftest` runs them.
+/// A module's `ktests::TESTS` is `pub(crate)`: one left out of this list is
+/// never used, and the compiler says so (`dead_code`), so no suite can be
+/// forgotten silently.
+#[cfg(target_os = "none")]
+const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
+    cmdline::ktests::TESTS,
+    console::ktests::TESTS,
+    boot_info::ktests::TESTS,
+    memory::ktests::TESTS,
+    arch::ktests::TESTS,
+];
 
 /// Stops the boot: prints `boot error: <what>` on both consoles and halts.
 /// For input the kernel cannot go on with (bad boot information); the
@@ -50,6 +70,10 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 ///
 /// `mbi_addr` is the physical address of the Multiboot2 boot information and
 /// `magic` the value GRUB left in EAX (already checked by the assembly).
+///
+/// Each step logs what it did where it does it. Until step 4 has read the
+/// log level from the command line, those records are held back, then
+/// printed after the banner (or dropped, as the level says).
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
@@ -57,70 +81,51 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     //    the serial port (if there is one) and the VGA text screen.
     console::init();
     println!("{}", BANNER);
-    if !console::serial::present() {
-        log::warn!("no serial port");
-    }
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
     //    prints what happened and halts instead of resetting the machine.
     arch::init();
 
-    // 3. The boot information: where GRUB put it, checked tag by tag; the
-    //    frame allocator over its memory map; the boot report (a summary on
-    //    screen, every line on serial).
+    // 3. The boot information: where GRUB put it, checked tag by tag (or a
+    //    `boot error:` line and a halt).
     let boot = boot_info::load(mbi_addr, magic);
-    let free_frames = memory::init(boot);
-    let kernel = memory::kernel_range();
-    boot_info::print_report(&boot_info::report::Report { boot, kernel, free_frames });
 
-    // 4. The kernel command line. The log level is set before the line's
-    //    own warnings are printed, so that `loglevel=error` silences them too.
-    let options = cmdline::Options::parse(boot.cmdline(), |_| {});
+    // 4. The kernel command line, read once. Its log level applies from
+    //    here on, to the records held so far and to the line's own warnings.
+    let options = cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
     console::logger::set_level(options.loglevel.0);
-    cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
-    log_boot_details(boot);
 
-    // 5. `selftest` on the command line: run the in-kernel tests, then stop.
+    // 5. The frame allocator over the memory map, then the boot report (a
+    //    summary on screen, every line on serial).
+    let free_frames = memory::init(boot);
+    boot_info::print_report(&boot_info::report::Report {
+        boot,
+        kernel: memory::kernel_range(),
+        free_frames,
+    });
+
+    // 6. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
-        selftest::run(&selftest::Context { boot, options: &options });
+        selftest::run(
+            SELF_TEST_SUITES,
+            &selftest::Context {
+                boot,
+                options: &options,
+            },
+        );
     }
 
-    // 6. `bench` on the command line: time the screen writer, then go on.
+    // 7. `bench` on the command line: time the screen writer, then go on.
     if options.bench {
         console::bench::run();
     }
 
-    // 7. Done: tests and users wait for this exact line.
+    // 8. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 8. `panic=...` on the command line: show the panic screen on purpose.
+    // 9. `panic=...` on the command line: show the panic screen on purpose.
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
     arch::halt_forever()
-}
-
-/// What the init steps before the command line did, for `loglevel=debug`
-/// (each step) and `loglevel=trace` (details, such as every boot-information
-/// tag); logged once the level is known. The boot report says the rest.
-#[cfg(target_os = "none")]
-fn log_boot_details(boot: &boot_info::BootInfo) {
-    use console::screen::{HEIGHT, MEMORY_ROWS, WIDTH};
-    log::debug!(
-        "console: VGA text {WIDTH}x{HEIGHT} at {:#x}, serial {}",
-        console::vga::VGA_TEXT_BUFFER,
-        if console::serial::present() { "on COM1" } else { "absent" }
-    );
-    log::trace!("console: hardware scrolling through {MEMORY_ROWS} rows of text memory");
-    log::debug!("arch: GDT with TSS, and exception handlers, loaded");
-    log::debug!("boot info: checked, memory map handed to the frame allocator");
-    for tag in boot.mbi.tags() {
-        let header = tag.header();
-        log::trace!(
-            "boot info: tag {:?}, {} bytes",
-            multiboot2::TagType::from(header.typ),
-            header.size
-        );
-    }
-    log::debug!("log level: {}", log::max_level());
 }

@@ -38,7 +38,7 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 /// halts this CPU forever (never resets).
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    x86_64::instructions::interrupts::disable();
+    crate::arch::disable_interrupts();
     if PANICKING.swap(true, Ordering::SeqCst) {
         // SAFETY: we halt below and never return to the code that panicked.
         unsafe {

@@ -13,15 +13,16 @@
 //! `isa-debug-exit` device afterwards (QEMU exits 33 when all passed, 35
 //! otherwise); without it the kernel halts.
 //!
-//! A module registers its tests with [`kernel_tests!`] in a `ktests`
-//! submodule and adds that list to [`SUITES`]; counts are never kept by hand.
-//! A test returns [`Outcome`]; the [`check!`] and [`check_eq!`] macros print
-//! what failed, and where, before returning the failure.
+//! This file is only the runner. A module lists its tests with
+//! [`kernel_tests!`] in a `ktests` submodule, and `lib.rs` hands every
+//! module's list to [`run`] (`SELF_TEST_SUITES`); counts are never kept by
+//! hand. A test returns [`Outcome`]; the [`check!`], [`check_eq!`] and
+//! [`fail!`] macros print what failed, and where, before returning the
+//! failure.
 
 use core::fmt;
 
-use crate::arch::halt_forever;
-use crate::arch::x86_64::qemu_exit::{ExitCode, exit_qemu};
+use crate::arch::{ExitCode, exit_qemu, halt_forever};
 use crate::boot_info::BootInfo;
 use crate::cmdline::Options;
 
@@ -48,19 +49,11 @@ pub struct Test {
     pub run: fn(&Context) -> Outcome,
 }
 
-/// Every module's test list, in the order they run.
-const SUITES: &[&[Test]] = &[
-    crate::cmdline::ktests::TESTS,
-    crate::console::ktests::TESTS,
-    crate::boot_info::ktests::TESTS,
-    crate::memory::ktests::TESTS,
-    crate::arch::x86_64::paging::ktests::TESTS,
-];
-
-/// Runs every test, prints the summary, then exits QEMU or halts.
-pub fn run(context: &Context) -> ! {
+/// Runs every test of every suite in `suites`, prints the summary, then
+/// exits QEMU or halts.
+pub fn run(suites: &[&[Test]], context: &Context) -> ! {
     let (mut passed, mut failed) = (0usize, 0usize);
-    for test in SUITES.iter().flat_map(|suite| suite.iter()) {
+    for test in suites.iter().flat_map(|suite| suite.iter()) {
         let name = test.name.strip_prefix("kestrel::").unwrap_or(test.name);
         match (test.run)(context) {
             Ok(()) => {
@@ -75,7 +68,11 @@ pub fn run(context: &Context) -> ! {
     }
     println!("{passed} passed, {failed} failed");
     if context.options.qemu_exit {
-        exit_qemu(if failed == 0 { ExitCode::Success } else { ExitCode::Failed });
+        exit_qemu(if failed == 0 {
+            ExitCode::Success
+        } else {
+            ExitCode::Failed
+        });
     }
     halt_forever()
 }
@@ -98,6 +95,15 @@ macro_rules! kernel_tests {
     };
 }
 
+/// Fails the test: prints the message and where, and returns the failure.
+#[macro_export]
+macro_rules! fail {
+    ($($message:tt)+) => {{
+        $crate::selftest::report_failure(format_args!($($message)+), file!(), line!());
+        return Err($crate::selftest::Failure);
+    }};
+}
+
 /// Fails the test unless the condition holds.
 #[macro_export]
 macro_rules! check {
@@ -106,8 +112,7 @@ macro_rules! check {
     };
     ($cond:expr, $($message:tt)+) => {
         if !$cond {
-            $crate::selftest::report_failure(format_args!($($message)+), file!(), line!());
-            return Err($crate::selftest::Failure);
+            $crate::fail!($($message)+);
         }
     };
 }

@@ -1,6 +1,17 @@
-//! Everything that depends on the processor architecture. Only x86_64 exists;
-//! the rest of the kernel uses these re-exports, not the submodule directly.
+//! Everything that depends on the processor architecture. Only x86_64 exists.
+//!
+//! The rest of the kernel reaches the CPU through the names re-exported here,
+//! never through the submodule: `arch::x86_64` is private, so the compiler
+//! keeps that rule.
 
-pub mod x86_64;
+mod x86_64;
 
-pub use self::x86_64::{halt_forever, init};
+pub use self::x86_64::paging::{IDENTITY_MAPPED_END, translate};
+pub use self::x86_64::port::Port;
+pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};
+pub use self::x86_64::{
+    disable_interrupts, halt_forever, init, read_timestamp, without_interrupts,
+};
+
+#[cfg(target_os = "none")]
+pub(crate) use self::x86_64::paging::ktests;

@@ -12,14 +12,12 @@ use spin::Once;
 
 use super::BootInfo;
 use super::validate::{self, ALIGNMENT, HEADER_SIZE};
+use crate::arch::translate;
 use crate::boot_error as fail;
-use crate::arch::x86_64::paging::translate;
+use crate::memory::PAGE_SIZE;
 
 /// The value a Multiboot2 loader leaves in EAX (the assembly checks it first).
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
-
-/// The size of a page: the granularity of the mapping checks.
-const PAGE_SIZE: usize = 4096;
 
 /// The loaded boot information, kept for the rest of the kernel's life.
 static BOOT_INFO: Once<BootInfo<'static>> = Once::new();
@@ -62,12 +60,22 @@ pub fn load(mbi_addr: usize, magic: u32) -> &'static BootInfo<'static> {
     // initialised and unchanging for the kernel's lifetime ('static).
     let bytes: &'static [u8] =
         unsafe { core::slice::from_raw_parts(mbi_addr as *const u8, total_size) };
-    match BootInfo::from_bytes(bytes) {
+    let boot = match BootInfo::from_bytes(bytes) {
         Ok(boot) => BOOT_INFO.call_once(|| boot),
         Err(problem) => fail(format_args!(
             "{problem} (boot information at {mbi_addr:#x})"
         )),
+    };
+    log::debug!("boot info: {total_size} bytes at {mbi_addr:#x}, checked");
+    for tag in boot.mbi.tags() {
+        let header = tag.header();
+        log::trace!(
+            "boot info: tag {:?}, {} bytes",
+            multiboot2::TagType::from(header.typ),
+            header.size
+        );
     }
+    boot
 }
 
 /// Stops the boot unless every page of `len` bytes from `addr` is
@@ -80,13 +88,13 @@ fn check_mapped(addr: usize, len: usize) {
             "the boot information at {addr:#x} wraps around the address space"
         ));
     };
-    let mut page = addr & !(PAGE_SIZE - 1);
+    let mut page = addr & !(PAGE_SIZE as usize - 1);
     while page <= last {
         if translate(page as u64) != Some(page as u64) {
             fail(format_args!(
                 "the boot information at {addr:#x} ({len} bytes) lies in unmapped memory at {page:#x}"
             ));
         }
-        page += PAGE_SIZE;
+        page += PAGE_SIZE as usize;
     }
 }

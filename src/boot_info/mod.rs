@@ -11,6 +11,7 @@
 //!
 //! [`report`] formats what the information says for the boot report.
 
+pub mod framebuffer;
 #[cfg(test)]
 mod fuzz;
 #[cfg(target_os = "none")]
@@ -28,8 +29,9 @@ pub use load::load;
 #[cfg(target_os = "none")]
 pub use print::print_report;
 
-use multiboot2::{BootInformation, BootInformationHeader, MemoryArea, ModuleTag};
+use multiboot2::{BootInformation, BootInformationHeader, MemoryArea, ModuleTag, TagType};
 
+use self::framebuffer::Framebuffer;
 use self::validate::Problem;
 use crate::memory::range::PhysRange;
 
@@ -89,6 +91,20 @@ impl<'a> BootInfo<'a> {
         )
     }
 
+    /// The bytes after the header of the first tag of type `typ`.
+    pub fn tag_payload(&self, typ: TagType) -> Option<&[u8]> {
+        self.mbi
+            .tags()
+            .find(|tag| tag.header().typ == typ)
+            .map(|tag| tag.payload())
+    }
+
+    /// The framebuffer GRUB set up, if it passed one (validation checked
+    /// that the tag parses).
+    pub fn framebuffer(&self) -> Option<Framebuffer> {
+        Framebuffer::parse(self.tag_payload(TagType::Framebuffer)?).ok()
+    }
+
     /// Every module GRUB loaded (`module2`), in order.
     pub fn modules(&self) -> impl Iterator<Item = &ModuleTag> {
         self.mbi.module_tags()
@@ -103,7 +119,7 @@ pub fn module_range(module: &ModuleTag) -> PhysRange {
 
 /// In-kernel tests of the boot information as GRUB passed it.
 #[cfg(target_os = "none")]
-pub mod ktests {
+pub(crate) mod ktests {
     use crate::selftest::{Context, Outcome};
     use crate::{check, check_eq};
 
@@ -122,5 +138,5 @@ pub mod ktests {
         Ok(())
     }
 
-    pub const TESTS: &[crate::selftest::Test] = crate::kernel_tests![loaded_from_grub];
+    pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![loaded_from_grub];
 }

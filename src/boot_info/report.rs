@@ -22,11 +22,11 @@
 //!
 //! Pure formatting over [`BootInfo`], tested on the host.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
-use multiboot2::{
-    FramebufferTag, FramebufferType, MemoryArea, MemoryAreaType, StringError, TagType,
-};
+use multiboot2::{MemoryArea, MemoryAreaType, StringError, TagType};
 
 use super::{BootInfo, module_range};
 use crate::memory::frame_allocator::{area_range, is_usable};
@@ -40,10 +40,6 @@ pub enum Shown {
     /// On serial only: the details.
     SerialOnly,
 }
-
-/// Offset of the framebuffer type byte inside the framebuffer tag's payload
-/// (after the 8-byte tag header).
-const FRAMEBUFFER_TYPE_PAYLOAD_OFFSET: usize = 21;
 
 /// Offset of the RSDT address inside an RSDP (after signature, checksum,
 /// OEM id and revision), and so inside the RSDP tags' payload.
@@ -88,17 +84,12 @@ impl Report<'_, '_> {
                 format_args!("module: {} {cmdline}", module_range(module)),
             )?;
         }
-        if let Some(tag) = boot.mbi.get_tag::<FramebufferTag>() {
+        if let Some(fb) = boot.framebuffer() {
             line(
                 SerialOnly,
                 format_args!(
                     "framebuffer: {} {}x{}x{} pitch {} at {:#x}",
-                    FramebufferKind(self.framebuffer_kind(tag)),
-                    tag.width(),
-                    tag.height(),
-                    tag.bpp(),
-                    tag.pitch(),
-                    tag.address()
+                    fb.kind, fb.width, fb.height, fb.bpp, fb.pitch, fb.address
                 ),
             )?;
         }
@@ -123,12 +114,14 @@ impl Report<'_, '_> {
         )
     }
 
-    /// Writes every line (what serial shows).
+    /// Writes every line (what serial shows; for tests).
+    #[cfg(test)]
     pub fn write_all(&self, out: &mut impl fmt::Write) -> fmt::Result {
         self.emit(|_, text| writeln!(out, "{text}"))
     }
 
-    /// Writes the summary lines only (what the screen shows).
+    /// Writes the summary lines only (what the screen shows; for tests).
+    #[cfg(test)]
     pub fn write_summary(&self, out: &mut impl fmt::Write) -> fmt::Result {
         self.emit(|shown, text| match shown {
             Shown::Everywhere => writeln!(out, "{text}"),
@@ -136,36 +129,15 @@ impl Report<'_, '_> {
         })
     }
 
-    /// The framebuffer's kind: decoded by the crate, or the raw type number
-    /// when the crate does not know it.
-    fn framebuffer_kind(&self, tag: &FramebufferTag) -> Result<&'static str, Option<u8>> {
-        match tag.buffer_type() {
-            Ok(FramebufferType::Text) => Ok("text"),
-            Ok(FramebufferType::RGB { .. }) => Ok("rgb"),
-            Ok(FramebufferType::Indexed { .. }) => Ok("indexed"),
-            Err(_) => Err(self
-                .payload(TagType::Framebuffer)
-                .and_then(|payload| payload.get(FRAMEBUFFER_TYPE_PAYLOAD_OFFSET).copied())),
-        }
-    }
-
     /// The RSDT address in the ACPI 2.0 RSDP copy (the crate has a getter
     /// only on the 1.0 tag, whose layout the 2.0 one extends); 0 if absent.
     fn rsdp_v2_rsdt(&self) -> u32 {
-        self.payload(TagType::AcpiV2)
+        self.boot
+            .tag_payload(TagType::AcpiV2)
             .and_then(|payload| payload.get(RSDP_RSDT_OFFSET..RSDP_RSDT_OFFSET + 4))
             .map_or(0, |field| {
                 u32::from_le_bytes([field[0], field[1], field[2], field[3]])
             })
-    }
-
-    /// The bytes after the header of the first tag of type `typ`.
-    fn payload(&self, typ: TagType) -> Option<&[u8]> {
-        self.boot
-            .mbi
-            .tags()
-            .find(|tag| tag.header().typ == typ)
-            .map(|tag| tag.payload())
     }
 }
 
@@ -190,20 +162,6 @@ impl fmt::Display for AreaType {
             MemoryAreaType::ReservedHibernate => f.write_str("ACPI NVS"),
             MemoryAreaType::Defective => f.write_str("unusable"),
             MemoryAreaType::Custom(n) => write!(f, "type {n}"),
-        }
-    }
-}
-
-/// A framebuffer kind as the report names it: `text`, `rgb`, `indexed`, or
-/// `type <N>` for another type number.
-struct FramebufferKind(Result<&'static str, Option<u8>>);
-
-impl fmt::Display for FramebufferKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Ok(name) => f.write_str(name),
-            Err(Some(n)) => write!(f, "type {n}"),
-            Err(None) => f.write_str("type ?"),
         }
     }
 }

@@ -25,7 +25,11 @@
 //!
 //! Pure logic over `&[u8]`: host unit tests feed it synthetic buffers.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
+
+use super::framebuffer::Framebuffer;
 
 /// The largest `total_size` accepted. GRUB's information is a few KiB (most
 /// of it the memory map); anything beyond this is a wild value.
@@ -47,9 +51,11 @@ pub const MIN_TOTAL_SIZE: usize = HEADER_SIZE + TAG_HEADER_SIZE;
 pub mod tag_type {
     /// Closes the tag chain.
     pub const END: u32 = 0;
-    /// The kernel command line.
+    /// The kernel command line (read through the crate; named for tests).
+    #[cfg(test)]
     pub const CMDLINE: u32 = 1;
-    /// The boot loader's name.
+    /// The boot loader's name (read through the crate; named for tests).
+    #[cfg(test)]
     pub const BOOT_LOADER_NAME: u32 = 2;
     /// One boot module (`module2`).
     pub const MODULE: u32 = 3;
@@ -70,20 +76,6 @@ const MEMORY_MAP_FIXED_SIZE: usize = 16;
 /// The only memory-map entry size the crate understands: base, length, type,
 /// reserved.
 pub const MEMORY_MAP_ENTRY_SIZE: usize = 24;
-/// Size of the framebuffer tag's common part (up to its type-specific data).
-const FRAMEBUFFER_FIXED_SIZE: usize = 32;
-/// Offset of the framebuffer type byte inside the tag.
-const FRAMEBUFFER_TYPE_OFFSET: usize = 29;
-/// Framebuffer type: indexed colours, followed by a palette.
-pub const FRAMEBUFFER_INDEXED: u8 = 0;
-/// Framebuffer type: direct RGB, followed by six bytes of field positions.
-pub const FRAMEBUFFER_RGB: u8 = 1;
-/// Bytes of RGB field description after the common part.
-const FRAMEBUFFER_RGB_INFO_SIZE: usize = 6;
-/// Bytes of the palette's colour count after the common part.
-const FRAMEBUFFER_PALETTE_COUNT_SIZE: usize = 2;
-/// Bytes per palette entry (red, green, blue).
-const FRAMEBUFFER_PALETTE_ENTRY_SIZE: usize = 3;
 /// ACPI 1.0 RSDP tag: header + 20-byte RSDP. The crate reads it as a fixed
 /// 28-byte structure padded to 32, so the size must lie in 28..=32.
 const ACPI_OLD_SIZES: (usize, usize) = (28, 32);
@@ -359,27 +351,7 @@ fn check_tag(tag: &[u8], tag_type: u32) -> Result<(), &'static str> {
             }
         }
         tag_type::FRAMEBUFFER => {
-            if size < FRAMEBUFFER_FIXED_SIZE {
-                return Err("framebuffer tag shorter than its common fields");
-            }
-            let info = size - FRAMEBUFFER_FIXED_SIZE;
-            match tag[FRAMEBUFFER_TYPE_OFFSET] {
-                FRAMEBUFFER_INDEXED => {
-                    if info < FRAMEBUFFER_PALETTE_COUNT_SIZE {
-                        return Err("indexed framebuffer without a palette size");
-                    }
-                    let colours = u16::from_le_bytes([tag[32], tag[33]]) as usize;
-                    if colours * FRAMEBUFFER_PALETTE_ENTRY_SIZE
-                        > info - FRAMEBUFFER_PALETTE_COUNT_SIZE
-                    {
-                        return Err("indexed framebuffer palette runs past the tag");
-                    }
-                }
-                FRAMEBUFFER_RGB if info < FRAMEBUFFER_RGB_INFO_SIZE => {
-                    return Err("RGB framebuffer without its colour field positions");
-                }
-                _ => {}
-            }
+            Framebuffer::parse(&tag[TAG_HEADER_SIZE..])?;
         }
         tag_type::ACPI_OLD if !(ACPI_OLD_SIZES.0..=ACPI_OLD_SIZES.1).contains(&size) => {
             return Err("ACPI 1.0 RSDP tag size is not 28 to 32");

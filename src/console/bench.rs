@@ -25,13 +25,6 @@ pub const ROUNDS: usize = 3;
 /// Characters per line (one less than the screen width, as text usually is).
 pub const LINE_LENGTH: usize = 79;
 
-/// The timestamp counter.
-fn cycles() -> u64 {
-    // SAFETY: `rdtsc` only reads the timestamp counter; every x86_64 CPU has
-    // it and the kernel leaves CR4.TSD clear, so it works at ring 0.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
-
 /// Line `number` of the workload: its number, then letters shifted by it.
 fn line(number: usize) -> [u8; LINE_LENGTH] {
     let mut text = [b' '; LINE_LENGTH];
@@ -51,13 +44,13 @@ fn line(number: usize) -> [u8; LINE_LENGTH] {
 
 /// Cycles per line for printing the workload with `print_line`.
 fn measure(mut print_line: impl FnMut(&str)) -> u64 {
-    let begin = cycles();
+    let begin = crate::arch::read_timestamp();
     for number in 0..LINES {
         let text = line(number);
         // The line is ASCII by construction.
         print_line(core::str::from_utf8(&text).unwrap_or(""));
     }
-    (cycles() - begin) / LINES as u64
+    (crate::arch::read_timestamp() - begin) / LINES as u64
 }
 
 /// Runs both writers [`ROUNDS`] times, alternately, and prints the best

@@ -8,7 +8,7 @@
 //! cursor are cell indices into the text memory (0 = 0xb8000), 16 bits
 //! split over a high and a low register.
 
-use x86_64::instructions::port::Port;
+use crate::arch::Port;
 
 /// The CRTC index port (colour adapters).
 const CRTC_INDEX: u16 = 0x3d4;

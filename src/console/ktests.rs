@@ -132,7 +132,7 @@ fn serial_port_present_and_writes(_: &Context) -> Outcome {
 }
 
 /// The console tests, in order.
-pub const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
+pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
     println_reads_back_with_colours,
     hardware_cursor_follows_the_writer,
     hardware_scroll_moves_crtc_start_and_screen_reads_right,

@@ -50,6 +50,7 @@ macro_rules! serial_println {
     ($($arg:tt)*) => ($crate::serial_print!("{}\n", format_args!($($arg)*)));
 }
 
+mod backlog;
 pub mod color;
 pub mod screen;
 
@@ -58,7 +59,7 @@ pub mod bench;
 #[cfg(target_os = "none")]
 mod crtc;
 #[cfg(target_os = "none")]
-pub mod ktests;
+pub(crate) mod ktests;
 #[cfg(target_os = "none")]
 pub mod logger;
 #[cfg(target_os = "none")]

@@ -44,7 +44,11 @@ impl NaiveWriter {
         if self.column == WIDTH {
             self.new_line();
         }
-        let shown = if is_printable(byte) { byte } else { REPLACEMENT };
+        let shown = if is_printable(byte) {
+            byte
+        } else {
+            REPLACEMENT
+        };
         cell_at(self.row * WIDTH + self.column).write(cell(shown));
         self.column += 1;
     }

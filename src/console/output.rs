@@ -3,18 +3,32 @@
 
 use core::fmt;
 
-use x86_64::instructions::interrupts::without_interrupts;
+use crate::arch::without_interrupts;
 
 use super::color::ColorCode;
+use super::screen::{HEIGHT, MEMORY_ROWS, WIDTH};
 use super::{logger, serial, vga};
 
 /// Starts the consoles: serial first (if the hardware answers), then the
 /// screen, blanked, then the logger. Prints nothing, so the banner can be
-/// the first line on both.
+/// the first line on both; its log records wait for the log level.
 pub fn init() {
     serial::init();
     vga::init();
     logger::init();
+    if !serial::present() {
+        log::warn!("no serial port");
+    }
+    log::debug!(
+        "console: VGA text {WIDTH}x{HEIGHT} at {:#x}, serial {}",
+        vga::VGA_TEXT_BUFFER,
+        if serial::present() {
+            "on COM1"
+        } else {
+            "absent"
+        }
+    );
+    log::trace!("console: hardware scrolling through {MEMORY_ROWS} rows of text memory");
 }
 
 /// Prints to the VGA screen and the serial port. Used by `print!`.

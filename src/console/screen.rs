@@ -35,6 +35,8 @@
 //!
 //! Pure logic: no hardware, tested on the host.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 use super::color::{ColorCode, ScreenChar};
@@ -185,28 +187,25 @@ impl<M: TextMemory> Screen<M> {
         (self.row, self.column)
     }
 
-    /// The cell at visible (`row`, `column`), as the screen will show it
-    /// after the next flush.
-    pub fn cell(&self, row: usize, column: usize) -> ScreenChar {
-        ScreenChar::from_cell(self.lines[(self.top + row) % HEIGHT][column])
-    }
-
     /// The cell index in the text memory where the visible screen starts.
     pub fn start(&self) -> usize {
         self.start_row * WIDTH
     }
 
     /// The memory (for tests that look at what was written).
+    #[cfg(test)]
     pub fn memory(&self) -> &M {
         &self.memory
     }
 
     /// The memory, mutably (for tests that write it behind the writer's back).
+    #[cfg(test)]
     pub fn memory_mut(&mut self) -> &mut M {
         &mut self.memory
     }
 
-    /// Writes each byte of `bytes`.
+    /// Writes each byte of `bytes` (for tests; the kernel writes `str`s).
+    #[cfg(test)]
     pub fn write_bytes(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             self.write_byte(byte);

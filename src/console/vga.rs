@@ -17,7 +17,7 @@ use super::color::{ColorCode, ScreenChar};
 use super::crtc;
 use super::screen::{MEMORY_CELLS, Screen, TextMemory};
 
-pub use super::screen::{HEIGHT, WIDTH};
+pub use super::screen::WIDTH;
 
 /// Physical (= virtual, identity-mapped) address of the colour text memory.
 pub const VGA_TEXT_BUFFER: usize = 0xb8000;
@@ -131,23 +131,6 @@ pub fn print_band(color: ColorCode, args: fmt::Arguments) {
     let _ = writer.write_fmt(args);
     writer.erase_to_end_of_line();
     let _ = writer.write_char('\n');
-    writer.flush();
-}
-
-/// The colours of what is printed next.
-pub fn color() -> ColorCode {
-    WRITER.lock().color()
-}
-
-/// Sets the colours of what is printed next.
-pub fn set_color(color: ColorCode) {
-    WRITER.lock().set_color(color);
-}
-
-/// Blanks the screen in the current colours; the cursor goes top left.
-pub fn clear() {
-    let mut writer = WRITER.lock();
-    writer.clear();
     writer.flush();
 }
 

@@ -20,12 +20,12 @@
 //! Unsorted and overlapping regions are handled. Pure logic, tested on the
 //! host.
 
+#![forbid(unsafe_code)]
+
 use multiboot2::{MemoryArea, MemoryAreaType};
 
+use super::PAGE_SIZE as FRAME_SIZE;
 use super::range::PhysRange;
-
-/// The size of a frame (and of a page): 4 KiB.
-pub const FRAME_SIZE: u64 = 4096;
 
 /// How many ranges [`Reserved`] holds: the kernel, the boot information and
 /// up to 62 modules.

@@ -42,6 +42,7 @@ pub fn init(boot: &'static BootInfo<'static>) -> u64 {
     let allocator = FrameAllocator::new(boot.memory_areas(), reserved);
     let free = allocator.free_frames();
     *FRAMES.lock() = Some(allocator);
+    log::debug!("memory: frame allocator over the memory map, {free} frames free");
     free
 }
 

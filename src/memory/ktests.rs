@@ -4,18 +4,17 @@
 //! boot information's own range, the modules) and the linker's kernel
 //! range, not the allocator's internal reserved list, so a wrong list fails.
 
-use super::frame_allocator::{FRAME_SIZE, area_range, is_usable};
+use super::PAGE_SIZE as FRAME_SIZE;
+use super::frame_allocator::{area_range, is_usable};
 use super::range::PhysRange;
 use super::{kernel_range, with_frames};
+use crate::arch::IDENTITY_MAPPED_END;
 use crate::boot_info::module_range;
 use crate::selftest::{Context, Outcome};
-use crate::{check, check_eq};
+use crate::{check, check_eq, fail};
 
 /// How many frames the self-test takes.
 const FRAMES_TO_TAKE: u64 = 3000;
-
-/// The first 4 GiB are identity-mapped: a frame below this can be written.
-const IDENTITY_MAPPED_END: u64 = 4 << 30;
 
 /// A few thousand frames: each distinct, whole inside a usable region,
 /// clear of every other region type, the kernel, the boot information and
@@ -29,8 +28,7 @@ fn allocated_frames_are_free_ram(context: &Context) -> Outcome {
     let mut previous: Option<u64> = None;
     for _ in 0..FRAMES_TO_TAKE {
         let Some(address) = with_frames(|frames| frames.allocate()) else {
-            check!(false, "allocation failed with frames left");
-            unreachable!()
+            fail!("allocation failed with frames left");
         };
         let frame = PhysRange::new(address, address + FRAME_SIZE);
         check!(
@@ -84,8 +82,7 @@ fn allocated_frames_are_free_ram(context: &Context) -> Outcome {
 fn allocated_frame_holds_data(_: &Context) -> Outcome {
     let address = with_frames(|frames| frames.allocate());
     let Some(address) = address.filter(|&a| a + FRAME_SIZE <= IDENTITY_MAPPED_END) else {
-        check!(false, "no frame below 4 GiB: {address:#x?}");
-        unreachable!()
+        fail!("no frame below 4 GiB: {address:#x?}");
     };
     let words = (FRAME_SIZE / 8) as usize;
     // SAFETY: the frame was just allocated, so nothing else uses it; it lies
@@ -125,7 +122,7 @@ fn kernel_range_covers_the_image(_: &Context) -> Outcome {
 }
 
 /// The memory tests, in the order they run.
-pub const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
+pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
     kernel_range_covers_the_image,
     allocated_frames_are_free_ram,
     allocated_frame_holds_data,

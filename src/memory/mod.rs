@@ -5,11 +5,14 @@
 //! the kernel image, the boot information and the modules — and
 //! [`frame_allocator::FrameAllocator`] hands out every other usable frame.
 
+/// The size of a page, and of the physical frame behind it: 4 KiB.
+pub const PAGE_SIZE: u64 = 4096;
+
 pub mod frame_allocator;
 #[cfg(target_os = "none")]
 mod global;
 #[cfg(target_os = "none")]
-pub mod ktests;
+pub(crate) mod ktests;
 pub mod range;
 
 #[cfg(target_os = "none")]

@@ -7,6 +7,8 @@
 //!
 //! Pure logic, tested on the host.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 /// Physical addresses `start..end` (end exclusive).

@@ -19,16 +19,20 @@ static IDT: Lazy<InterruptDescriptorTable> = Lazy::new(|| {
     let mut idt = InterruptDescriptorTable::new();
     idt.divide_error.set_handler_fn(divide_error);
     idt.debug.set_handler_fn(debug);
-    idt.non_maskable_interrupt.set_handler_fn(non_maskable_interrupt);
+    idt.non_maskable_interrupt
+        .set_handler_fn(non_maskable_interrupt);
     idt.breakpoint.set_handler_fn(breakpoint);
     idt.overflow.set_handler_fn(overflow);
-    idt.bound_range_exceeded.set_handler_fn(bound_range_exceeded);
+    idt.bound_range_exceeded
+        .set_handler_fn(bound_range_exceeded);
     idt.invalid_opcode.set_handler_fn(invalid_opcode);
-    idt.device_not_available.set_handler_fn(device_not_available);
+    idt.device_not_available
+        .set_handler_fn(device_not_available);
     idt.invalid_tss.set_handler_fn(invalid_tss);
     idt.segment_not_present.set_handler_fn(segment_not_present);
     idt.stack_segment_fault.set_handler_fn(stack_segment_fault);
-    idt.general_protection_fault.set_handler_fn(general_protection_fault);
+    idt.general_protection_fault
+        .set_handler_fn(general_protection_fault);
     idt.page_fault.set_handler_fn(page_fault);
     idt.alignment_check.set_handler_fn(alignment_check);
     // SAFETY: DOUBLE_FAULT_IST_INDEX names the IST entry that gdt.rs fills
@@ -118,5 +122,9 @@ extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFault
 /// A fault while delivering another one; runs on its own stack (IST), so it
 /// works even after a kernel stack overflow.
 extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) -> ! {
-    panic!("CPU exception: double fault (#DF, error code {:#x}) at {}", code, Frame(&frame));
+    panic!(
+        "CPU exception: double fault (#DF, error code {:#x}) at {}",
+        code,
+        Frame(&frame)
+    );
 }

@@ -9,12 +9,14 @@
 pub mod gdt;
 pub mod idt;
 pub mod paging;
+pub mod port;
 pub mod qemu_exit;
 
 /// Loads the kernel's GDT and TSS, then the exception table. Call once, early.
 pub fn init() {
     gdt::init();
     idt::init();
+    log::debug!("arch: GDT with TSS, and exception handlers, loaded");
 }
 
 /// Stops this CPU for good: interrupts off, then `hlt` in a loop (a
@@ -24,4 +26,22 @@ pub fn halt_forever() -> ! {
     loop {
         ::x86_64::instructions::hlt();
     }
+}
+
+/// Turns maskable interrupts off on this CPU (`cli`).
+pub fn disable_interrupts() {
+    ::x86_64::instructions::interrupts::disable();
+}
+
+/// Runs `f` with maskable interrupts off, restoring the previous state after:
+/// a handler can then never wait for a lock `f` holds.
+pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
+    ::x86_64::instructions::interrupts::without_interrupts(f)
+}
+
+/// The timestamp counter (`rdtsc`): cycles at a fixed rate since reset.
+pub fn read_timestamp() -> u64 {
+    // SAFETY: `rdtsc` only reads the timestamp counter; every x86_64 CPU has
+    // it and the kernel leaves CR4.TSD clear, so it works at ring 0.
+    unsafe { core::arch::x86_64::_rdtsc() }
 }

@@ -8,6 +8,9 @@ use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::{OffsetPageTable, PageTable, Translate};
 use x86_64::{PhysAddr, VirtAddr};
 
+/// The boot page tables identity-map physical memory below this: 4 GiB.
+pub const IDENTITY_MAPPED_END: u64 = 4 << 30;
+
 /// Translates a virtual address through the active page tables, or `None`
 /// when it is not mapped.
 pub fn translate(addr: u64) -> Option<u64> {
@@ -18,12 +21,14 @@ pub fn translate(addr: u64) -> Option<u64> {
     // is a valid pointer to it. We only read through the mapper (translate
     // takes &self), and no other code modifies the tables concurrently.
     let mapper = unsafe { OffsetPageTable::new(&mut *p4, VirtAddr::zero()) };
-    mapper.translate_addr(VirtAddr::new(addr)).map(PhysAddr::as_u64)
+    mapper
+        .translate_addr(VirtAddr::new(addr))
+        .map(PhysAddr::as_u64)
 }
 
 /// In-kernel tests of the boot page tables.
-pub mod ktests {
-    use super::translate;
+pub(crate) mod ktests {
+    use super::{IDENTITY_MAPPED_END, translate};
     use crate::check_eq;
     use crate::selftest::{Context, Outcome};
 
@@ -37,14 +42,20 @@ pub mod ktests {
 
     /// The whole first 4 GiB are identity-mapped, up to the last byte.
     fn first_four_gib_identity_mapped(_: &Context) -> Outcome {
-        const FOUR_GIB: u64 = 4 << 30;
-        for addr in [0xb8000, 0x10_0000, 0x20_0000, 1 << 30, FOUR_GIB - 0x1000, FOUR_GIB - 1] {
+        for addr in [
+            0xb8000,
+            0x10_0000,
+            0x20_0000,
+            1 << 30,
+            IDENTITY_MAPPED_END - 0x1000,
+            IDENTITY_MAPPED_END - 1,
+        ] {
             check_eq!(translate(addr), Some(addr));
         }
-        check_eq!(translate(FOUR_GIB), None);
+        check_eq!(translate(IDENTITY_MAPPED_END), None);
         Ok(())
     }
 
-    pub const TESTS: &[crate::selftest::Test] =
+    pub(crate) const TESTS: &[crate::selftest::Test] =
         crate::kernel_tests![page_zero_is_unmapped, first_four_gib_identity_mapped];
 }

@@ -5,7 +5,7 @@
 //! real PC that port may belong to other hardware, so this is only ever used
 //! when the command line says `qemu-exit`.
 
-use x86_64::instructions::port::Port;
+use super::port::Port;
 
 /// The I/O port of the `isa-debug-exit` device.
 const ISA_DEBUG_EXIT_PORT: u16 = 0xf4;

@@ -1,0 +1,251 @@
+//! The framebuffer tag (type 8): where the boot loader left the screen and
+//! how its pixels are laid out (Multiboot2 specification, section 3.6.12).
+//!
+//! The one parser of this tag: [`super::validate`] uses it to check the tag,
+//! the boot report to describe it, and a console to draw on it.
+//!
+//! Layout after the 8-byte tag header (offsets into the payload):
+//!
+//! ```text
+//!  0 u64 address     8 u32 pitch     12 u32 width     16 u32 height
+//! 20 u8  bpp        21 u8  type      22 u16 reserved  24 colour info...
+//! ```
+//!
+//! Colour info: for type 0 (indexed) a `u16` colour count and that many
+//! 3-byte palette entries; for type 1 (RGB) the position and size in bits
+//! of the red, green and blue fields, one byte each; none for type 2 (EGA
+//! text, where width and height count characters).
+//!
+//! Pure logic over the tag's bytes, tested on the host.
+
+#![forbid(unsafe_code)]
+
+/// Offset of the physical address in the payload.
+const ADDRESS: usize = 0;
+/// Offset of the pitch (bytes per line).
+const PITCH: usize = 8;
+/// Offset of the width (pixels, or characters for text).
+const WIDTH: usize = 12;
+/// Offset of the height (pixels, or characters for text).
+const HEIGHT: usize = 16;
+/// Offset of the bits per pixel.
+const BPP: usize = 20;
+/// Offset of the type byte.
+const TYPE: usize = 21;
+/// Size of the common part, up to the colour info.
+pub const COMMON_SIZE: usize = 24;
+/// Size of the indexed type's colour count.
+const PALETTE_COUNT_SIZE: usize = 2;
+/// Size of one palette entry (red, green, blue).
+const PALETTE_ENTRY_SIZE: usize = 3;
+/// Size of the RGB type's field description: position and size of each.
+const RGB_INFO_SIZE: usize = 6;
+
+/// Type 0: indexed colours with a palette.
+const TYPE_INDEXED: u8 = 0;
+/// Type 1: direct RGB colour.
+const TYPE_RGB: u8 = 1;
+/// Type 2: EGA text mode.
+const TYPE_TEXT: u8 = 2;
+
+/// One colour field of an RGB pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColorField {
+    /// The lowest bit of the field within the pixel.
+    pub position: u8,
+    /// The field's width in bits.
+    pub size: u8,
+}
+
+/// How the framebuffer's pixels (or cells) are coded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Indexed colours through a palette of `colours` entries.
+    Indexed { colours: u16 },
+    /// Direct colour, with each field's place in the pixel.
+    Rgb {
+        red: ColorField,
+        green: ColorField,
+        blue: ColorField,
+    },
+    /// EGA text: two bytes per character cell.
+    Text,
+    /// A type number the specification does not define.
+    Other(u8),
+}
+
+/// A framebuffer as the tag describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framebuffer {
+    /// Physical address of the first pixel (or cell).
+    pub address: u64,
+    /// Bytes from one line to the next.
+    pub pitch: u32,
+    /// Pixels (or characters) per line.
+    pub width: u32,
+    /// Lines (or character rows).
+    pub height: u32,
+    /// Bits per pixel (16 for text: character and attribute).
+    pub bpp: u8,
+    /// How pixels are coded.
+    pub kind: Kind,
+}
+
+/// The little-endian bytes at `offset`, if the payload has them.
+fn field<const N: usize>(payload: &[u8], offset: usize) -> Option<[u8; N]> {
+    payload.get(offset..offset + N)?.try_into().ok()
+}
+
+impl Framebuffer {
+    /// Parses the tag's payload (the bytes after its 8-byte header), or
+    /// says what is missing.
+    pub fn parse(payload: &[u8]) -> Result<Framebuffer, &'static str> {
+        let short = "framebuffer tag shorter than its common fields";
+        if payload.len() < COMMON_SIZE {
+            return Err(short);
+        }
+        let u32_at = |offset| field(payload, offset).map(u32::from_le_bytes).ok_or(short);
+        let info = &payload[COMMON_SIZE..];
+        let kind = match payload[TYPE] {
+            TYPE_INDEXED => {
+                let colours = field(info, 0)
+                    .map(u16::from_le_bytes)
+                    .ok_or("indexed framebuffer without a palette size")?;
+                let palette = usize::from(colours) * PALETTE_ENTRY_SIZE;
+                if palette > info.len() - PALETTE_COUNT_SIZE {
+                    return Err("indexed framebuffer palette runs past the tag");
+                }
+                Kind::Indexed { colours }
+            }
+            TYPE_RGB => {
+                let Some(&[red, red_size, green, green_size, blue, blue_size]) =
+                    info.get(..RGB_INFO_SIZE)
+                else {
+                    return Err("RGB framebuffer without its colour field positions");
+                };
+                Kind::Rgb {
+                    red: ColorField {
+                        position: red,
+                        size: red_size,
+                    },
+                    green: ColorField {
+                        position: green,
+                        size: green_size,
+                    },
+                    blue: ColorField {
+                        position: blue,
+                        size: blue_size,
+                    },
+                }
+            }
+            TYPE_TEXT => Kind::Text,
+            other => Kind::Other(other),
+        };
+        Ok(Framebuffer {
+            address: field(payload, ADDRESS)
+                .map(u64::from_le_bytes)
+                .ok_or(short)?,
+            pitch: u32_at(PITCH)?,
+            width: u32_at(WIDTH)?,
+            height: u32_at(HEIGHT)?,
+            bpp: payload[BPP],
+            kind,
+        })
+    }
+}
+
+impl core::fmt::Display for Kind {
+    /// The report's name: `indexed`, `rgb`, `text` or `type <N>`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Kind::Indexed { .. } => f.write_str("indexed"),
+            Kind::Rgb { .. } => f.write_str("rgb"),
+            Kind::Text => f.write_str("text"),
+            Kind::Other(n) => write!(f, "type {n}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A payload with the common fields and `info`.
+    fn payload(kind: u8, bpp: u8, info: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&0xfd00_0000u64.to_le_bytes());
+        bytes.extend_from_slice(&4096u32.to_le_bytes());
+        bytes.extend_from_slice(&1024u32.to_le_bytes());
+        bytes.extend_from_slice(&768u32.to_le_bytes());
+        bytes.extend_from_slice(&[bpp, kind, 0, 0]);
+        bytes.extend_from_slice(info);
+        bytes
+    }
+
+    #[test]
+    fn rgb_fields_are_read_in_order() {
+        let fb = Framebuffer::parse(&payload(1, 32, &[16, 8, 8, 8, 0, 8])).unwrap();
+        assert_eq!(
+            fb,
+            Framebuffer {
+                address: 0xfd00_0000,
+                pitch: 4096,
+                width: 1024,
+                height: 768,
+                bpp: 32,
+                kind: Kind::Rgb {
+                    red: ColorField {
+                        position: 16,
+                        size: 8
+                    },
+                    green: ColorField {
+                        position: 8,
+                        size: 8
+                    },
+                    blue: ColorField {
+                        position: 0,
+                        size: 8
+                    },
+                },
+            }
+        );
+        assert_eq!(fb.kind.to_string(), "rgb");
+    }
+
+    #[test]
+    fn text_indexed_and_unknown_types() {
+        assert_eq!(
+            Framebuffer::parse(&payload(2, 16, &[])).unwrap().kind,
+            Kind::Text
+        );
+        let indexed = payload(0, 8, &[2, 0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            Framebuffer::parse(&indexed).unwrap().kind,
+            Kind::Indexed { colours: 2 }
+        );
+        assert_eq!(
+            Framebuffer::parse(&payload(9, 4, &[])).unwrap().kind,
+            Kind::Other(9)
+        );
+        assert_eq!(Kind::Other(9).to_string(), "type 9");
+        assert_eq!(Kind::Text.to_string(), "text");
+        assert_eq!(Kind::Indexed { colours: 1 }.to_string(), "indexed");
+    }
+
+    #[test]
+    fn short_tags_are_refused_with_a_reason() {
+        assert!(Framebuffer::parse(&payload(2, 16, &[])[..COMMON_SIZE - 1]).is_err());
+        assert_eq!(
+            Framebuffer::parse(&payload(1, 32, &[16, 8, 8, 8, 0])),
+            Err("RGB framebuffer without its colour field positions")
+        );
+        assert_eq!(
+            Framebuffer::parse(&payload(0, 8, &[1])),
+            Err("indexed framebuffer without a palette size")
+        );
+        assert_eq!(
+            Framebuffer::parse(&payload(0, 8, &[2, 0, 1, 2, 3, 4, 5])),
+            Err("indexed framebuffer palette runs past the tag")
+        );
+    }
+}
