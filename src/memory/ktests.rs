@@ -87,7 +87,8 @@ fn allocated_frame_holds_data(_: &Context) -> Outcome {
     let words = (FRAME_SIZE / 8) as usize;
     // SAFETY: the frame was just allocated, so nothing else uses it; it lies
     // in the identity-mapped first 4 GiB (checked) and is 4 KiB-aligned.
-    let frame = unsafe { core::slice::from_raw_parts_mut(address as *mut u64, words) };
+    let frame =
+        unsafe { core::slice::from_raw_parts_mut(super::phys_to_virt(address) as *mut u64, words) };
     for (i, word) in frame.iter_mut().enumerate() {
         // SAFETY: `word` is a valid, aligned, exclusive reference into the frame;
         // volatile so the write really reaches memory.

@@ -8,6 +8,13 @@
 /// The size of a page, and of the physical frame behind it: 4 KiB.
 pub const PAGE_SIZE: u64 = 4096;
 
+/// The virtual address at which the kernel reads physical address `phys`.
+/// Today the boot page tables identity-map the first 4 GiB, so it is `phys`
+/// itself; once the kernel has its own page tables it is the direct map.
+pub fn phys_to_virt(phys: u64) -> u64 {
+    phys
+}
+
 pub mod frame_allocator;
 #[cfg(target_os = "none")]
 mod global;
