@@ -33,7 +33,7 @@ BUILD       := build
 KERNEL      := $(BUILD)/kernel.bin
 ISO         := $(BUILD)/os.iso
 CARGO       := cargo +nightly
-CARGO_FLAGS := -Z build-std=core,compiler_builtins \
+CARGO_FLAGS := -Z build-std=core,compiler_builtins,alloc \
                -Z build-std-features=compiler-builtins-mem \
                -Z json-target-spec --target $(TARGET).json
 

@@ -25,6 +25,9 @@
 // the rest is absent, so that report would be noise there.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
+#[cfg(target_os = "none")]
+extern crate alloc;
+
 #[macro_use]
 mod console;
 
@@ -53,6 +56,8 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     console::ktests::TESTS,
     boot_info::ktests::TESTS,
     memory::ktests::TESTS,
+    memory::paging::ktests::TESTS,
+    memory::heap::ktests::TESTS,
     arch::ktests::TESTS,
 ];
 
@@ -95,16 +100,24 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let options = cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
     console::logger::set_level(options.loglevel.0);
 
-    // 5. The frame allocator over the memory map, then the boot report (a
-    //    summary on screen, every line on serial).
+    // 5. Memory: the frame allocator over the memory map; the kernel's own
+    //    page tables (W^X, the direct map of all RAM), replacing the boot
+    //    tables; the heap, so `alloc` works from here on.
     let free_frames = memory::init(boot);
+    let paging = memory::paging::init(boot);
+    let usable = boot_info::report::total_usable_bytes(boot.memory_areas());
+    let heap = memory::heap::init(memory::layout::heap_limit(usable));
+
+    // 6. The boot report: a summary on screen, every line on serial.
     boot_info::print_report(&boot_info::report::Report {
         boot,
         kernel: memory::kernel_range(),
         free_frames,
+        paging,
+        heap,
     });
 
-    // 6. `selftest` on the command line: run the in-kernel tests, then stop.
+    // 7. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
         selftest::run(
             SELF_TEST_SUITES,
@@ -115,15 +128,15 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         );
     }
 
-    // 7. `bench` on the command line: time the screen writer, then go on.
+    // 8. `bench` on the command line: time the screen writer, then go on.
     if options.bench {
         console::bench::run();
     }
 
-    // 8. Done: tests and users wait for this exact line.
+    // 9. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 9. `panic=...` on the command line: show the panic screen on purpose.
+    // 10. `panic=...` on the command line: show the panic screen on purpose.
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }

@@ -6,11 +6,15 @@
 
 mod x86_64;
 
-pub use self::x86_64::paging::{IDENTITY_MAPPED_END, translate};
+pub use self::x86_64::cpuid::features;
+pub use self::x86_64::paging::{
+    Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables, access_of,
+    enable_nx, init_pat, nx_enabled, translate,
+};
 pub use self::x86_64::port::Port;
 pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};
 pub use self::x86_64::{
-    disable_interrupts, halt_forever, init, read_timestamp, without_interrupts,
+    disable_interrupts, halt_forever, init, read_timestamp, stack_guard_pages, without_interrupts,
 };
 
 #[cfg(target_os = "none")]

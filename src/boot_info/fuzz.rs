@@ -77,10 +77,12 @@ fn exercise(boot: &BootInfo) {
         boot,
         kernel,
         free_frames: 0,
+        paging: Default::default(),
+        heap: Default::default(),
     }
     .write_all(&mut out)
     .unwrap();
-    assert!(out.ends_with("frames: 0 usable\n"));
+    assert!(out.contains("frames: 0 usable\n"));
     let _ = boot.cmdline();
     let _ = boot.loader_name();
     if let Ok(reserved) = reserved_ranges(boot, kernel) {

@@ -30,6 +30,7 @@ use multiboot2::{MemoryArea, MemoryAreaType, StringError, TagType};
 
 use super::{BootInfo, module_range};
 use crate::memory::frame_allocator::{area_range, is_usable};
+use crate::memory::layout::{DIRECT_MAP_OFFSET, HEAP_START, HeapUsage, PagingSummary};
 use crate::memory::range::PhysRange;
 
 /// Where a report line goes.
@@ -53,6 +54,10 @@ pub struct Report<'r, 'mbi> {
     pub kernel: PhysRange,
     /// How many frames the frame allocator can hand out.
     pub free_frames: u64,
+    /// What the kernel's page tables hold.
+    pub paging: PagingSummary,
+    /// The heap after its first growth.
+    pub heap: HeapUsage,
 }
 
 impl Report<'_, '_> {
@@ -111,6 +116,27 @@ impl Report<'_, '_> {
         line(
             Everywhere,
             format_args!("frames: {} usable", self.free_frames),
+        )?;
+        let paging = &self.paging;
+        let [gib, mib, kib] = paging.direct_map_pages;
+        line(
+            SerialOnly,
+            format_args!(
+                "paging: nx {}, pat {}, 1g pages {}, direct map {} KiB at {DIRECT_MAP_OFFSET:#x} \
+                 in {gib} x 1 GiB + {mib} x 2 MiB + {kib} x 4 KiB pages",
+                OnOff(paging.nx),
+                OnOff(paging.pat),
+                OnOff(paging.pages_1g),
+                paging.direct_map_bytes / 1024,
+            ),
+        )?;
+        line(
+            SerialOnly,
+            format_args!(
+                "heap: talc at {HEAP_START:#x}, {} KiB mapped, limit {} KiB",
+                self.heap.mapped / 1024,
+                self.heap.limit / 1024
+            ),
         )
     }
 
@@ -166,6 +192,15 @@ impl fmt::Display for AreaType {
     }
 }
 
+/// A feature as the report names it: `on` or `off`.
+struct OnOff(bool);
+
+impl fmt::Display for OnOff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0 { "on" } else { "off" })
+    }
+}
+
 /// A string from a tag: as is, empty when the tag is missing, or a
 /// bracketed note when it is malformed.
 struct Text<'a>(Option<Result<&'a str, StringError>>);
@@ -188,6 +223,23 @@ mod tests {
 
     const KERNEL: PhysRange = PhysRange::new(0x10_0000, 0x12_b000);
 
+    /// A paging summary as QEMU's 128 MiB gives it.
+    const PAGING: PagingSummary = PagingSummary {
+        nx: true,
+        pat: true,
+        pages_1g: false,
+        direct_map_bytes: 130_556 * 1024,
+        direct_map_pages: [0, 62, 1151],
+    };
+
+    /// The heap after its first growth.
+    const HEAP: HeapUsage = HeapUsage {
+        mapped: 64 * 1024,
+        limit: 64 << 20,
+        allocated: 8,
+        allocations: 1,
+    };
+
     /// Formats the full report of `builder`'s structure.
     fn full(builder: Builder, frames: u64) -> String {
         let buffer = builder.build();
@@ -197,6 +249,8 @@ mod tests {
             boot: &boot,
             kernel: KERNEL,
             free_frames: frames,
+            paging: PAGING,
+            heap: HEAP,
         }
         .write_all(&mut out)
         .unwrap();
@@ -223,7 +277,10 @@ mod tests {
              module: [0x0000000000200000-0x00000000002004d2] first\n\
              framebuffer: text 80x25x16 pitch 160 at 0xb8000\n\
              acpi: rsdp v1 rsdt 0x7fe1234\n\
-             frames: 32484 usable\n"
+             frames: 32484 usable\n\
+             paging: nx on, pat on, 1g pages off, direct map 130556 KiB at 0xffff800000000000 \
+             in 0 x 1 GiB + 62 x 2 MiB + 1151 x 4 KiB pages\n\
+             heap: talc at 0xffffc00000000000, 64 KiB mapped, limit 65536 KiB\n"
         );
     }
 
@@ -236,6 +293,8 @@ mod tests {
             boot: &boot,
             kernel: KERNEL,
             free_frames: 7,
+            paging: PagingSummary::default(),
+            heap: HeapUsage::default(),
         }
         .write_summary(&mut out)
         .unwrap();
@@ -291,7 +350,10 @@ mod tests {
         let report = full(Builder::new().memory_map(&[]).end(), 0);
         assert_eq!(
             report,
-            "loader: \ncmdline: \nmem: total usable 0 KiB\nkernel: [0x0000000000100000-0x000000000012afff]\nmbi: [MBI]\nframes: 0 usable\n"
+            "loader: \ncmdline: \nmem: total usable 0 KiB\nkernel: [0x0000000000100000-0x000000000012afff]\nmbi: [MBI]\nframes: 0 usable\n\
+             paging: nx on, pat on, 1g pages off, direct map 130556 KiB at 0xffff800000000000 \
+             in 0 x 1 GiB + 62 x 2 MiB + 1151 x 4 KiB pages\n\
+             heap: talc at 0xffffc00000000000, 64 KiB mapped, limit 65536 KiB\n"
         );
     }
 

@@ -8,22 +8,22 @@
 /// The size of a page, and of the physical frame behind it: 4 KiB.
 pub const PAGE_SIZE: u64 = 4096;
 
-/// The virtual address at which the kernel reads physical address `phys`.
-/// Today the boot page tables identity-map the first 4 GiB, so it is `phys`
-/// itself; once the kernel has its own page tables it is the direct map.
-pub fn phys_to_virt(phys: u64) -> u64 {
-    phys
-}
-
 pub mod frame_allocator;
 #[cfg(target_os = "none")]
 mod global;
 #[cfg(target_os = "none")]
+pub mod heap;
+#[cfg(target_os = "none")]
 pub(crate) mod ktests;
+pub mod layout;
+#[cfg(target_os = "none")]
+pub mod paging;
 pub mod range;
 
 #[cfg(target_os = "none")]
 pub use global::{init, kernel_range, with_frames};
+#[cfg(target_os = "none")]
+pub use paging::phys_to_virt;
 
 use self::frame_allocator::{Reserved, ReservedFull};
 use self::range::PhysRange;

@@ -20,18 +20,36 @@ pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
 /// Size of the double-fault stack: enough to format and print a panic.
 const DOUBLE_FAULT_STACK_SIZE: usize = 16 * 1024;
 
-/// The stack the CPU switches to on a double fault.
-#[repr(align(16))]
-#[allow(dead_code)] // only its address is used
-struct Stack([u8; DOUBLE_FAULT_STACK_SIZE]);
+/// Size of a page: the guard below the stack is one.
+const GUARD_SIZE: usize = 4096;
+
+/// The stack the CPU switches to on a double fault, with a guard page below
+/// it that the kernel's page tables leave unmapped.
+#[repr(C, align(4096))]
+struct GuardedStack {
+    /// Never mapped once the kernel's own page tables are live.
+    guard: [u8; GUARD_SIZE],
+    /// The stack itself (grows down from its end).
+    stack: [u8; DOUBLE_FAULT_STACK_SIZE],
+}
 
 /// Backing memory of the double-fault stack (in .bss).
-static mut DOUBLE_FAULT_STACK: Stack = Stack([0; DOUBLE_FAULT_STACK_SIZE]);
+static mut DOUBLE_FAULT_STACK: GuardedStack = GuardedStack {
+    guard: [0; GUARD_SIZE],
+    stack: [0; DOUBLE_FAULT_STACK_SIZE],
+};
+
+/// The address of the double-fault stack's guard page.
+pub fn double_fault_stack_guard() -> u64 {
+    // SAFETY: taking a field's address reads and writes nothing.
+    unsafe { &raw const DOUBLE_FAULT_STACK.guard as u64 }
+}
 
 /// The TSS: only its interrupt stack table is used.
 static TSS: Lazy<TaskStateSegment> = Lazy::new(|| {
     let mut tss = TaskStateSegment::new();
-    let start = VirtAddr::from_ptr(&raw const DOUBLE_FAULT_STACK);
+    // SAFETY: taking a field's address reads and writes nothing.
+    let start = VirtAddr::from_ptr(unsafe { &raw const DOUBLE_FAULT_STACK.stack });
     // Stacks grow down: the IST entry is the top of the stack.
     tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] =
         start + DOUBLE_FAULT_STACK_SIZE as u64;

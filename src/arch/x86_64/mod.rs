@@ -6,6 +6,7 @@
 //! with one that has a TSS (for a safe double-fault stack) and installs the
 //! exception handlers.
 
+pub mod cpuid;
 pub mod gdt;
 pub mod idt;
 pub mod paging;
@@ -44,4 +45,20 @@ pub fn read_timestamp() -> u64 {
     // SAFETY: `rdtsc` only reads the timestamp counter; every x86_64 CPU has
     // it and the kernel leaves CR4.TSD clear, so it works at ring 0.
     unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+unsafe extern "C" {
+    /// The page below the boot stack (asm/boot.asm), left unmapped so that
+    /// a stack overflow faults instead of overwriting the page tables.
+    static stack_guard: u8;
+}
+
+/// The guard page below every kernel stack (the boot stack, the
+/// double-fault stack): the kernel's page tables leave each unmapped.
+pub fn stack_guard_pages() -> [u64; 2] {
+    // Taking the address of a linker symbol reads nothing.
+    [
+        &raw const stack_guard as u64,
+        gdt::double_fault_stack_guard(),
+    ]
 }

@@ -1,0 +1,475 @@
+//! The kernel's own page tables, and the mapping API the rest of the kernel
+//! uses: [`map`], [`unmap`], [`translate`] and [`map_device`], each taking
+//! its page-table frames from the frame allocator.
+//!
+//! [`init`] replaces the boot tables (asm/boot.asm: the first 4 GiB
+//! identity-mapped, all writable and executable) with tables built here:
+//!
+//! - the kernel image per section with the rights it needs (W^X): `.text`
+//!   read + execute, the header and `.rodata` read-only, `.data` and `.bss`
+//!   read + write; no page is both writable and executable (with NX; a CPU
+//!   without it gets one warning);
+//! - the guard page below every stack left unmapped;
+//! - all RAM in the direct map at [`DIRECT_MAP_OFFSET`], read + write,
+//!   no-execute, write-back, in the largest pages that fit
+//!   ([`super::layout::plan_direct_map`]);
+//! - the few identity mappings that must stay, listed in [`IDENTITY`] with
+//!   the reason for each; page 0 and everything else stay unmapped.
+//!
+//! While the tables are built, their frames are reached through the boot
+//! identity map, so they come from below 4 GiB.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use spin::Mutex;
+
+use super::layout::{DIRECT_MAP_OFFSET, PagingSummary as Summary, plan_direct_map};
+use super::range::PhysRange;
+use super::{PAGE_SIZE, with_frames};
+use crate::arch::{
+    self, Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables,
+};
+use crate::boot_info::BootInfo;
+
+unsafe extern "C" {
+    /// The kernel's first byte: the Multiboot2 header (linker.ld).
+    static __kernel_start: u8;
+    /// Bounds of .text (linker.ld, page-aligned).
+    static __text_start: u8;
+    static __text_end: u8;
+    /// Bounds of .rodata (linker.ld, page-aligned).
+    static __rodata_start: u8;
+    static __rodata_end: u8;
+    /// Start of .data; .bss follows it up to `__kernel_end` (linker.ld).
+    static __data_start: u8;
+    static __kernel_end: u8;
+}
+
+/// The VGA text memory: 32 KiB from 0xb8000.
+const VGA_TEXT: PhysRange = PhysRange::new(0xb_8000, 0xc_0000);
+
+/// An identity mapping the kernel keeps, and why it must.
+pub struct Identity {
+    /// What it maps.
+    pub what: &'static str,
+    /// Why it cannot move to another address.
+    pub why: &'static str,
+}
+
+/// Every identity mapping (virtual = physical) the kernel's tables keep.
+/// Nothing else is identity-mapped.
+pub const IDENTITY: &[Identity] = &[
+    Identity {
+        what: "the kernel image, per section",
+        why: "it is linked to run at 1 MiB, where GRUB loaded it",
+    },
+    Identity {
+        what: "the boot information, read-only",
+        why: "the boot information's 'static views were made at GRUB's address before these tables",
+    },
+    Identity {
+        what: "the VGA text memory 0xb8000-0xbffff, uncached",
+        why: "the VGA console writes it from the first line, before these tables exist",
+    },
+];
+
+/// The kernel's tables, once live.
+static TABLES: Mutex<Option<PageTables>> = Mutex::new(None);
+
+/// Whether the direct map is live (else physical memory is reached through
+/// the boot tables' identity map).
+static DIRECT_MAP_LIVE: AtomicBool = AtomicBool::new(false);
+
+/// The virtual address at which the kernel reads physical address `phys`:
+/// the direct map once the kernel's tables are live, the boot identity map
+/// before.
+pub fn phys_to_virt(phys: u64) -> u64 {
+    if DIRECT_MAP_LIVE.load(Ordering::Acquire) {
+        DIRECT_MAP_OFFSET + phys
+    } else {
+        phys
+    }
+}
+
+/// Page-table frames while the boot tables are live: below 4 GiB, where
+/// the identity map reaches them.
+struct LowFrames;
+
+impl FrameSource for LowFrames {
+    fn allocate_frame(&mut self) -> Option<u64> {
+        with_frames(|frames| frames.allocate()).filter(|&f| f + PAGE_SIZE <= IDENTITY_MAPPED_END)
+    }
+}
+
+/// Page-table frames once the direct map is live: any.
+struct AnyFrames;
+
+impl FrameSource for AnyFrames {
+    fn allocate_frame(&mut self) -> Option<u64> {
+        with_frames(|frames| frames.allocate())
+    }
+}
+
+/// A linker symbol's address.
+macro_rules! symbol {
+    ($name:ident) => {
+        // Taking the address of a linker symbol reads nothing.
+        &raw const $name as u64
+    };
+}
+
+/// Stops the boot: the kernel cannot run without its tables.
+fn fail(what: &str, error: MapError) -> ! {
+    crate::boot_error(format_args!("paging: cannot map {what}: {error}"))
+}
+
+/// Maps `range` (page-rounded) identity with `access`, page by page,
+/// skipping pages mapped already and those in `skip`.
+fn map_identity(
+    tables: &mut PageTables,
+    what: &str,
+    range: PhysRange,
+    access: Access,
+    cache: CacheType,
+    skip: &[u64],
+) {
+    let start = range.start - range.start % PAGE_SIZE;
+    let mut page = start;
+    while page < range.end {
+        if !skip.contains(&page) {
+            match tables.map(
+                page,
+                page,
+                PAGE_SIZE,
+                PAGE_SIZE,
+                access,
+                cache,
+                &mut LowFrames,
+            ) {
+                Ok(()) | Err(MapError::AlreadyMapped { .. }) => {}
+                Err(error) => fail(what, error),
+            }
+        }
+        page += PAGE_SIZE;
+    }
+}
+
+/// Builds the kernel's page tables and switches to them. Call once, after
+/// the frame allocator exists and before anything uses [`phys_to_virt`]
+/// views made earlier.
+pub fn init(boot: &BootInfo) -> Summary {
+    let features = arch::features();
+    let nx = arch::enable_nx(features.nx);
+    if !nx {
+        log::warn!("this CPU has no NX bit: no-execute protection is off");
+    }
+    let pat = arch::init_pat(features.pat);
+    // SAFETY: LowFrames hands out frames below 4 GiB, which the boot tables
+    // identity-map writable, so each is reachable at offset 0.
+    let mut tables = match unsafe { PageTables::new(&mut LowFrames, 0) } {
+        Ok(tables) => tables,
+        Err(error) => fail("the top-level table", error),
+    };
+
+    let guards = arch::stack_guard_pages();
+    let wb = CacheType::WriteBack;
+    let sections = [
+        (
+            "the Multiboot2 header",
+            symbol!(__kernel_start),
+            symbol!(__text_start),
+            Access::READ,
+        ),
+        (
+            ".text",
+            symbol!(__text_start),
+            symbol!(__text_end),
+            Access::READ_EXECUTE,
+        ),
+        (
+            ".rodata",
+            symbol!(__rodata_start),
+            symbol!(__rodata_end),
+            Access::READ,
+        ),
+        (
+            ".data and .bss",
+            symbol!(__data_start),
+            symbol!(__kernel_end),
+            Access::READ_WRITE,
+        ),
+    ];
+    for (what, start, end, access) in sections {
+        map_identity(
+            &mut tables,
+            what,
+            PhysRange::new(start, end),
+            access,
+            wb,
+            &guards,
+        );
+    }
+    map_identity(
+        &mut tables,
+        "the boot information",
+        boot.mbi_range(),
+        Access::READ,
+        wb,
+        &[],
+    );
+    let uc = CacheType::Uncached;
+    map_identity(
+        &mut tables,
+        "the VGA text memory",
+        VGA_TEXT,
+        Access::READ_WRITE,
+        uc,
+        &[],
+    );
+
+    let mut summary = Summary {
+        nx,
+        pat,
+        pages_1g: features.pages_1g,
+        ..Summary::default()
+    };
+    plan_direct_map(boot.memory_areas(), features.pages_1g, |chunk| {
+        let virt = DIRECT_MAP_OFFSET + chunk.phys;
+        let access = Access::READ_WRITE;
+        let result = tables.map(
+            virt,
+            chunk.phys,
+            chunk.size,
+            chunk.page_size,
+            access,
+            wb,
+            &mut LowFrames,
+        );
+        match result {
+            Ok(()) => {
+                summary.direct_map_bytes += chunk.size;
+                let index = match chunk.page_size {
+                    super::layout::SIZE_1G => 0,
+                    super::layout::SIZE_2M => 1,
+                    _ => 2,
+                };
+                summary.direct_map_pages[index] += chunk.size / chunk.page_size;
+            }
+            // Overlapping RAM regions in the firmware's map: covered already.
+            Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {}
+            Err(error) => fail("the direct map", error),
+        }
+    });
+
+    // SAFETY: the new tables map the running code (.text), the boot stack
+    // and every static (.data/.bss, guard pages excepted), the boot
+    // information and the VGA memory the consoles use, all at the addresses
+    // they have now; every table frame is RAM below 4 GiB, so it is in the
+    // direct map, writable, at DIRECT_MAP_OFFSET + its address.
+    unsafe { tables.activate(DIRECT_MAP_OFFSET) };
+    DIRECT_MAP_LIVE.store(true, Ordering::Release);
+    *TABLES.lock() = Some(tables);
+    log::debug!(
+        "paging: kernel tables live; direct map of {} KiB at {DIRECT_MAP_OFFSET:#x}",
+        summary.direct_map_bytes / 1024
+    );
+    for identity in IDENTITY {
+        log::trace!(
+            "paging: identity-mapped {}: {}",
+            identity.what,
+            identity.why
+        );
+    }
+    summary
+}
+
+/// Runs `f` on the kernel's tables. Panics before [`init`]: a bug in the
+/// init order.
+fn with_tables<R>(f: impl FnOnce(&mut PageTables) -> R) -> R {
+    arch::without_interrupts(|| {
+        let mut tables = TABLES.lock();
+        f(tables.as_mut().expect("memory::paging::init has not run"))
+    })
+}
+
+/// Maps `size` bytes at `virt` to `phys` in 4 KiB pages.
+pub fn map(
+    virt: u64,
+    phys: u64,
+    size: u64,
+    access: Access,
+    cache: CacheType,
+) -> Result<(), MapError> {
+    with_tables(|tables| tables.map(virt, phys, size, PAGE_SIZE, access, cache, &mut AnyFrames))
+}
+
+/// Unmaps `size` bytes of 4 KiB pages at `virt`; the frames behind them
+/// are the caller's to free.
+pub fn unmap(virt: u64, size: u64) -> Result<(), MapError> {
+    with_tables(|tables| tables.unmap(virt, size))
+}
+
+/// The physical address `virt` maps to, or `None`.
+pub fn translate(virt: u64) -> Option<u64> {
+    arch::translate(virt)
+}
+
+/// Maps device memory (not RAM: the direct map never covers it) at its
+/// place in the direct-map window, read + write, no-execute, with `cache`;
+/// returns the virtual address of `phys`. Mapping the same device twice is
+/// an error ([`MapError::AlreadyMapped`]).
+pub fn map_device(phys: u64, size: u64, cache: CacheType) -> Result<u64, MapError> {
+    let start = phys - phys % PAGE_SIZE;
+    let end = (phys + size).next_multiple_of(PAGE_SIZE);
+    map(
+        DIRECT_MAP_OFFSET + start,
+        start,
+        end - start,
+        Access::READ_WRITE,
+        cache,
+    )?;
+    Ok(DIRECT_MAP_OFFSET + phys)
+}
+
+/// In-kernel tests of the kernel's page tables and the mapping API.
+pub(crate) mod ktests {
+    use super::*;
+    use crate::memory::layout::TEST_WINDOW;
+    use crate::selftest::{Context, Outcome};
+    use crate::{check, check_eq, fail};
+
+    /// W^X: each kernel section has exactly its rights; page 0 and every
+    /// stack guard page are unmapped.
+    fn kernel_sections_have_their_rights(_: &Context) -> Outcome {
+        let nx = arch::nx_enabled();
+        let sections = [
+            (".text", symbol!(__text_start), false, true),
+            (".rodata", symbol!(__rodata_start), false, !nx),
+            (".data", symbol!(__data_start), true, !nx),
+            (".bss", symbol!(__kernel_end) - PAGE_SIZE, true, !nx),
+        ];
+        for (name, address, writable, executable) in sections {
+            let Some(access) = arch::access_of(address) else {
+                fail!("{name} at {address:#x} is not mapped");
+            };
+            check_eq!(
+                (name, access),
+                (
+                    name,
+                    Access {
+                        writable,
+                        executable
+                    }
+                )
+            );
+        }
+        check_eq!(arch::access_of(0), None);
+        for guard in arch::stack_guard_pages() {
+            check!(
+                arch::access_of(guard).is_none(),
+                "stack guard page {guard:#x} is mapped"
+            );
+        }
+        Ok(())
+    }
+
+    /// map, translate and unmap round-trip, with errors for a double map
+    /// and for unmapping what is not mapped.
+    fn map_translate_unmap_round_trip(_: &Context) -> Outcome {
+        let Some(frame) = with_frames(|frames| frames.allocate()) else {
+            fail!("no free frame");
+        };
+        let virt = TEST_WINDOW;
+        check_eq!(translate(virt), None);
+        check_eq!(
+            map(
+                virt,
+                frame,
+                PAGE_SIZE,
+                Access::READ_WRITE,
+                CacheType::WriteBack
+            ),
+            Ok(())
+        );
+        check_eq!(translate(virt + 0x123), Some(frame + 0x123));
+        let pattern = 0x6b65_7374_7265_6c00 ^ frame;
+        // SAFETY: `virt` maps the frame just allocated, writable; nothing
+        // else uses it.
+        unsafe { core::ptr::write_volatile(virt as *mut u64, pattern) };
+        // SAFETY: the same frame through the direct map, read back.
+        let seen = unsafe { core::ptr::read_volatile(phys_to_virt(frame) as *const u64) };
+        check_eq!(seen, pattern);
+        check_eq!(
+            map(virt, frame, PAGE_SIZE, Access::READ, CacheType::WriteBack),
+            Err(MapError::AlreadyMapped { virt })
+        );
+        check_eq!(unmap(virt, PAGE_SIZE), Ok(()));
+        check_eq!(translate(virt), None);
+        check_eq!(unmap(virt, PAGE_SIZE), Err(MapError::NotMapped { virt }));
+        check_eq!(
+            map(
+                virt + 1,
+                frame,
+                PAGE_SIZE,
+                Access::READ,
+                CacheType::WriteBack
+            ),
+            Err(MapError::Misaligned { address: virt + 1 })
+        );
+        Ok(())
+    }
+
+    /// Device memory maps through the API with a cache type, at its place in
+    /// the direct-map window, and reads what the identity view reads.
+    fn device_memory_maps_with_a_cache_type(_: &Context) -> Outcome {
+        let vga = VGA_TEXT.start;
+        let virt = match map_device(vga + 2, 2, CacheType::WriteCombining) {
+            Ok(virt) => virt,
+            Err(error) => fail!("map_device: {error}"),
+        };
+        check_eq!(virt, DIRECT_MAP_OFFSET + vga + 2);
+        // SAFETY: both addresses map the VGA text memory's second cell,
+        // present on every PC; reading it has no side effect.
+        let (mapped, identity) = unsafe {
+            (
+                core::ptr::read_volatile(virt as *const u16),
+                core::ptr::read_volatile((vga + 2) as *const u16),
+            )
+        };
+        check_eq!(mapped, identity);
+        check_eq!(
+            map_device(vga, 1, CacheType::Uncached),
+            Err(MapError::AlreadyMapped {
+                virt: DIRECT_MAP_OFFSET + vga
+            })
+        );
+        check_eq!(unmap(DIRECT_MAP_OFFSET + vga, PAGE_SIZE), Ok(()));
+        Ok(())
+    }
+
+    /// The direct map reaches the first and last byte of the whole frames of
+    /// every usable region, including above 4 GiB; both read back as mapped.
+    fn direct_map_reaches_the_end_of_every_usable_region(context: &Context) -> Outcome {
+        for area in context.boot.memory_areas() {
+            let first = area.start_address().next_multiple_of(PAGE_SIZE);
+            let end = area.end_address() / PAGE_SIZE * PAGE_SIZE;
+            if !crate::memory::frame_allocator::is_usable(area) || end <= first {
+                continue;
+            }
+            for phys in [first, end - 1] {
+                check_eq!(translate(phys_to_virt(phys)), Some(phys));
+                // SAFETY: the byte is RAM in the direct map (just checked);
+                // a volatile read changes nothing.
+                let _ = unsafe { core::ptr::read_volatile(phys_to_virt(phys) as *const u8) };
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
+        kernel_sections_have_their_rights,
+        map_translate_unmap_round_trip,
+        device_memory_maps_with_a_cache_type,
+        direct_map_reaches_the_end_of_every_usable_region,
+    ];
+}
