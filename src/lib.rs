@@ -131,6 +131,8 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     // 8. `bench` on the command line: time the screen writer, then go on.
     if options.bench {
         console::bench::run();
+        #[cfg(feature = "bench")]
+        memory::heap_bench::run();
     }
 
     // 9. Done: tests and users wait for this exact line.

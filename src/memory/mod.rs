@@ -13,6 +13,8 @@ pub mod frame_allocator;
 mod global;
 #[cfg(target_os = "none")]
 pub mod heap;
+#[cfg(all(target_os = "none", feature = "bench"))]
+pub mod heap_bench;
 #[cfg(target_os = "none")]
 pub(crate) mod ktests;
 pub mod layout;

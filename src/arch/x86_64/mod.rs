@@ -10,6 +10,7 @@ pub mod cpuid;
 pub mod gdt;
 pub mod idt;
 pub mod paging;
+pub mod pit;
 pub mod port;
 pub mod qemu_exit;
 
