@@ -1,0 +1,123 @@
+"""End-to-end tests of the memory the kernel owns: its page tables read from
+outside through QEMU's monitor (`info tlb`), a CPU without NX, and the
+self-test on a machine with RAM above 4 GiB."""
+
+import re
+import subprocess
+
+import pytest
+
+from harness import KERNEL, Boot, check
+
+PAGE = 4096
+NX_WARNING = "[WARN] this CPU has no NX bit: no-execute protection is off"
+PAGING_LINE = re.compile(
+    r"^paging: nx (on|off), pat (on|off), 1g pages (on|off), direct map (\d+) KiB at "
+    r"0x([0-9a-f]+) in (\d+) x 1 GiB \+ (\d+) x 2 MiB \+ (\d+) x 4 KiB pages$")
+HEAP_LINE = re.compile(r"^heap: talc at 0x([0-9a-f]+), (\d+) KiB mapped, limit (\d+) KiB$")
+SELFTEST_SUMMARY = r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$"
+
+
+def kernel_symbols() -> dict[str, int]:
+    """Every symbol of build/kernel.bin by name (mangled), from `nm`."""
+    out = subprocess.run(["nm", str(KERNEL)], capture_output=True, text=True, check=True).stdout
+    symbols = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            symbols[parts[2]] = int(parts[0], 16)
+    return symbols
+
+
+def tlb(boot: Boot) -> dict[int, tuple[int, str]]:
+    """QEMU's `info tlb`: every mapped 4 KiB page (large pages as their
+    4 KiB parts would be too many: they are keyed by their start) ->
+    (physical address, flags such as `XG-DA---W`: X no-execute, W writable)."""
+    pages = {}
+    for line in boot.qmp().hmp("info tlb").splitlines():
+        match = re.match(r"^([0-9a-f]+): ([0-9a-f]+) (\S+)$", line.strip())
+        if match:
+            pages[int(match.group(1), 16)] = (int(match.group(2), 16), match.group(3))
+    return pages
+
+
+def test_no_page_is_writable_and_executable_seen_from_outside(qemu):
+    """W^X from QEMU's monitor on the booted kernel: no page both writable
+    and executable; .text mapped, executable, not writable; .rodata neither;
+    page 0 and the guard pages below both stacks not mapped; the direct
+    map and the heap no-execute."""
+    boot = qemu("wx")
+    boot.wait_for_line("ready")
+    pages = tlb(boot)
+    check(len(pages) > 100, f"`info tlb` listed only {len(pages)} pages")
+    both = [f"{v:#x} {f}" for v, (_, f) in pages.items() if "W" in f[-1:] and "X" not in f]
+    check(not both, f"pages both writable and executable: {both[:10]}")
+    symbols = kernel_symbols()
+    text = range(symbols["__text_start"], symbols["__text_end"], PAGE)
+    for page in text:
+        check(page in pages, f".text page {page:#x} is not mapped")
+        flags = pages[page][1]
+        check("X" not in flags and not flags.endswith("W"), f".text page {page:#x}: {flags}")
+    for page in range(symbols["__rodata_start"], symbols["__rodata_end"], PAGE):
+        flags = pages.get(page, (0, "unmapped"))[1]
+        check(flags.startswith("X") and not flags.endswith("W"), f".rodata page {page:#x}: {flags}")
+    check(0 not in pages, "page 0 is mapped")
+    guards = [symbols["stack_guard"]]
+    guards += [address for name, address in symbols.items() if "DOUBLE_FAULT_STACK" in name]
+    check(len(guards) == 2, f"expected the boot and double-fault stacks, found {guards}")
+    for guard in guards:
+        check(guard % PAGE == 0 and guard not in pages, f"guard page {guard:#x} is mapped")
+    for line in boot.serial_lines():
+        if line.startswith(("paging:", "heap:")):
+            base = int(line.split(" at 0x")[1].split()[0].rstrip(","), 16)
+            check(base in pages and pages[base][1].startswith("X"),
+                  f"{line!r}: its first page is not mapped no-execute")
+    boot.check_running()
+
+
+def test_report_lines_for_paging_and_heap(qemu):
+    """The boot report's paging: and heap: lines in their documented form,
+    consistent with the memory map (the direct map covers the usable RAM)."""
+    boot = qemu("paging-report")
+    boot.wait_for_line("ready")
+    lines = boot.serial_lines()
+    paging = [m for m in map(PAGING_LINE.match, lines) if m]
+    heap = [m for m in map(HEAP_LINE.match, lines) if m]
+    check(len(paging) == 1 and len(heap) == 1, f"expected one paging: and one heap: line{boot.evidence()}")
+    usable = int(re.search(r"^mem: total usable (\d+) KiB$", "\n".join(lines), re.M).group(1))
+    nx, pat, _, mapped_kib = paging[0].group(1, 2, 3, 4)
+    check((nx, pat) == ("on", "on"), f"QEMU's default CPU has NX and PAT: {paging[0].group(0)}")
+    gib, mib, kib = (int(paging[0].group(i)) for i in (6, 7, 8))
+    check(int(mapped_kib) * 1024 == gib * (1 << 30) + mib * (2 << 20) + kib * 4096,
+          f"page counts do not add up: {paging[0].group(0)}")
+    check(usable - 4 <= int(mapped_kib) <= usable, f"direct map {mapped_kib} KiB vs usable {usable}")
+    check(mib > 0, "no 2 MiB page in the direct map of 128 MiB")
+    mapped, limit = int(heap[0].group(2)), int(heap[0].group(3))
+    check(0 < mapped <= limit <= usable // 2, f"heap figures: {heap[0].group(0)}")
+
+
+def test_cpu_without_nx_boots_with_one_warning(qemu):
+    """A CPU without the NX bit boots to `ready` with exactly one warning
+    that no-execute protection is off, and the report says nx off."""
+    boot = qemu("no-nx", qemu_args=["-cpu", "qemu64,-nx"])
+    boot.wait_for_line("ready")
+    lines = boot.serial_lines()
+    check(lines.count(NX_WARNING) == 1, f"expected {NX_WARNING!r} once{boot.evidence()}")
+    check(any(l.startswith("paging: nx off,") for l in lines), f"no `paging: nx off`{boot.evidence()}")
+    boot.check_running()
+
+
+@pytest.mark.parametrize("memory, cpu", [("6G", "qemu64"), ("4G", "max")])
+def test_selftest_with_ram_above_4g(qemu, memory, cpu):
+    """The in-kernel tests pass with RAM above 4 GiB, where the direct map
+    is the only way to reach it (6 GiB), and with 1 GiB pages (`-cpu max`)."""
+    boot = qemu(f"selftest-{memory}-{cpu}", entry=1, memory=memory, qemu_args=["-cpu", cpu])
+    match = boot.wait_for_line(SELFTEST_SUMMARY, regex=True)
+    failed = [l for l in boot.serial_lines() if l.endswith("... FAILED")]
+    check(int(match.group(2)) == 0, f"in-kernel tests failed: {failed}{boot.evidence()}")
+    paging = next(m for m in map(PAGING_LINE.match, boot.serial_lines()) if m)
+    check(int(paging.group(4)) > 4 << 20 if memory == "6G" else True,
+          f"the direct map does not reach above 4 GiB: {paging.group(0)}")
+    if cpu == "max":
+        check(int(paging.group(6)) > 0, f"-cpu max has 1 GiB pages: {paging.group(0)}")
+    boot.check_running()
