@@ -1,7 +1,7 @@
 //! Host-test helpers: synthetic Multiboot2 boot information, byte by byte as
 //! GRUB lays it out, in 8-byte-aligned buffers. Only built for `cargo test`.
 
-use super::validate::tag_type;
+use super::validate::{ELF64_SECTION_HEADER_SIZE, tag_type};
 
 /// Bytes in a buffer that starts 8-byte aligned (as the boot information
 /// must), backed by `u64`s.
@@ -131,6 +131,27 @@ impl Builder {
         self.tag(tag_type::FRAMEBUFFER, &payload)
     }
 
+    /// An ELF-sections tag listing 64-bit section headers, one per
+    /// `(address, size)` (type `PROGBITS`, everything else zero), as GRUB
+    /// passes the kernel's section table with the addresses it loaded at.
+    pub fn elf_sections(self, sections: &[(u64, u64)]) -> Self {
+        const SHT_PROGBITS: u32 = 1;
+        let mut payload = Vec::new();
+        payload.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+        payload.extend_from_slice(&(ELF64_SECTION_HEADER_SIZE as u32).to_le_bytes());
+        payload.extend_from_slice(&0u32.to_le_bytes()); // no name table
+        for &(address, size) in sections {
+            payload.extend_from_slice(&0u32.to_le_bytes()); // name
+            payload.extend_from_slice(&SHT_PROGBITS.to_le_bytes());
+            payload.extend_from_slice(&0u64.to_le_bytes()); // flags
+            payload.extend_from_slice(&address.to_le_bytes());
+            payload.extend_from_slice(&0u64.to_le_bytes()); // file offset
+            payload.extend_from_slice(&size.to_le_bytes());
+            payload.extend_from_slice(&[0; 24]); // link, info, align, entsize
+        }
+        self.tag(tag_type::ELF_SECTIONS, &payload)
+    }
+
     /// An ACPI 1.0 RSDP copy pointing at `rsdt`.
     pub fn rsdp_v1(self, rsdt: u32) -> Self {
         let mut payload = b"RSD PTR ".to_vec();
@@ -190,5 +211,14 @@ pub fn typical() -> Builder {
         .module(0x20_0000, 0x20_04d3, "first")
         .framebuffer(0xb8000, 160, (80, 25), 16, 2, &[])
         .rsdp_v1(0x7fe_1234)
+        // The null section, .text inside the kernel, a section left at 0,
+        // then .symtab and .strtab where GRUB loaded them.
+        .elf_sections(&[
+            (0, 0),
+            (0x10_1000, 0x8000),
+            (0, 0x100),
+            (0x30_0000, 0x3378),
+            (0x30_4000, 0x86e9),
+        ])
         .end()
 }

@@ -61,6 +61,8 @@ pub mod tag_type {
     pub const MODULE: u32 = 3;
     /// The memory map.
     pub const MEMORY_MAP: u32 = 6;
+    /// The kernel's ELF section headers, with where GRUB loaded each.
+    pub const ELF_SECTIONS: u32 = 9;
     /// The framebuffer.
     pub const FRAMEBUFFER: u32 = 8;
     /// A copy of the ACPI 1.0 RSDP.
@@ -76,6 +78,14 @@ const MEMORY_MAP_FIXED_SIZE: usize = 16;
 /// The only memory-map entry size the crate understands: base, length, type,
 /// reserved.
 pub const MEMORY_MAP_ENTRY_SIZE: usize = 24;
+/// Size of the ELF-sections tag before its section headers: header, number of
+/// sections, entry size, string-table index.
+const ELF_SECTIONS_FIXED_SIZE: usize = 20;
+/// A 64-bit ELF section header; the crate reads only this size or
+/// [`ELF32_SECTION_HEADER_SIZE`] (it panics on any other entry size).
+pub const ELF64_SECTION_HEADER_SIZE: usize = 64;
+/// A 32-bit ELF section header.
+const ELF32_SECTION_HEADER_SIZE: usize = 40;
 /// ACPI 1.0 RSDP tag: header + 20-byte RSDP. The crate reads it as a fixed
 /// 28-byte structure padded to 32, so the size must lie in 28..=32.
 const ACPI_OLD_SIZES: (usize, usize) = (28, 32);
@@ -353,6 +363,15 @@ fn check_tag(tag: &[u8], tag_type: u32) -> Result<(), &'static str> {
         tag_type::FRAMEBUFFER => {
             Framebuffer::parse(&tag[TAG_HEADER_SIZE..])?;
         }
+        tag_type::ELF_SECTIONS => {
+            if size < ELF_SECTIONS_FIXED_SIZE {
+                return Err("ELF-sections tag shorter than its fixed fields");
+            }
+            let entry_size = read_u32(tag, 12) as usize;
+            if entry_size != ELF64_SECTION_HEADER_SIZE && entry_size != ELF32_SECTION_HEADER_SIZE {
+                return Err("ELF section header size is not 64 or 40");
+            }
+        }
         tag_type::ACPI_OLD if !(ACPI_OLD_SIZES.0..=ACPI_OLD_SIZES.1).contains(&size) => {
             return Err("ACPI 1.0 RSDP tag size is not 28 to 32");
         }
@@ -584,6 +603,31 @@ mod tests {
             .end()
             .build();
         assert_eq!(check(&top), Ok(()));
+    }
+
+    #[test]
+    fn rejects_elf_sections_the_crate_cannot_read() {
+        let sections = minimal()
+            .elf_sections(&[(0, 0), (0x30_0000, 0x100)])
+            .end()
+            .build();
+        assert_eq!(check(&sections), Ok(()));
+        let short = minimal().tag(tag_type::ELF_SECTIONS, &[0; 8]).end().build();
+        assert!(matches!(
+            check(&short),
+            Err(Problem::BadTag { tag_type: 9, .. })
+        ));
+        // number 1, entry size 48, index 0, one 48-byte entry
+        let mut odd = [1u32, 48, 0].map(u32::to_le_bytes).concat();
+        odd.extend_from_slice(&[0; 48]);
+        let wrong_entry_size = minimal().tag(tag_type::ELF_SECTIONS, &odd).end().build();
+        assert!(matches!(
+            check(&wrong_entry_size),
+            Err(Problem::BadTag {
+                what: "ELF section header size is not 64 or 40",
+                ..
+            })
+        ));
     }
 
     #[test]
