@@ -100,9 +100,9 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let options = cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
     console::logger::set_level(options.loglevel.0);
 
-    // 5. Memory: the frame allocator over the memory map; the kernel's own
-    //    page tables (W^X, the direct map of all RAM), replacing the boot
-    //    tables; the heap, so `alloc` works from here on.
+    // 5. Memory: the reserved list and the frame allocator over the memory
+    //    map; the kernel's own page tables (W^X, the direct map of all RAM),
+    //    replacing the boot tables; the heap, so `alloc` works from here on.
     let free_frames = memory::init(boot);
     let paging = memory::paging::init(boot);
     let usable = boot_info::report::total_usable_bytes(boot.memory_areas());

@@ -10,9 +10,9 @@
 use super::BootInfo;
 use super::report::Report;
 use super::test_support::{Aligned, typical};
-use crate::memory::frame_allocator::FrameAllocator;
+use crate::memory::frame_allocator::{FrameAllocator, bitmap_placement};
 use crate::memory::range::PhysRange;
-use crate::memory::reserved_ranges;
+use crate::memory::reserved::reserved_ranges;
 use crate::test_rng::Rng;
 
 /// Values that sit on the validator's edges.
@@ -86,14 +86,31 @@ fn exercise(boot: &BootInfo) {
     let _ = boot.cmdline();
     let _ = boot.loader_name();
     if let Ok(reserved) = reserved_ranges(boot, kernel) {
-        let mut frames = FrameAllocator::new(boot.memory_areas(), reserved);
+        let areas = boot.memory_areas();
+        let words = FrameAllocator::bitmap_words(areas);
+        let _ = bitmap_placement(areas, &reserved, words, 4 << 30);
+        // A mutated map can claim exabytes of RAM: at most 32 KiB of bitmap
+        // (8 GiB of frames) here; the allocator leaves out what does not fit.
+        let mut storage = vec![0; words.min(1 << 12)];
+        let mut frames = FrameAllocator::new(areas, &reserved, &mut storage);
         let free = frames.free_frames();
-        let mut last = 0;
+        assert_eq!(free, frames.total_frames());
+        let mut taken = Vec::new();
         for _ in 0..free.min(16) {
             let frame = frames.allocate().expect("counted as free");
-            assert!(frame > last && frame.is_multiple_of(4096));
-            last = frame;
+            assert!(taken.last().is_none_or(|&last| frame > last));
+            assert!(frame != 0 && frame.is_multiple_of(4096));
+            assert!(
+                reserved
+                    .overlapping(&PhysRange::from_size(frame, 4096))
+                    .is_none()
+            );
+            taken.push(frame);
         }
+        for &frame in taken.iter().rev() {
+            assert_eq!(frames.free(frame), Ok(()));
+        }
+        assert_eq!(frames.free_frames(), free);
     }
 }
 

@@ -1,35 +1,50 @@
-//! The physical frame allocator: hands out 4 KiB frames of RAM, each once.
+//! The physical frame allocator: hands out 4 KiB frames of RAM and takes
+//! them back.
 //!
 //! A frame is handed out only if all of it lies in a `usable` (type 1)
 //! region of the memory map and none of it lies in:
 //!
-//! - page 0 (the real-mode interrupt table, and a null pointer's target);
+//! - page 0 (the real-mode interrupt table, and a null pointer's target),
+//!   even when the reserved list does not say so;
 //! - any region of another type (firmware maps can overlap; the stricter type
 //!   wins, as Linux does);
-//! - a [`Reserved`] range: the kernel image, the boot information, modules.
+//! - a [`Reserved`] range (see [`super::reserved`]).
 //!
-//! It is a bump allocator over the memory map: addresses only go up, so
-//! frames are distinct by construction and nothing is ever freed. That is
-//! enough until memory management keeps its own structures in allocated
-//! frames. Frames above the identity-mapped first 4 GiB are handed out like
-//! any other, as physical addresses; nothing writes them until memory
-//! management maps them.
+//! What is left is a sorted list of *regions*: runs of such frames, the
+//! usable areas sorted, overlapping and touching ones merged, cut around
+//! everything above. Each region has its place in one bitmap, one bit per
+//! frame (1 = taken), the regions' bits packed one after another, so holes
+//! in the map and reserved ranges cost no bits. The caller provides the
+//! bitmap's storage ([`FrameAllocator::bitmap_words`] says how much); the
+//! region table has a fixed capacity ([`MAX_REGIONS`]). No heap.
 //!
-//! No heap: the memory map is borrowed from the boot information and the
-//! reserved ranges live in a fixed-capacity array ([`MAX_RESERVED`]).
-//! Unsorted and overlapping regions are handled. Pure logic, tested on the
-//! host.
+//! [`FrameAllocator::allocate`] hands out the lowest free frame. A hint (the
+//! lowest bitmap word that may have a free bit) keeps that from scanning
+//! from the start every time: it only moves down when a frame is freed.
+//! Frames above the identity-mapped first 4 GiB are handed out like any
+//! other, as physical addresses; [`FrameAllocator::allocate_below`] is for
+//! callers that must reach the frame before the kernel maps all of RAM.
+//!
+//! Pure logic, tested on the host.
 
 #![forbid(unsafe_code)]
+
+use core::fmt;
 
 use multiboot2::{MemoryArea, MemoryAreaType};
 
 use super::PAGE_SIZE as FRAME_SIZE;
 use super::range::PhysRange;
+use super::reserved::Reserved;
 
-/// How many ranges [`Reserved`] holds: the kernel, the boot information and
-/// up to 62 modules.
-pub const MAX_RESERVED: usize = 64;
+/// How many regions the allocator tracks. A PC's map has a few usable areas
+/// (UEFI maps a few dozen), and each reserved or other-typed range splits at
+/// most one region in two. Frames in regions beyond this are left out
+/// (counted in [`FrameAllocator::lost_frames`]), never handed out wrongly.
+pub const MAX_REGIONS: usize = 256;
+
+/// Bits per bitmap word.
+const WORD_BITS: u64 = u64::BITS as u64;
 
 /// Rounds `address` up to a frame boundary; `None` past the top of memory.
 const fn frame_align_up(address: u64) -> Option<u64> {
@@ -44,48 +59,6 @@ const fn frame_align_down(address: u64) -> u64 {
     address & !(FRAME_SIZE - 1)
 }
 
-/// [`Reserved`] is full: more ranges than [`MAX_RESERVED`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReservedFull;
-
-/// Physical ranges the allocator must never hand out (a fixed-capacity list).
-#[derive(Debug, Clone, Copy)]
-pub struct Reserved {
-    /// The ranges; only the first `len` are used.
-    ranges: [PhysRange; MAX_RESERVED],
-    /// How many ranges are in use.
-    len: usize,
-}
-
-impl Reserved {
-    /// No ranges.
-    pub const fn new() -> Self {
-        Self {
-            ranges: [PhysRange::new(0, 0); MAX_RESERVED],
-            len: 0,
-        }
-    }
-
-    /// Adds a range (an empty one too: it simply reserves nothing).
-    pub fn push(&mut self, range: PhysRange) -> Result<(), ReservedFull> {
-        let slot = self.ranges.get_mut(self.len).ok_or(ReservedFull)?;
-        *slot = range;
-        self.len += 1;
-        Ok(())
-    }
-
-    /// The ranges added so far.
-    pub fn as_slice(&self) -> &[PhysRange] {
-        &self.ranges[..self.len]
-    }
-}
-
-impl Default for Reserved {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// True for the memory-map type the allocator may use.
 pub fn is_usable(area: &MemoryArea) -> bool {
     area.typ() == MemoryAreaType::Available
@@ -96,45 +69,287 @@ pub fn area_range(area: &MemoryArea) -> PhysRange {
     PhysRange::from_size(area.start_address(), area.size())
 }
 
-/// Hands out free 4 KiB frames in ascending address order.
-#[derive(Debug, Clone)]
+/// Why [`FrameAllocator::free`] refused an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreeError {
+    /// Not on a 4 KiB boundary.
+    Misaligned,
+    /// Not a frame the allocator hands out: page 0, reserved, outside the
+    /// usable regions, or overlapping a region of another type.
+    NotManaged,
+    /// The frame is free already: a double free (or it was never allocated).
+    AlreadyFree,
+}
+
+impl fmt::Display for FreeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Misaligned => "address is not 4 KiB-aligned",
+            Self::NotManaged => "address is not a frame the allocator manages",
+            Self::AlreadyFree => "frame is already free (double free)",
+        })
+    }
+}
+
+/// A run of frames the allocator manages, and where its bits start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Region {
+    /// The physical address of its first frame.
+    start: u64,
+    /// How many frames.
+    frames: u64,
+    /// The bitmap index of its first frame's bit.
+    first_bit: u64,
+}
+
+impl Region {
+    /// The first address after its last frame (no overflow: runs end at a
+    /// frame-aligned address that fits in a `u64`).
+    fn end(&self) -> u64 {
+        self.start + self.frames * FRAME_SIZE
+    }
+}
+
+/// Hands out free 4 KiB frames, lowest address first, and takes them back.
+#[derive(Debug)]
 pub struct FrameAllocator<'a> {
-    /// The memory map, as the boot loader gave it.
-    areas: &'a [MemoryArea],
-    /// Ranges never to hand out.
-    reserved: Reserved,
-    /// The lowest address not yet considered (a frame boundary).
-    next: u64,
+    /// One bit per managed frame (1 = taken); bits past the last frame in
+    /// the last word are set, so they are never handed out.
+    bitmap: &'a mut [u64],
+    /// The regions, sorted by address (and so by `first_bit`); the first
+    /// `region_count` are used.
+    regions: [Region; MAX_REGIONS],
+    /// How many regions are in use.
+    region_count: usize,
+    /// No word below this one has a free bit.
+    hint: usize,
+    /// Frames free now.
+    free: u64,
+    /// Frames managed (all free at the start).
+    total: u64,
+    /// Usable frames left out: region table or storage full.
+    lost: u64,
 }
 
 impl<'a> FrameAllocator<'a> {
-    /// An allocator over the memory map `areas` that avoids `reserved`.
-    pub fn new(areas: &'a [MemoryArea], reserved: Reserved) -> Self {
-        // Starting at the second frame keeps page 0 out.
+    /// How many `u64` words of storage [`FrameAllocator::new`] needs for the
+    /// memory map `areas`, whatever the reserved list (reserved ranges only
+    /// ever take frames away).
+    pub fn bitmap_words(areas: &[MemoryArea]) -> usize {
+        let frames: u64 = FreeRuns::new(areas, &Reserved::new())
+            .map(|run| run.size() / FRAME_SIZE)
+            .sum();
+        usize::try_from(frames.div_ceil(WORD_BITS)).unwrap_or(usize::MAX)
+    }
+
+    /// An allocator over the memory map `areas` that avoids `reserved`,
+    /// keeping its bitmap in `storage` (at least
+    /// [`FrameAllocator::bitmap_words`] words; whatever it holds now is
+    /// overwritten). With less, the frames that do not fit are left out.
+    pub fn new(areas: &[MemoryArea], reserved: &Reserved, storage: &'a mut [u64]) -> Self {
+        let capacity = storage.len() as u64 * WORD_BITS;
+        let mut regions = [Region {
+            start: 0,
+            frames: 0,
+            first_bit: 0,
+        }; MAX_REGIONS];
+        let (mut region_count, mut bits, mut lost) = (0, 0u64, 0u64);
+        for run in FreeRuns::new(areas, reserved) {
+            let frames = run.size() / FRAME_SIZE;
+            let take = if region_count < MAX_REGIONS {
+                frames.min(capacity - bits)
+            } else {
+                0
+            };
+            lost += frames - take;
+            if take > 0 {
+                regions[region_count] = Region {
+                    start: run.start,
+                    frames: take,
+                    first_bit: bits,
+                };
+                region_count += 1;
+                bits += take;
+            }
+        }
+        // At most `storage.len()` words, since `bits <= capacity`.
+        let words = bits.div_ceil(WORD_BITS) as usize;
+        let bitmap = &mut storage[..words];
+        bitmap.fill(0);
+        if let Some(last) = bitmap.last_mut() {
+            let used = bits % WORD_BITS;
+            if used != 0 {
+                *last = !0 << used;
+            }
+        }
         Self {
+            bitmap,
+            regions,
+            region_count,
+            hint: 0,
+            free: bits,
+            total: bits,
+            lost,
+        }
+    }
+
+    /// The physical address of the lowest free frame, now taken, or `None`
+    /// when none is left.
+    pub fn allocate(&mut self) -> Option<u64> {
+        self.allocate_below(u64::MAX)
+    }
+
+    /// The physical address of a free frame lying wholly below `limit`, now
+    /// taken, or `None` when there is none.
+    pub fn allocate_below(&mut self, limit: u64) -> Option<u64> {
+        let bit = self.lowest_free_bit()?;
+        let address = self.address_of(bit);
+        // The lowest free frame: if it does not fit, none does.
+        if address
+            .checked_add(FRAME_SIZE)
+            .is_none_or(|end| end > limit)
+        {
+            return None;
+        }
+        self.bitmap[(bit / WORD_BITS) as usize] |= 1 << (bit % WORD_BITS);
+        self.free -= 1;
+        Some(address)
+    }
+
+    /// Gives back the frame at `address` (as [`FrameAllocator::allocate`]
+    /// returned it).
+    pub fn free(&mut self, address: u64) -> Result<(), FreeError> {
+        if !address.is_multiple_of(FRAME_SIZE) {
+            return Err(FreeError::Misaligned);
+        }
+        let region = self.region_of(address).ok_or(FreeError::NotManaged)?;
+        let bit = region.first_bit + (address - region.start) / FRAME_SIZE;
+        let (word, mask) = ((bit / WORD_BITS) as usize, 1 << (bit % WORD_BITS));
+        if self.bitmap[word] & mask == 0 {
+            return Err(FreeError::AlreadyFree);
+        }
+        self.bitmap[word] &= !mask;
+        self.free += 1;
+        self.hint = self.hint.min(word);
+        Ok(())
+    }
+
+    /// How many words of bitmap are in use (at most the storage given).
+    pub fn bitmap_len(&self) -> usize {
+        self.bitmap.len()
+    }
+
+    /// Takes `view` as the bitmap from now on: the caller promises it is the
+    /// same words seen at another address (the same physical memory through
+    /// another mapping, e.g. the direct map once the identity map is gone).
+    /// Only its first [`FrameAllocator::bitmap_len`] words are used; a
+    /// shorter view is a bug in the caller, and panics.
+    pub fn move_bitmap(&mut self, view: &'a mut [u64]) {
+        let len = self.bitmap.len();
+        assert!(
+            view.len() >= len,
+            "bitmap view of {} words, need {len}",
+            view.len()
+        );
+        self.bitmap = &mut view[..len];
+    }
+
+    /// How many frames are free now.
+    pub fn free_frames(&self) -> u64 {
+        self.free
+    }
+
+    /// How many frames the allocator manages: all of them were free at the
+    /// start, and [`FrameAllocator::free_frames`] returns to this once every
+    /// allocated frame is freed.
+    pub fn total_frames(&self) -> u64 {
+        self.total
+    }
+
+    /// Usable frames left out because the region table ([`MAX_REGIONS`]) or
+    /// the storage was full (0 unless the map is unusual or the storage
+    /// short).
+    pub fn lost_frames(&self) -> u64 {
+        self.lost
+    }
+
+    /// The regions in use.
+    fn regions(&self) -> &[Region] {
+        &self.regions[..self.region_count]
+    }
+
+    /// The index of the lowest clear bit; moves the hint up to its word.
+    fn lowest_free_bit(&mut self) -> Option<u64> {
+        let found = self.bitmap[self.hint..]
+            .iter()
+            .position(|&word| word != !0)
+            .map(|offset| self.hint + offset);
+        self.hint = found.unwrap_or(self.bitmap.len());
+        let word = found?;
+        Some(word as u64 * WORD_BITS + u64::from(self.bitmap[word].trailing_ones()))
+    }
+
+    /// The address of the frame whose bit is `bit` (a bit of some region).
+    fn address_of(&self, bit: u64) -> u64 {
+        let regions = self.regions();
+        let index = regions.partition_point(|region| region.first_bit <= bit) - 1;
+        let region = regions[index];
+        region.start + (bit - region.first_bit) * FRAME_SIZE
+    }
+
+    /// The region holding the frame at `address`, if any.
+    fn region_of(&self, address: u64) -> Option<Region> {
+        let regions = self.regions();
+        let index = regions
+            .partition_point(|region| region.start <= address)
+            .checked_sub(1)?;
+        let region = regions[index];
+        (address < region.end()).then_some(region)
+    }
+}
+
+/// Where to put `words` words of bitmap: the lowest frame-aligned run of
+/// whole frames, all below `limit`, inside usable RAM, clear of page 0,
+/// regions of other types and `reserved`. `None` if no run is big enough
+/// (or `words` is 0: nothing to place).
+pub fn bitmap_placement(
+    areas: &[MemoryArea],
+    reserved: &Reserved,
+    words: usize,
+    limit: u64,
+) -> Option<PhysRange> {
+    let bytes = u64::try_from(words).ok()?.checked_mul(8)?;
+    let size = frame_align_up(bytes).filter(|&size| size > 0)?;
+    let limit = frame_align_down(limit);
+    FreeRuns::new(areas, reserved)
+        .take_while(|run| run.start < limit)
+        .find(|run| run.end.min(limit) - run.start >= size)
+        .map(|run| PhysRange::from_size(run.start, size))
+}
+
+/// The runs of frames the allocator may hand out, ascending, each as long as
+/// it goes (touching runs merged): whole frames of usable areas, none in
+/// page 0, a region of another type or a reserved range.
+struct FreeRuns<'r> {
+    /// The memory map.
+    areas: &'r [MemoryArea],
+    /// Ranges never to hand out.
+    reserved: &'r Reserved,
+    /// The next run, not yet merged with the ones touching it.
+    pending: Option<PhysRange>,
+}
+
+impl<'r> FreeRuns<'r> {
+    /// The runs of `areas` around `reserved`.
+    fn new(areas: &'r [MemoryArea], reserved: &'r Reserved) -> Self {
+        let mut runs = Self {
             areas,
             reserved,
-            next: FRAME_SIZE,
-        }
-    }
-
-    /// The physical address of a free frame, or `None` when none is left.
-    pub fn allocate(&mut self) -> Option<u64> {
-        let run = self.next_run(self.next)?;
-        // A run holds at least one frame, so this does not overflow.
-        self.next = run.start + FRAME_SIZE;
-        Some(run.start)
-    }
-
-    /// How many frames are still free.
-    pub fn free_frames(&self) -> u64 {
-        let mut count = 0;
-        let mut from = self.next;
-        while let Some(run) = self.next_run(from) {
-            count += run.size() / FRAME_SIZE;
-            from = run.end;
-        }
-        count
+            pending: None,
+        };
+        // Starting at the second frame keeps page 0 out.
+        runs.pending = runs.run_at_or_above(FRAME_SIZE);
+        runs
     }
 
     /// Everything a frame must not touch: reserved ranges and regions of
@@ -145,13 +360,14 @@ impl<'a> FrameAllocator<'a> {
             .iter()
             .filter(|area| !is_usable(area))
             .map(area_range);
-        self.reserved.as_slice().iter().copied().chain(unusable)
+        self.reserved.ranges().chain(unusable)
     }
 
-    /// The lowest free frame at or above `from` and the free frames that
-    /// follow it without a gap, as one range; `None` when none is free.
-    fn next_run(&self, from: u64) -> Option<PhysRange> {
-        let mut candidate = frame_align_up(from)?;
+    /// The lowest allowed frame at or above `from` and the allowed frames
+    /// that follow it within the same usable area, as one range; `None`
+    /// when there is none.
+    fn run_at_or_above(&self, from: u64) -> Option<PhysRange> {
+        let mut candidate = from;
         loop {
             let (start, end) = self.lowest_usable_at_or_above(candidate)?;
             let frame = PhysRange::new(start, start + FRAME_SIZE);
@@ -160,6 +376,9 @@ impl<'a> FrameAllocator<'a> {
                 candidate = frame_align_up(blocker.end)?;
                 continue;
             }
+            // Anything starting inside the area after `start` does not
+            // overlap the first frame, so it starts at `start + FRAME_SIZE`
+            // or later: the run holds at least one frame.
             let run_end = self
                 .exclusions()
                 .filter(|range| !range.is_empty() && range.start > start && range.start < end)
@@ -169,8 +388,9 @@ impl<'a> FrameAllocator<'a> {
         }
     }
 
-    /// Among the usable regions, the lowest whole frame at or above
-    /// `candidate`, with the frame-aligned end of the region it lies in.
+    /// Among the usable areas, the lowest whole frame at or above
+    /// `candidate`, with the frame-aligned end of the area it lies in (the
+    /// farthest, if several areas hold it).
     fn lowest_usable_at_or_above(&self, candidate: u64) -> Option<(u64, u64)> {
         let mut best: Option<(u64, u64)> = None;
         for area in self.areas.iter().filter(|area| is_usable(area)) {
@@ -196,11 +416,29 @@ impl<'a> FrameAllocator<'a> {
     }
 }
 
+impl Iterator for FreeRuns<'_> {
+    type Item = PhysRange;
+
+    fn next(&mut self) -> Option<PhysRange> {
+        let mut run = self.pending.take()?;
+        loop {
+            // Overlapping or touching usable areas give runs that touch: one.
+            self.pending = self.run_at_or_above(run.end);
+            match self.pending {
+                Some(more) if more.start == run.end => run.end = more.end,
+                _ => return Some(run),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use multiboot2::{MemoryArea, MemoryAreaType};
 
     use super::*;
+    use crate::memory::reserved::{FRAME_BITMAP, MODULE};
+    use crate::test_rng::Rng;
 
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * KIB;
@@ -220,14 +458,44 @@ mod tests {
     fn reserved(ranges: &[PhysRange]) -> Reserved {
         let mut list = Reserved::new();
         for &range in ranges {
-            list.push(range).unwrap();
+            list.push(range, MODULE).unwrap();
         }
         list
+    }
+
+    /// As much storage as `areas` need, filled with garbage that `new` must
+    /// overwrite.
+    fn storage_for(areas: &[MemoryArea]) -> Vec<u64> {
+        vec![0x5a5a_5a5a_5a5a_5a5a; FrameAllocator::bitmap_words(areas)]
     }
 
     /// Every frame the allocator hands out, in order.
     fn drain(allocator: &mut FrameAllocator) -> Vec<u64> {
         core::iter::from_fn(|| allocator.allocate()).collect()
+    }
+
+    /// Every frame an allocator over `areas` avoiding `ranges` hands out.
+    fn frames_of(areas: &[MemoryArea], ranges: &[PhysRange]) -> Vec<u64> {
+        let mut storage = storage_for(areas);
+        drain(&mut FrameAllocator::new(
+            areas,
+            &reserved(ranges),
+            &mut storage,
+        ))
+    }
+
+    /// The rule, frame by frame: not page 0, wholly inside a usable area,
+    /// overlapping no other area and no reserved range.
+    fn allowed(areas: &[MemoryArea], reserved: &Reserved, frame: u64) -> bool {
+        let range = PhysRange::new(frame, frame + FRAME_SIZE);
+        frame != 0
+            && areas
+                .iter()
+                .any(|a| is_usable(a) && area_range(a).contains_range(&range))
+            && !areas
+                .iter()
+                .any(|a| !is_usable(a) && area_range(a).overlaps(&range))
+            && reserved.overlapping(&range).is_none()
     }
 
     /// A PC-like map: low memory, a hole, RAM from 1 MiB, RAM above 4 GiB.
@@ -244,8 +512,7 @@ mod tests {
 
     #[test]
     fn never_hands_out_page_zero() {
-        let areas = [usable(0, 16 * KIB)];
-        let frames = drain(&mut FrameAllocator::new(&areas, Reserved::new()));
+        let frames = frames_of(&[usable(0, 16 * KIB)], &[]);
         assert_eq!(frames, vec![0x1000, 0x2000, 0x3000]);
     }
 
@@ -253,8 +520,7 @@ mod tests {
     fn only_whole_frames_inside_usable_regions() {
         // Unaligned region edges: only frames entirely inside count.
         let areas = [usable(0x1800, 0x3000), reserved_area(0x10000, 0x1000)];
-        let frames = drain(&mut FrameAllocator::new(&areas, Reserved::new()));
-        assert_eq!(frames, vec![0x2000, 0x3000]);
+        assert_eq!(frames_of(&areas, &[]), vec![0x2000, 0x3000]);
     }
 
     #[test]
@@ -262,8 +528,10 @@ mod tests {
         let areas = [usable(0, 0x10000)];
         let kernel = PhysRange::new(0x3000, 0x5000);
         let module = PhysRange::new(0x8010, 0x8011); // one byte
-        let mut allocator = FrameAllocator::new(&areas, reserved(&[kernel, module]));
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &reserved(&[kernel, module]), &mut storage);
         assert_eq!(allocator.free_frames(), 15 - 2 - 1);
+        assert_eq!(allocator.total_frames(), 15 - 2 - 1);
         let frames = drain(&mut allocator);
         assert_eq!(
             frames,
@@ -272,13 +540,16 @@ mod tests {
                 0xe000, 0xf000
             ]
         );
+        assert_eq!(allocator.free_frames(), 0);
     }
 
     #[test]
     fn overlapping_unusable_region_wins() {
         let areas = [usable(0, 0x8000), reserved_area(0x4000, 0x1000)];
-        let frames = drain(&mut FrameAllocator::new(&areas, Reserved::new()));
-        assert_eq!(frames, vec![0x1000, 0x2000, 0x3000, 0x5000, 0x6000, 0x7000]);
+        assert_eq!(
+            frames_of(&areas, &[]),
+            vec![0x1000, 0x2000, 0x3000, 0x5000, 0x6000, 0x7000]
+        );
     }
 
     #[test]
@@ -287,16 +558,25 @@ mod tests {
             usable(0x6000, 0x4000),
             usable(0x1000, 0x2000),
             usable(0x7000, 0x1000),
+            usable(0x3000, 0x1000), // touches the second
         ];
-        let frames = drain(&mut FrameAllocator::new(&areas, Reserved::new()));
-        assert_eq!(frames, vec![0x1000, 0x2000, 0x6000, 0x7000, 0x8000, 0x9000]);
+        assert_eq!(
+            frames_of(&areas, &[]),
+            vec![0x1000, 0x2000, 0x3000, 0x6000, 0x7000, 0x8000, 0x9000]
+        );
+        // Overlapping and touching areas make one region each.
+        let mut storage = storage_for(&areas);
+        let allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        assert_eq!(allocator.regions().len(), 2);
+        assert_eq!(FrameAllocator::bitmap_words(&areas), 1);
     }
 
     #[test]
     fn counts_and_hands_out_frames_above_4_gib() {
         let areas = pc_map();
         let kernel = PhysRange::new(MIB, 2 * MIB);
-        let mut allocator = FrameAllocator::new(&areas, reserved(&[kernel]));
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &reserved(&[kernel]), &mut storage);
         let low = 0x9f - 1; // frames 1..=0x9e below 640 KiB
         let middle = (127 * MIB - 128 * KIB - MIB) / FRAME_SIZE;
         let high = GIB / FRAME_SIZE;
@@ -306,7 +586,7 @@ mod tests {
         assert_eq!(allocator.free_frames(), 0);
         assert!(
             frames.windows(2).all(|pair| pair[0] < pair[1]),
-            "not ascending"
+            "not lowest first"
         );
         assert_eq!(*frames.last().unwrap(), 5 * GIB - FRAME_SIZE);
         assert!(frames.iter().all(|&f| !(MIB..2 * MIB).contains(&f)));
@@ -318,32 +598,373 @@ mod tests {
             usable(u64::MAX - 0x2fff, 0x3000),
             usable(u64::MAX - 0xfff, u64::MAX),
         ];
-        let frames = drain(&mut FrameAllocator::new(&areas, Reserved::new()));
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        let frames = drain(&mut allocator);
         assert_eq!(frames, vec![u64::MAX - 0x2fff, u64::MAX - 0x1fff]);
+        assert_eq!(allocator.free(u64::MAX - 0xfff), Err(FreeError::NotManaged));
+        assert_eq!(allocator.free(u64::MAX - 0x1fff), Ok(()));
+        assert_eq!(allocator.allocate_below(u64::MAX - 0x1000), None);
+        assert_eq!(allocator.allocate_below(u64::MAX), Some(u64::MAX - 0x1fff));
     }
 
     #[test]
     fn reserved_range_reaching_the_top_ends_allocation() {
         let areas = [usable(0, 0x10000)];
         let top = PhysRange::new(0x4000, u64::MAX);
-        let frames = drain(&mut FrameAllocator::new(&areas, reserved(&[top])));
-        assert_eq!(frames, vec![0x1000, 0x2000, 0x3000]);
+        assert_eq!(frames_of(&areas, &[top]), vec![0x1000, 0x2000, 0x3000]);
     }
 
     #[test]
     fn empty_map_has_no_frames() {
-        let mut allocator = FrameAllocator::new(&[], Reserved::new());
+        assert_eq!(FrameAllocator::bitmap_words(&[]), 0);
+        let mut allocator = FrameAllocator::new(&[], &Reserved::new(), &mut []);
         assert_eq!(allocator.free_frames(), 0);
+        assert_eq!(allocator.total_frames(), 0);
+        assert_eq!(allocator.allocate(), None);
+        assert_eq!(allocator.allocate_below(u64::MAX), None);
+        assert_eq!(allocator.free(0x1000), Err(FreeError::NotManaged));
+    }
+
+    #[test]
+    fn allocate_everything_free_in_random_order_allocate_again() {
+        let areas = [
+            usable(0, 0x9fc00),
+            reserved_area(0x9fc00, 0x400),
+            usable(MIB, 63 * MIB),
+            reserved_area(40 * MIB + 0x800, 0x1000), // a hole inside RAM
+            usable(4 * GIB - 8 * MIB, 16 * MIB),     // straddles 4 GiB
+        ];
+        let list = reserved(&[
+            PhysRange::new(MIB, MIB + 0x3_3000),              // kernel
+            PhysRange::new(0x10_00b8, 0x10_0708),             // boot information
+            PhysRange::new(5 * MIB + 0x123, 5 * MIB + 0x4d3), // module
+            PhysRange::new(0xb8000, 0xb8000 + 4000),          // framebuffer
+            PhysRange::new(0x20_0000, 0x20_3378),             // .symtab
+            PhysRange::new(0x20_4000, 0x20_c6e9),             // .strtab
+            PhysRange::new(4 * GIB - MIB, 4 * GIB + MIB),     // odd one
+        ]);
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &list, &mut storage);
+        let total = allocator.total_frames();
+        assert_eq!(allocator.free_frames(), total);
+
+        let mut frames = drain(&mut allocator);
+        assert_eq!(frames.len() as u64, total);
+        assert_eq!(allocator.free_frames(), 0);
+        assert_eq!(allocator.allocate_below(u64::MAX), None);
+        for &frame in &frames {
+            assert!(allowed(&areas, &list, frame), "frame {frame:#x}");
+        }
+        // Every allowed frame was handed out, and each once (ascending).
+        let expected: Vec<u64> = (0..(4 * GIB + 8 * MIB) / FRAME_SIZE)
+            .map(|n| n * FRAME_SIZE)
+            .filter(|&frame| allowed(&areas, &list, frame))
+            .collect();
+        assert_eq!(frames, expected);
+
+        // Free in random order: the count goes up by one each time.
+        let mut rng = Rng(0x6672_616d_6573_2121);
+        for i in (1..frames.len()).rev() {
+            frames.swap(i, rng.below(i + 1));
+        }
+        for (freed, &frame) in frames.iter().enumerate() {
+            assert_eq!(allocator.free(frame), Ok(()), "frame {frame:#x}");
+            assert_eq!(allocator.free_frames(), freed as u64 + 1);
+        }
+        assert_eq!(allocator.free_frames(), total);
+
+        // Again: the same frames, lowest first.
+        let again = drain(&mut allocator);
+        assert_eq!(again, expected);
+        assert_eq!(allocator.free_frames(), 0);
+    }
+
+    #[test]
+    fn random_maps_hand_out_exactly_the_allowed_frames() {
+        const SPACE: u64 = 96 * FRAME_SIZE;
+        let mut rng = Rng(0x6f64_6420_6d61_7073);
+        let types = [
+            MemoryAreaType::Available,
+            MemoryAreaType::Available,
+            MemoryAreaType::Reserved,
+            MemoryAreaType::AcpiAvailable,
+        ];
+        for round in 0..2000 {
+            // Unaligned, unsorted, overlapping areas and reserved ranges.
+            let areas: Vec<MemoryArea> = (0..1 + rng.below(8))
+                .map(|_| {
+                    let start = rng.below(SPACE as usize) as u64;
+                    let size = rng.below(SPACE as usize / 2) as u64;
+                    MemoryArea::new(start, size, types[rng.below(types.len())])
+                })
+                .collect();
+            let ranges: Vec<PhysRange> = (0..rng.below(4))
+                .map(|_| {
+                    let start = rng.below(SPACE as usize) as u64;
+                    PhysRange::from_size(start, rng.below(8 * FRAME_SIZE as usize) as u64)
+                })
+                .collect();
+            let list = reserved(&ranges);
+            // Areas reach up to 1.5 x SPACE, reserved ranges less far.
+            let expected: Vec<u64> = (0..2 * SPACE / FRAME_SIZE)
+                .map(|n| n * FRAME_SIZE)
+                .filter(|&frame| allowed(&areas, &list, frame))
+                .collect();
+
+            let mut storage = storage_for(&areas);
+            let mut allocator = FrameAllocator::new(&areas, &list, &mut storage);
+            assert_eq!(
+                allocator.total_frames(),
+                expected.len() as u64,
+                "round {round}: {areas:?} {ranges:?}"
+            );
+            assert_eq!(allocator.lost_frames(), 0);
+            let mut frames = drain(&mut allocator);
+            assert_eq!(frames, expected, "round {round}: {areas:?} {ranges:?}");
+
+            // Free a random half, then take them back: the same ones.
+            for i in (1..frames.len()).rev() {
+                frames.swap(i, rng.below(i + 1));
+            }
+            let half = &mut frames[..expected.len() / 2];
+            for &frame in half.iter() {
+                assert_eq!(allocator.free(frame), Ok(()));
+            }
+            half.sort_unstable();
+            assert_eq!(allocator.free_frames(), half.len() as u64);
+            assert_eq!(drain(&mut allocator), half, "round {round}");
+        }
+    }
+
+    #[test]
+    fn free_refuses_what_it_did_not_hand_out() {
+        let areas = [
+            usable(0, 0x9fc00),
+            reserved_area(0x9fc00, 0x400),
+            usable(MIB, MIB),
+            reserved_area(MIB + 0x8000, 0x1000),
+        ];
+        let kernel = PhysRange::new(MIB, MIB + 0x4000);
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &reserved(&[kernel]), &mut storage);
+        let total = allocator.free_frames();
+        let frame = allocator.allocate().unwrap();
+        assert_eq!(frame, 0x1000);
+
+        assert_eq!(allocator.free(frame + 1), Err(FreeError::Misaligned));
+        assert_eq!(allocator.free(frame + 0x800), Err(FreeError::Misaligned));
+        for not_managed in [
+            0,            // page 0
+            0x9f000,      // its last 1 KiB is reserved
+            0xa0000,      // the hole
+            MIB,          // the kernel
+            MIB + 0x3000, // its last frame
+            MIB + 0x8000, // a reserved area inside RAM
+            2 * MIB,      // just past RAM
+            !0xfff,       // the top frame
+        ] {
+            assert_eq!(
+                allocator.free(not_managed),
+                Err(FreeError::NotManaged),
+                "{not_managed:#x}"
+            );
+        }
+        assert_eq!(allocator.free(0x2000), Err(FreeError::AlreadyFree));
+        assert_eq!(allocator.free_frames(), total - 1);
+        assert_eq!(allocator.free(frame), Ok(()));
+        assert_eq!(allocator.free(frame), Err(FreeError::AlreadyFree));
+        assert_eq!(allocator.free_frames(), total);
+        assert_eq!(
+            FreeError::AlreadyFree.to_string(),
+            "frame is already free (double free)"
+        );
+    }
+
+    #[test]
+    fn allocate_below_respects_its_limit() {
+        let areas = [usable(MIB, 0x3000), usable(4 * GIB, 0x2000)];
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        // The whole frame must lie below the limit.
+        assert_eq!(allocator.allocate_below(MIB), None);
+        assert_eq!(allocator.allocate_below(MIB + 0xfff), None);
+        assert_eq!(allocator.allocate_below(MIB + 0x1000), Some(MIB));
+        assert_eq!(allocator.allocate_below(4 * GIB), Some(MIB + 0x1000));
+        assert_eq!(allocator.allocate_below(4 * GIB), Some(MIB + 0x2000));
+        assert_eq!(allocator.allocate_below(4 * GIB), None);
+        assert_eq!(allocator.free_frames(), 2);
+        // Refusing changes nothing: the frames above are still there.
+        assert_eq!(allocator.allocate(), Some(4 * GIB));
+        // A frame freed below the limit is found again.
+        assert_eq!(allocator.free(MIB + 0x1000), Ok(()));
+        assert_eq!(allocator.allocate_below(4 * GIB), Some(MIB + 0x1000));
+        assert_eq!(allocator.allocate_below(0), None);
+        assert_eq!(allocator.allocate(), Some(4 * GIB + 0x1000));
         assert_eq!(allocator.allocate(), None);
     }
 
     #[test]
-    fn reserved_list_has_a_fixed_capacity() {
-        let mut list = Reserved::new();
-        for i in 0..MAX_RESERVED as u64 {
-            list.push(PhysRange::new(i, i + 1)).unwrap();
-        }
-        assert_eq!(list.push(PhysRange::new(0, 1)), Err(ReservedFull));
-        assert_eq!(list.as_slice().len(), MAX_RESERVED);
+    fn a_freed_frame_is_the_next_one_handed_out() {
+        let areas = [usable(0, 2 * MIB)];
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        let frames: Vec<u64> = (0..300).map(|_| allocator.allocate().unwrap()).collect();
+        assert_eq!(allocator.free(frames[70]), Ok(()));
+        assert_eq!(allocator.free(frames[3]), Ok(()));
+        assert_eq!(allocator.allocate(), Some(frames[3]));
+        assert_eq!(allocator.allocate(), Some(frames[70]));
+        assert_eq!(allocator.allocate(), Some(301 * FRAME_SIZE));
+    }
+
+    #[test]
+    fn bitmap_needs_one_bit_per_usable_frame_holes_cost_nothing() {
+        let areas = pc_map();
+        let frames = 0x9e + (127 * MIB - 128 * KIB) / FRAME_SIZE + GIB / FRAME_SIZE;
+        assert_eq!(
+            FrameAllocator::bitmap_words(&areas) as u64,
+            frames.div_ceil(64)
+        );
+        // 1 TiB of hole between two frames: still one word.
+        let far = [usable(0x1000, 0x1000), usable(1 << 40, 0x1000)];
+        assert_eq!(FrameAllocator::bitmap_words(&far), 1);
+        assert_eq!(frames_of(&far, &[]), vec![0x1000, 1 << 40]);
+    }
+
+    #[test]
+    fn new_overwrites_the_storage_and_marks_the_padding_taken() {
+        let areas = [usable(0, 0x47000)]; // frames 1..=0x46: 70 bits, 2 words
+        let mut storage = vec![!0; 3];
+        let free = FrameAllocator::new(&areas, &Reserved::new(), &mut storage).free_frames();
+        assert_eq!(free, 70);
+        assert_eq!(storage, vec![0, !0 << 6, !0]);
+    }
+
+    #[test]
+    fn bitmap_moves_to_another_view_of_the_same_words() {
+        let areas = [usable(0, 0x81000)]; // 128 frames: 2 words
+        let mut first = vec![0; 3];
+        let mut second = Vec::new();
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut first);
+        let taken: Vec<u64> = (0..70).map(|_| allocator.allocate().unwrap()).collect();
+        assert_eq!(allocator.bitmap_len(), 2);
+        // "Another mapping": a copy, and the first view is not used again.
+        second.extend_from_slice(&[!0, 0b11_1111, 0xdead]);
+        allocator.move_bitmap(&mut second);
+        assert_eq!(allocator.free(taken[5]), Ok(()));
+        assert_eq!(allocator.free(taken[5]), Err(FreeError::AlreadyFree));
+        assert_eq!(allocator.allocate(), Some(taken[5]));
+        assert_eq!(allocator.allocate(), Some(71 * FRAME_SIZE));
+        assert_eq!(allocator.free_frames(), 128 - 71);
+        assert_eq!(second, vec![!0, 0b111_1111, 0xdead]);
+    }
+
+    #[test]
+    #[should_panic(expected = "bitmap view of 1 words, need 2")]
+    fn a_short_bitmap_view_is_refused() {
+        let areas = [usable(0, 0x81000)];
+        let mut storage = vec![0; 2];
+        let mut other = vec![0; 1];
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        allocator.move_bitmap(&mut other);
+    }
+
+    #[test]
+    fn short_storage_leaves_frames_out_never_overruns() {
+        let areas = [usable(0, 0x100_0000)]; // 4095 frames, 64 words
+        let mut storage = vec![0; 2];
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        assert_eq!(allocator.total_frames(), 128);
+        assert_eq!(allocator.lost_frames(), 4095 - 128);
+        let frames = drain(&mut allocator);
+        assert_eq!(frames.len(), 128);
+        assert_eq!(*frames.last().unwrap(), 128 * FRAME_SIZE);
+        assert_eq!(allocator.free(129 * FRAME_SIZE), Err(FreeError::NotManaged));
+    }
+
+    #[test]
+    fn regions_beyond_the_table_are_left_out() {
+        // Every other frame usable: one region per frame.
+        let count = MAX_REGIONS as u64 + 10;
+        let areas: Vec<MemoryArea> = (1..=count)
+            .map(|n| usable(2 * n * FRAME_SIZE, FRAME_SIZE))
+            .collect();
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        assert_eq!(allocator.total_frames(), MAX_REGIONS as u64);
+        assert_eq!(allocator.lost_frames(), 10);
+        let frames = drain(&mut allocator);
+        let expected: Vec<u64> = (1..=MAX_REGIONS as u64)
+            .map(|n| 2 * n * FRAME_SIZE)
+            .collect();
+        assert_eq!(frames, expected);
+    }
+
+    #[test]
+    fn bitmap_goes_in_the_lowest_free_run_that_fits() {
+        let areas = [
+            usable(0, 0x9fc00),
+            reserved_area(0x9fc00, 0x400),
+            usable(MIB, 127 * MIB),
+            reserved_area(3 * MIB, 0x800),
+        ];
+        let kernel = PhysRange::new(MIB, MIB + 0x4_0000);
+        let list = reserved(&[PhysRange::new(0, FRAME_SIZE), kernel]);
+        // One frame: at 0x1000, right after page 0.
+        assert_eq!(
+            bitmap_placement(&areas, &list, 1, 4 * GIB),
+            Some(PhysRange::new(0x1000, 0x2000))
+        );
+        assert_eq!(
+            bitmap_placement(&areas, &list, 512, 4 * GIB),
+            Some(PhysRange::new(0x1000, 0x2000))
+        );
+        // 1 MiB does not fit below 640 KiB; it does between the kernel and
+        // the reserved area at 3 MiB (1.75 MiB).
+        assert_eq!(
+            bitmap_placement(&areas, &list, (MIB / 8) as usize, 4 * GIB),
+            Some(PhysRange::new(MIB + 0x4_0000, 2 * MIB + 0x4_0000))
+        );
+        // 2 MiB: only after the reserved area at 3 MiB.
+        assert_eq!(
+            bitmap_placement(&areas, &list, (2 * MIB / 8) as usize, 4 * GIB),
+            Some(PhysRange::new(3 * MIB + 0x1000, 5 * MIB + 0x1000))
+        );
+        // The limit counts: nothing below 8 KiB holds two frames, the run
+        // crossing the limit only counts below it.
+        assert_eq!(bitmap_placement(&areas, &list, 1024, 0x2000), None);
+        assert_eq!(
+            bitmap_placement(&areas, &list, 1024, 0x3fff),
+            Some(PhysRange::new(0x1000, 0x3000))
+        );
+        // Too big, or nothing to place.
+        assert_eq!(
+            bitmap_placement(&areas, &list, (GIB / 8) as usize, 4 * GIB),
+            None
+        );
+        assert_eq!(bitmap_placement(&areas, &list, 0, 4 * GIB), None);
+        assert_eq!(bitmap_placement(&[], &list, 1, 4 * GIB), None);
+    }
+
+    #[test]
+    fn bitmap_placed_reserved_and_never_handed_out() {
+        let areas = pc_map();
+        let mut list = reserved(&[PhysRange::new(0, 0x50_0000)]);
+        let words = FrameAllocator::bitmap_words(&areas);
+        let place = bitmap_placement(&areas, &list, words, 4 * GIB).unwrap();
+        assert_eq!(place, PhysRange::from_size(0x50_0000, 9 * FRAME_SIZE));
+        assert!(place.size() >= words as u64 * 8);
+        assert!(place.end <= 4 * GIB);
+        list.push(place, FRAME_BITMAP).unwrap();
+        let mut storage = vec![0; words];
+        let mut allocator = FrameAllocator::new(&areas, &list, &mut storage);
+        let frames = drain(&mut allocator);
+        assert_eq!(frames[0], 0x50_9000);
+        assert!(
+            frames
+                .iter()
+                .all(|&f| !PhysRange::new(f, f + FRAME_SIZE).overlaps(&place))
+        );
+        assert_eq!(allocator.free(0x50_0000), Err(FreeError::NotManaged));
     }
 }

@@ -1,13 +1,25 @@
-//! The kernel's one frame allocator, and where the kernel image lies.
+//! The kernel's one frame allocator, its reserved list, and where the kernel
+//! image lies.
 //!
-//! [`init`] builds the allocator from the boot information once, early in
-//! `rust_main`; every later user takes frames through [`with_frames`].
+//! [`init`] builds both from the boot information once, early in
+//! `rust_main`; every later user takes frames through [`with_frames`] and
+//! reads the reserved list through [`reserved_list`].
+//!
+//! The allocator's bitmap lives in RAM the allocator manages around: [`init`]
+//! picks a run of free frames below 4 GiB (where the boot page tables make
+//! [`super::phys_to_virt`] reach it), zeroes it, adds it to the reserved list
+//! as `frame bitmap`, and only then builds the allocator, so the bitmap's
+//! frames are never handed out. When the paging code replaces the boot
+//! tables it calls [`rebase_frame_bitmap`], which reaches the bitmap through
+//! the direct map instead.
 
-use spin::Mutex;
+use spin::{Mutex, Once};
 
-use super::frame_allocator::{FrameAllocator, MAX_RESERVED};
+use super::frame_allocator::{FrameAllocator, bitmap_placement};
+use super::phys_to_virt;
 use super::range::PhysRange;
-use super::reserved_ranges;
+use super::reserved::{FRAME_BITMAP, Reserved, reserved_ranges};
+use crate::arch::IDENTITY_MAPPED_END;
 use crate::boot_info::BootInfo;
 
 unsafe extern "C" {
@@ -21,6 +33,10 @@ unsafe extern "C" {
 /// The frame allocator, once [`init`] has run.
 static FRAMES: Mutex<Option<FrameAllocator<'static>>> = Mutex::new(None);
 
+/// The reserved list the allocator was built around (the bitmap included),
+/// once [`init`] has run.
+static RESERVED: Once<Reserved> = Once::new();
+
 /// Where GRUB loaded the kernel image (physical = virtual: identity-mapped).
 pub fn kernel_range() -> PhysRange {
     // Taking the address of a linker symbol reads nothing.
@@ -29,21 +45,76 @@ pub fn kernel_range() -> PhysRange {
     PhysRange::new(start, end)
 }
 
-/// Builds the frame allocator over the memory map, avoiding the kernel, the
-/// boot information and the modules; returns how many frames it can hand
-/// out. Too many modules to track: a `boot error:` line and a halt.
+/// Builds the reserved list and the frame allocator over the memory map;
+/// returns how many frames it can hand out. Too many modules or ELF sections
+/// to track, or no room for the bitmap: a `boot error:` line and a halt.
 pub fn init(boot: &'static BootInfo<'static>) -> u64 {
-    let Ok(reserved) = reserved_ranges(boot, kernel_range()) else {
-        crate::boot_error(format_args!(
-            "too many boot modules (at most {})",
-            MAX_RESERVED - 2
-        ));
+    let mut reserved = match reserved_ranges(boot, kernel_range()) {
+        Ok(reserved) => reserved,
+        Err(error) => crate::boot_error(format_args!("{error}")),
     };
-    let allocator = FrameAllocator::new(boot.memory_areas(), reserved);
+    let areas = boot.memory_areas();
+    let words = FrameAllocator::bitmap_words(areas);
+    let storage: &'static mut [u64] = if words == 0 {
+        &mut []
+    } else {
+        let Some(place) = bitmap_placement(areas, &reserved, words, IDENTITY_MAPPED_END) else {
+            crate::boot_error(format_args!(
+                "no room below 4 GiB for the frame bitmap ({} KiB)",
+                words * 8 / 1024
+            ));
+        };
+        reserved
+            .push(place, FRAME_BITMAP)
+            .expect("the reserved list keeps a slot for the bitmap");
+        log::debug!(
+            "memory: frame bitmap at {place}: {} bytes, one bit per frame of usable RAM",
+            words * 8
+        );
+        let start = phys_to_virt(place.start) as *mut u64;
+        // SAFETY: `place` is `words * 8` bytes or more of usable RAM below
+        // 4 GiB (so `phys_to_virt` reaches it through the boot tables),
+        // frame-aligned, and overlaps nothing reserved: not the kernel, its
+        // stack or statics, the boot information or a module. Nothing else
+        // refers to it, and it is now in the reserved list, so the allocator
+        // never hands it out: it is this slice's alone for good. Zeroing it
+        // first makes every word initialised.
+        unsafe {
+            core::ptr::write_bytes(start, 0, words);
+            core::slice::from_raw_parts_mut(start, words)
+        }
+    };
+    let allocator = FrameAllocator::new(areas, &reserved, storage);
     let free = allocator.free_frames();
+    let lost = allocator.lost_frames();
+    RESERVED.call_once(|| reserved);
     *FRAMES.lock() = Some(allocator);
+    if lost > 0 {
+        log::warn!("memory: {lost} usable frames left out (too many memory-map regions)");
+    }
     log::debug!("memory: frame allocator over the memory map, {free} frames free");
     free
+}
+
+/// Reaches the allocator's bitmap through [`phys_to_virt`] as it is now.
+/// The paging code calls this right after it switches `phys_to_virt` to the
+/// direct map: [`init`] made the bitmap's view through the boot tables'
+/// identity map, which the kernel's own tables no longer have.
+pub fn rebase_frame_bitmap() {
+    let Some(place) = bitmap_range() else {
+        return; // no usable RAM, no bitmap
+    };
+    with_frames(|frames| {
+        let start = phys_to_virt(place.start) as *mut u64;
+        // SAFETY: `place` is RAM that holds the allocator's bitmap words
+        // (init zeroed it there, and it is reserved, so never handed out),
+        // and `phys_to_virt` reaches all RAM writable (identity below 4 GiB
+        // with the boot tables, the direct map with the kernel's). The
+        // allocator gives up its old view here, under the lock, and nothing
+        // else refers to these words, so this view is the only one in use.
+        let view = unsafe { core::slice::from_raw_parts_mut(start, frames.bitmap_len()) };
+        frames.move_bitmap(view);
+    });
 }
 
 /// Runs `f` with the frame allocator (locked meanwhile). Panics if [`init`]
@@ -51,4 +122,21 @@ pub fn init(boot: &'static BootInfo<'static>) -> u64 {
 pub fn with_frames<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
     let mut frames = FRAMES.lock();
     f(frames.as_mut().expect("memory::init has not run"))
+}
+
+/// The one reserved list: what the frame allocator never hands out, each
+/// range with its name (`kernel`, `module`, `frame bitmap`, ...). Panics if
+/// [`init`] has not run.
+pub fn reserved_list() -> &'static Reserved {
+    RESERVED.get().expect("memory::init has not run")
+}
+
+/// Where the frame bitmap lies (its entry in the reserved list); `None`
+/// without usable RAM. Panics if [`init`] has not run.
+pub fn bitmap_range() -> Option<PhysRange> {
+    reserved_list()
+        .as_slice()
+        .iter()
+        .find(|entry| entry.name == FRAME_BITMAP)
+        .map(|entry| entry.range)
 }

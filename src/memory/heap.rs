@@ -73,8 +73,9 @@ unsafe impl Source for Growth {
             )
             .is_err()
             {
-                // A page-table frame was missing: give the data frame back.
-                let _ = frame; // FIXME(frames branch): with_frames(|f| f.free(frame))
+                // A page-table frame was missing: give the data frame back
+                // (just allocated, so freeing it cannot fail).
+                let _ = with_frames(|frames| frames.free(frame));
                 break;
             }
             grown += PAGE_SIZE;

@@ -1,9 +1,12 @@
-//! Physical memory: address ranges and the frame allocator, plus (in the
-//! kernel) the one allocator every later part of the kernel takes frames from.
+//! Physical memory: address ranges, the reserved list and the frame
+//! allocator, plus (in the kernel) the one allocator every later part of the
+//! kernel takes frames from.
 //!
-//! [`reserved_ranges`] lists what the boot left in RAM that must survive —
-//! the kernel image, the boot information and the modules — and
-//! [`frame_allocator::FrameAllocator`] hands out every other usable frame.
+//! [`reserved::reserved_ranges`] lists what the boot left in RAM that must
+//! survive — page 0, the kernel image, the boot information, the modules,
+//! the framebuffer, the ELF sections GRUB loaded — and
+//! [`frame_allocator::FrameAllocator`] hands out every other usable frame,
+//! and takes it back.
 
 /// The size of a page, and of the physical frame behind it: 4 KiB.
 pub const PAGE_SIZE: u64 = 4096;
@@ -21,25 +24,11 @@ pub mod layout;
 #[cfg(target_os = "none")]
 pub mod paging;
 pub mod range;
+pub mod reserved;
 
 #[cfg(target_os = "none")]
-pub use global::{init, kernel_range, with_frames};
+pub use global::{
+    bitmap_range, init, kernel_range, rebase_frame_bitmap, reserved_list, with_frames,
+};
 #[cfg(target_os = "none")]
 pub use paging::phys_to_virt;
-
-use self::frame_allocator::{Reserved, ReservedFull};
-use self::range::PhysRange;
-use crate::boot_info::{BootInfo, module_range};
-
-/// The ranges the frame allocator must avoid: the kernel image (`kernel`),
-/// the boot information and every module. Fails when there are more modules
-/// than [`frame_allocator::MAX_RESERVED`] leaves room for.
-pub fn reserved_ranges(boot: &BootInfo, kernel: PhysRange) -> Result<Reserved, ReservedFull> {
-    let mut reserved = Reserved::new();
-    reserved.push(kernel)?;
-    reserved.push(boot.mbi_range())?;
-    for module in boot.modules() {
-        reserved.push(module_range(module))?;
-    }
-    Ok(reserved)
-}

@@ -97,7 +97,7 @@ struct LowFrames;
 
 impl FrameSource for LowFrames {
     fn allocate_frame(&mut self) -> Option<u64> {
-        with_frames(|frames| frames.allocate()).filter(|&f| f + PAGE_SIZE <= IDENTITY_MAPPED_END)
+        with_frames(|frames| frames.allocate_below(IDENTITY_MAPPED_END))
     }
 }
 
@@ -268,6 +268,9 @@ pub fn init(boot: &BootInfo) -> Summary {
     // direct map, writable, at DIRECT_MAP_OFFSET + its address.
     unsafe { tables.activate(DIRECT_MAP_OFFSET) };
     DIRECT_MAP_LIVE.store(true, Ordering::Release);
+    // The frame allocator's bitmap was reached through the identity map,
+    // gone now: from here on through the direct map.
+    super::rebase_frame_bitmap();
     *TABLES.lock() = Some(tables);
     log::debug!(
         "paging: kernel tables live; direct map of {} KiB at {DIRECT_MAP_OFFSET:#x}",
