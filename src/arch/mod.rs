@@ -11,6 +11,7 @@ pub use self::x86_64::paging::{
     Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables, access_of,
     enable_nx, init_pat, nx_enabled, translate,
 };
+#[cfg(feature = "bench")]
 pub use self::x86_64::pit::tsc_hz;
 pub use self::x86_64::port::Port;
 pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};

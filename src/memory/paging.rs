@@ -409,6 +409,10 @@ pub(crate) mod ktests {
         check_eq!(unmap(virt, PAGE_SIZE), Ok(()));
         check_eq!(translate(virt), None);
         check_eq!(unmap(virt, PAGE_SIZE), Err(MapError::NotMapped { virt }));
+        check!(
+            with_frames(|frames| frames.free(frame)).is_ok(),
+            "freeing {frame:#x} failed"
+        );
         check_eq!(
             map(
                 virt + 1,
