@@ -5,13 +5,17 @@
   server; each is stopped when the test ends, whatever its outcome. Files go
   under pytest's `tmp_path` (pytest keeps the last three runs' directories,
   so a failure's serial log can still be read, and removes older ones).
-- Nothing a test starts outlives it: every test runs with a unique
-  KESTREL_TEST_TAG_<uuid> in the environment, which everything it starts inherits
-  (also through `setsid`, `script` and `make`). After the test and its
-  fixtures' own cleanup, any process still carrying the tag is killed and
-  the test fails, naming it. tests/test_harness.py proves this.
+- Nothing a test starts outlives it: every test runs with a variable of
+  its own, KESTREL_TEST_TAG_<uuid>, in the environment, which everything it
+  starts inherits (also through `setsid`, `script` and `make`). After the
+  test and its fixtures' own cleanup, any process still carrying it is
+  killed and the test fails, naming it. tests/test_harness.py proves this.
 - Runs under pytest-xdist (`-n auto --dist loadgroup`): tests that share a
-  fixed resource carry the same `xdist_group` mark and run on one worker.
+  fixed resource carry the same `xdist_group` mark and run on one worker;
+  ISOs are built under file locks (harness.build_iso); the tests boot a
+  copy of build/os.iso taken before any worker starts (`make run`, which
+  one of them runs, rebuilds build/os.iso in place); `slow` tests start
+  first.
 - The summary for tests/run_all.py (--kestrel-summary PATH): per-test
   outcomes, and the in-kernel self-test's counts, which the test that boots
   it reports with record_property("kernel_selftest_passed", N) (and
@@ -83,7 +87,8 @@ def no_process_left_behind():
     del os.environ[variable]
     survivors = kill_tagged(variable, "1")
     if survivors:
-        listing = "\n".join(f"  pid {pid}: {command}" for pid, command in sorted(survivors.items()))
+        listing = "\n".join(f"  pid {pid}: {command}"
+                            for pid, command in sorted(survivors.items()))
         pytest.fail(f"the test left {len(survivors)} process(es) running (killed now); "
                     f"a fixture should own and stop each:\n{listing}", pytrace=False)
 

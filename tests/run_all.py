@@ -81,7 +81,8 @@ def e2e_tests(expression: str | None, workers: str, extra: list[str]) -> tuple[i
     with tempfile.TemporaryDirectory(prefix="kestrel-run-all-") as scratch:
         summary_path = Path(scratch) / "summary.json"
         command = [sys.executable, "-m", "pytest", str(TESTS), "-n", workers,
-                   "-v", "--tb=short", "-rfE", "--durations=5", f"--kestrel-summary={summary_path}"]
+                   "-v", "--tb=short", "-rfE", "--durations=5",
+                   f"--kestrel-summary={summary_path}"]
         if expression:
             command += ["-k", expression]
         status = subprocess.run(command + extra, cwd=ROOT).returncode

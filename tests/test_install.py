@@ -430,7 +430,8 @@ def beside_linux_iso(tmp_path) -> tuple[Path, str]:
 
 
 # UEFI boots take several seconds more (OVMF): `slow` has them start first.
-FIRMWARE = pytest.mark.parametrize("firmware", ["bios", pytest.param("uefi", marks=pytest.mark.slow)])
+FIRMWARE = pytest.mark.parametrize(
+    "firmware", ["bios", pytest.param("uefi", marks=pytest.mark.slow)])
 
 
 @pytest.mark.slow
