@@ -32,8 +32,10 @@ def test_a_test_that_leaves_a_process_running_fails_and_the_process_is_killed(tm
     pids.mkdir()
     result = subprocess.run(
         # (without the cache: the warning about pytest.ini's cache_dir is moot)
+        # (its temporary files inside this test's)
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-         "-W", "ignore::pytest.PytestConfigWarning", "-rA", str(LEAKY)],
+         "-W", "ignore::pytest.PytestConfigWarning", f"--basetemp={tmp_path / 'inner'}",
+         "-rA", str(LEAKY)],
         cwd=HERE, env={**os.environ, "LEAK_PID_DIR": str(pids)},
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     output = result.stdout + result.stderr
