@@ -31,8 +31,8 @@ def test_a_test_that_leaves_a_process_running_fails_and_the_process_is_killed(tm
     pids = tmp_path / "pids"
     pids.mkdir()
     result = subprocess.run(
-        # (without the cache: the warning about pytest.ini's cache_dir is moot)
-        # (its temporary files inside this test's)
+        # No cache (so pytest.ini's cache_dir is moot: no warning about it);
+        # its temporary files inside this test's.
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
          "-W", "ignore::pytest.PytestConfigWarning", f"--basetemp={tmp_path / 'inner'}",
          "-rA", str(LEAKY)],
