@@ -204,9 +204,10 @@ def _command_line(pid: int) -> str:
 def tagged_processes(variable: str, value: str) -> dict[int, str]:
     """Every process (but this one) whose environment holds VARIABLE=VALUE,
     as pid -> command line. Children inherit their parent's environment, also
-    through `setsid`, `script`, `make` and `sudo -E`, so a variable set before
-    starting something marks all it starts in turn. Processes of other users
-    (unreadable) and zombies (no environment left) are not listed."""
+    through `setsid`, `script` and `make`, so a variable set before starting
+    something marks all it starts in turn (not through a plain `sudo`, which
+    resets the environment). Processes of other users (unreadable) and
+    zombies (no environment left) are not listed."""
     needle = f"{variable}={value}".encode()
     found = {}
     for entry in os.scandir("/proc"):
