@@ -1,7 +1,8 @@
 # kestrel: build, boot and test the kernel.
 #
 #   make run      build everything and boot it in QEMU
-#   make test     build everything and run every test
+#   make test     build everything and run every test (K=EXPR: only the
+#                 end-to-end tests pytest's -k EXPR selects)
 #   make iso      build/os.iso (GRUB + kernel), bootable under BIOS and UEFI
 #   make debug    boot paused with a GDB stub on :1234
 #   make install  (as root) add the kernel to the GRUB menu beside Linux
@@ -19,6 +20,10 @@
 #   ENTRY     menu entry `make run` boots: 0 the kernel (default), 1 the self-test
 #   DESTDIR   install/uninstall: stage under this root instead of /
 #   DRY_RUN=1 install/uninstall: print each step without doing it
+#   K         test: a pytest -k expression; runs only the e2e tests it selects
+#   PYTHON    test/bench: the interpreter (default: python3 if it has pytest
+#             and pytest-xdist, else /usr/bin/python3, where Debian's
+#             python3-pytest and python3-pytest-xdist install them)
 
 CMDLINE ?=
 UEFI    ?=
@@ -27,6 +32,11 @@ PROFILE ?= release
 MEMORY  ?= 128M
 ENTRY   ?= 0
 export CMDLINE UEFI ACCEL PROFILE MEMORY ENTRY
+
+# Expanded when a recipe uses it, so after setup has installed pytest.
+PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
+            $$p -c 'import pytest, xdist' 2>/dev/null && { echo $$p; exit; }; \
+          done; echo /usr/bin/python3)
 
 TARGET      := x86_64-kernel
 BUILD       := build
@@ -109,8 +119,10 @@ run: $(ISO)
 debug: $(ISO)
 	@bash scripts/run.sh --debug $(ISO)
 
+# K is passed through the environment (make exports command-line
+# variables), so any expression survives the shell's quoting.
 test: lint $(ISO)
-	@python3 tests/run_all.py
+	@$(PYTHON) tests/run_all.py $(if $(K),-k "$$K")
 
 # The rules the build keeps: rustfmt's layout, and no clippy warning on the
 # host (the pure modules and their tests) or the kernel target (everything,
@@ -134,7 +146,7 @@ uninstall:
 
 # Not a test: cycles per printed line, shipped screen writer vs a naive one.
 bench: $(BENCH_KERNEL)
-	@BENCH_KERNEL=$(BENCH_KERNEL) python3 tests/bench.py
+	@BENCH_KERNEL=$(BENCH_KERNEL) $(PYTHON) tests/bench.py
 
 clean:
 	rm -rf $(BUILD) target

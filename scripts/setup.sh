@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, booting and testing kestrel needs, if it is missing:
 #   - Debian/Ubuntu packages: nasm, GRUB (BIOS and UEFI), xorriso, mtools,
-#     QEMU, OVMF, gdb, python3, binutils
+#     QEMU, OVMF, gdb, python3 with pytest and pytest-xdist, binutils
 #   - the nightly toolchain's rust-src (for -Z build-std), rustfmt and clippy
 # Needs root (or sudo) only when something has to be installed; says exactly
 # what to run when it cannot do it itself.
@@ -19,6 +19,10 @@ declare -A checks=(
     [ovmf]=/usr/share/ovmf/OVMF.fd
     [gdb]=/usr/bin/gdb
     [python3]=/usr/bin/python3
+    # the test runner, for /usr/bin/python3 (`make test` runs it with that
+    # interpreter unless python3 on PATH has pytest and xdist itself)
+    [python3-pytest]=/usr/lib/python3/dist-packages/pytest/__init__.py
+    [python3-pytest-xdist]=/usr/lib/python3/dist-packages/xdist/__init__.py
     [binutils]=/usr/bin/ld
     # only for the tests of `make run` with a display:
     [xvfb]=/usr/bin/Xvfb

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""The console benchmark (not a test): `make bench` runs it.
+"""The benchmarks (not tests): `make bench` runs them.
 
 Builds an ISO exactly like `make iso` with `bench` on the kernel command line
 (scripts/mkiso.sh, through the harness), boots it headless in QEMU, waits for
 `ready` and prints the kernel's figures: cycles (rdtsc) per printed line for a
 scroll-heavy workload through the shipped screen writer and through a naive
-one, measured in that one boot, and their ratio. Boots use TCG unless
+one, and the heap's allocations and frees per second with talc and with
+linked_list_allocator, each pair measured in that one boot, and their ratios.
+It boots the benchmark build (build/kernel-bench.bin, cargo feature `bench`). Boots use TCG unless
 ACCEL=kvm is set. Exits non-zero only if the boot itself fails.
 """
 
@@ -22,7 +24,9 @@ TIMEOUT = 600.0
 
 def main() -> int:
     try:
-        iso = build_iso("bench", cmdline="bench")
+        # `make bench` passes the benchmark build (cargo feature `bench`).
+        kernel = Path(os.environ.get("BENCH_KERNEL", "build/kernel-bench.bin")).resolve()
+        iso = build_iso("bench", cmdline="bench", kernel=kernel)
         with Boot("bench", iso, timeout=TIMEOUT) as boot:
             boot.wait_for_line("ready")
             figures = [l for l in boot.serial_lines() if l.startswith("bench:")]

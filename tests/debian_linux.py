@@ -20,21 +20,24 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness import BUILD, TestFailure, check
+from harness import BUILD, TestFailure, check, file_lock
 
 CACHE = BUILD / "linux"
 METAPACKAGE = "linux-image-amd64"
 
 
 def vmlinuz() -> Path:
-    """The cached vmlinuz, downloaded first if there is none."""
-    cached = sorted(CACHE.glob("vmlinuz-*"))
-    if cached:
-        return cached[-1]
-    package = _image_package()
-    with tempfile.TemporaryDirectory(prefix="kestrel-linux-") as scratch:
-        deb = _download(package, Path(scratch))
-        return _unpack_vmlinuz(deb, Path(scratch))
+    """The cached vmlinuz, downloaded first if there is none. One process at a
+    time (a file lock): parallel tests download it once."""
+    with file_lock(CACHE / ".lock"):
+        # (not a `.partial` copy an interrupted run left behind)
+        cached = sorted(p for p in CACHE.glob("vmlinuz-*") if not p.name.endswith(".partial"))
+        if cached:
+            return cached[-1]
+        package = _image_package()
+        with tempfile.TemporaryDirectory(prefix="kestrel-linux-") as scratch:
+            deb = _download(package, Path(scratch))
+            return _unpack_vmlinuz(deb, Path(scratch))
 
 
 def version(path: Path) -> str:

@@ -11,22 +11,29 @@ VGA text screen through QMP, and checks how QEMU ended.
         screen = boot.screen()
         check(BANNER in screen.text(), "banner not on screen")
 
-Every failure raises TestFailure with the serial log attached. Tests register
-with @e2e and are run by tests/run_all.py.
+Every failure raises TestFailure (an AssertionError, so pytest reports it as
+a failed check) with the serial log attached. The tests are plain pytest
+tests; tests/conftest.py owns the processes and directories they use (a
+`qemu` fixture starts Boots and stops them), and tests/run_all.py runs them.
+This module does not import pytest: `make bench` uses it too.
 """
 
 from __future__ import annotations
 
-import atexit
+import fcntl
+import hashlib
 import json
 import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,8 +66,9 @@ CRATE_VERSION = _cargo_field("version")
 BANNER = f"{CRATE_NAME} {CRATE_VERSION}"
 
 
-class TestFailure(Exception):
+class TestFailure(AssertionError):
     """A failed check; the message says what and shows the evidence."""
+    __test__ = False  # not a test class, though its name starts with Test
 
 
 def check(condition: bool, message: str) -> None:
@@ -69,72 +77,172 @@ def check(condition: bool, message: str) -> None:
         raise TestFailure(message)
 
 
-# --- registry -----------------------------------------------------------------
-
-@dataclass
-class Registered:
-    name: str
-    function: object
-
-
-REGISTRY: list[Registered] = []
-
-
-def e2e(function):
-    """Registers an end-to-end test; its name is the function's."""
-    REGISTRY.append(Registered(function.__name__, function))
-    return function
-
-
-@dataclass
-class Counts:
-    """Extra pass/fail counts a test reports (e.g. the kernel's self-test)."""
-    passed: int = 0
-    failed: int = 0
-
-
-EXTRA = Counts()
-
-
-def add_counts(passed: int, failed: int) -> None:
-    """Adds counts from a nested test run (the in-kernel self-test)."""
-    EXTRA.passed += passed
-    EXTRA.failed += failed
-
-
 # --- ISOs -------------------------------------------------------------------------
 
+TEST_ISOS = BUILD / "test-isos"
+# The copy of build/os.iso the tests boot (see snapshot_default_iso).
+DEFAULT_ISO_SNAPSHOT = TEST_ISOS / "os-snapshot.iso"
+
+# Identifies one run, so that each run builds its test ISOs afresh: one per
+# process unless set (tests/conftest.py gives all of a run's pytest-xdist
+# workers the same one).
+RUN_ID = os.urandom(16).hex()
+
+
+@contextmanager
+def file_lock(path: Path):
+    """Holds an exclusive lock on `path` (created if missing): one process at
+    a time, across pytest-xdist workers. Released when the block ends, or
+    when the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def replace_atomically(src: Path, dest: Path) -> None:
+    """Copies `src` to `dest` through a temporary name in dest's directory, so
+    a reader sees the old file or the new one, never a partial one."""
+    partial = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+    try:
+        shutil.copyfile(src, partial)
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def snapshot_default_iso() -> Path:
+    """Copies build/os.iso to build/test-isos/os-snapshot.iso, which the tests
+    boot: the tests of `make run` rebuild build/os.iso in place (its recipe
+    always runs), and a QEMU reading it at that moment would see a partial
+    file. Called once per run, before any test starts."""
+    if not DEFAULT_ISO.exists():
+        raise TestFailure(f"{DEFAULT_ISO} is missing: run `make iso`")
+    TEST_ISOS.mkdir(parents=True, exist_ok=True)
+    with file_lock(TEST_ISOS / "os-snapshot.lock"):
+        replace_atomically(DEFAULT_ISO, DEFAULT_ISO_SNAPSHOT)
+    return DEFAULT_ISO_SNAPSHOT
+
+
 def default_iso() -> Path:
-    """build/os.iso, as `make iso` built it (the Makefile builds it first)."""
-    check(DEFAULT_ISO.exists(), f"{DEFAULT_ISO} is missing: run `make iso`")
-    return DEFAULT_ISO
+    """The ISO `make iso` built (build/os.iso, as this run's snapshot of it)."""
+    check(DEFAULT_ISO_SNAPSHOT.exists(),
+          f"{DEFAULT_ISO_SNAPSHOT} is missing: run the tests through pytest "
+          f"(tests/conftest.py copies {DEFAULT_ISO} there), after `make iso`")
+    return DEFAULT_ISO_SNAPSHOT
 
 
-_iso_cache: dict[tuple, Path] = {}
+def _digest(*parts: bytes) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(len(part).to_bytes(8, "little"))
+        sha.update(part)
+    return sha.hexdigest()
 
 
 def build_iso(name: str, cmdline: str = "", cfg: str | None = None,
-              files: dict[str, Path] | None = None) -> Path:
+              files: dict[str, Path] | None = None, kernel: Path = KERNEL) -> Path:
     """Builds build/test-isos/NAME.iso with scripts/mkiso.sh: the menu from
     grub/grub.cfg.in with CMDLINE, or the grub.cfg text `cfg`; `files` maps
-    paths inside the ISO to files to copy there. Cached within one run."""
-    key = (name, cmdline, cfg, tuple(sorted((files or {}).items())))
-    if key in _iso_cache:
-        return _iso_cache[key]
-    out = BUILD / "test-isos" / f"{name}.iso"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    args = ["bash", str(ROOT / "scripts" / "mkiso.sh")]
-    if cfg is not None:
-        cfg_path = out.with_suffix(".cfg")
-        cfg_path.write_text(cfg)
-        args += ["--cfg", str(cfg_path)]
-    for dest, src in (files or {}).items():
-        args += ["--add", f"{src}={dest}"]
-    args += [str(out), str(KERNEL), cmdline]
-    result = subprocess.run(args, capture_output=True, text=True)
-    check(result.returncode == 0, f"mkiso failed:\n{result.stdout}{result.stderr}")
-    _iso_cache[key] = out
+    paths inside the ISO to files to copy there; `kernel` is the kernel ELF
+    (build/kernel.bin unless given).
+
+    Safe in parallel: one process at a time builds NAME (a file lock), into a
+    temporary name renamed into place. Built once per run: a later call with
+    the same inputs (the kernel, the scripts, the arguments, the files'
+    contents, this run's RUN_ID) reuses it, from any worker."""
+    files = dict(sorted((files or {}).items()))
+    inputs = [RUN_ID.encode(), name.encode(), cmdline.encode(),
+              (cfg if cfg is not None else "\0none").encode()]
+    for path in (kernel, ROOT / "scripts" / "mkiso.sh", ROOT / "grub" / "grub.cfg.in",
+                 ROOT / "Cargo.toml"):
+        inputs.append(path.read_bytes())
+    for dest, src in files.items():
+        inputs += [dest.encode(), Path(src).read_bytes()]
+    key = _digest(*inputs)
+
+    TEST_ISOS.mkdir(parents=True, exist_ok=True)
+    out = TEST_ISOS / f"{name}.iso"
+    stamp = TEST_ISOS / f"{name}.key"
+    with file_lock(TEST_ISOS / f"{name}.lock"):
+        if out.exists() and stamp.exists() and stamp.read_text() == key:
+            return out
+        stamp.unlink(missing_ok=True)
+        partial = TEST_ISOS / f".{name}.{os.getpid()}.partial.iso"
+        with tempfile.TemporaryDirectory(prefix=f"kestrel-iso-{name}-") as scratch:
+            args = ["bash", str(ROOT / "scripts" / "mkiso.sh")]
+            if cfg is not None:
+                cfg_path = Path(scratch) / "grub.cfg"
+                cfg_path.write_text(cfg)
+                args += ["--cfg", str(cfg_path)]
+            for dest, src in files.items():
+                args += ["--add", f"{src}={dest}"]
+            args += [str(partial), str(kernel), cmdline]
+            try:
+                result = subprocess.run(args, capture_output=True, text=True)
+                check(result.returncode == 0,
+                      f"mkiso failed:\n{result.stdout}{result.stderr}")
+                os.replace(partial, out)
+            finally:
+                partial.unlink(missing_ok=True)
+        stamp.write_text(key)
     return out
+
+
+# --- processes ------------------------------------------------------------------------
+
+def _command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return " ".join(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
+
+
+def tagged_processes(variable: str, value: str) -> dict[int, str]:
+    """Every process (but this one) whose environment holds VARIABLE=VALUE,
+    as pid -> command line. Children inherit their parent's environment, also
+    through `setsid`, `script` and `make`, so a variable set before starting
+    something marks all it starts in turn (not through a plain `sudo`, which
+    resets the environment). Processes of other users (unreadable) and
+    zombies (no environment left) are not listed."""
+    needle = f"{variable}={value}".encode()
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found[int(entry.name)] = _command_line(int(entry.name))
+    return found
+
+
+def kill_tagged(variable: str, value: str, timeout: float = 10.0) -> dict[int, str]:
+    """SIGKILLs every process tagged VARIABLE=VALUE (see tagged_processes),
+    again until none is left (a dying parent may have started another);
+    returns those it found, pid -> command line."""
+    killed: dict[int, str] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        found = tagged_processes(variable, value)
+        if not found:
+            return killed
+        for pid, command in found.items():
+            killed.setdefault(pid, command)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if time.monotonic() > deadline:
+            raise TestFailure("could not kill: " + ", ".join(
+                f"{pid} {command}" for pid, command in found.items()))
+        time.sleep(0.05)
 
 
 # --- the screen ---------------------------------------------------------------------
@@ -231,16 +339,29 @@ class Boot:
 
     def __init__(self, name: str, iso: Path | None = None, *, entry: int | None = 0,
                  uefi: bool = False, memory: str = "128M", serial: bool = True,
-                 qemu_args: list[str] | tuple = (), timeout: float | None = None):
+                 qemu_args: list[str] | tuple = (), timeout: float | None = None,
+                 dir: Path | None = None):
+        """Starts QEMU. Its files (serial log, QMP socket, stderr, screen
+        dumps) go to `dir`, which the caller owns (the tests' `qemu` fixture
+        passes one under pytest's tmp_path); without one, a temporary
+        directory that stop() removes."""
         self.name = name
         self.iso = iso or default_iso()
         self.uefi = uefi
         self.timeout = timeout or (UEFI_TIMEOUT if uefi else BIOS_TIMEOUT)
-        self.dir = Path(tempfile.mkdtemp(prefix=f"kestrel-{name}-"))
-        # Failure messages carry the evidence, so the files can go at exit.
-        atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
+        self._temporary: list[Path] = []
+        if dir is None:
+            dir = Path(tempfile.mkdtemp(prefix=f"kestrel-{name}-"))
+            self._temporary.append(dir)
+        else:
+            dir.mkdir(parents=True, exist_ok=True)
+        self.dir = dir
         self.serial_log = self.dir / "serial.log"
         self.qmp_path = self.dir / "qmp.sock"
+        if len(bytes(self.qmp_path)) > 100:  # a Unix socket path has at most 107 bytes
+            short = Path(tempfile.mkdtemp(prefix="kestrel-qmp-"))
+            self._temporary.append(short)
+            self.qmp_path = short / "qmp.sock"
         accel = os.environ.get("ACCEL", "tcg")
         args = [
             "qemu-system-x86_64",
@@ -265,9 +386,15 @@ class Boot:
         self.stderr_path = self.dir / "qemu.stderr"
         self.stderr = open(self.stderr_path, "w")
         self.serial_log.touch()
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr, stderr=self.stderr)
         self._qmp: Qmp | None = None
+        try:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                         stdout=self.stderr, stderr=self.stderr)
+        except OSError:
+            self.stderr.close()
+            for path in self._temporary:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
 
     # -- context manager: always stop QEMU --
     def __enter__(self):
@@ -285,8 +412,11 @@ class Boot:
             self._qmp = None
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait()
+        self.proc.wait()
         self.stderr.close()
+        for path in self._temporary:
+            shutil.rmtree(path, ignore_errors=True)
+        self._temporary = []
 
     # -- evidence --
     def serial(self) -> str:
@@ -424,3 +554,56 @@ class Boot:
 
 def _indent(text: str) -> str:
     return "\n".join("    | " + line for line in text.rstrip("\n").split("\n"))
+
+
+# --- `make run` and other commands that start QEMU ------------------------------------------
+
+class MakeRun:
+    """A command (`make run`, `make debug`, `script ... make run`) started in
+    the background, its output collected. stop() ends it and everything it
+    started: each MakeRun marks its processes with a variable of its own
+    (KESTREL_MAKE_RUN), so the ones in another session (`script` starts its
+    command in one, out of reach of a process-group kill) are found too."""
+
+    TAG = "KESTREL_MAKE_RUN"
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path = ROOT):
+        self.command = command
+        self.tag = os.urandom(8).hex()
+        self.output = b""
+        self.proc = subprocess.Popen(command, cwd=cwd, env={**env, self.TAG: self.tag},
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self._reader = threading.Thread(target=self._collect, daemon=True)
+        self._reader.start()
+
+    def _collect(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            self.output += chunk
+
+    def text(self) -> str:
+        return self.output.decode("utf-8", "replace").replace("\r", "")
+
+    def wait_until(self, what: str, condition, timeout: float = BIOS_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.proc.poll() is not None:
+                raise TestFailure(f"`{shlex.join(self.command)}` exited "
+                                  f"({self.proc.returncode}) before {what}; its output:\n"
+                                  f"{self.text()}")
+            if time.monotonic() > deadline:
+                raise TestFailure(f"timed out waiting for {what}; output:\n{self.text()}")
+            time.sleep(0.1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        kill_tagged(self.TAG, self.tag)
+        self.proc.wait()
+        self._reader.join(timeout=5)
+        self.proc.stdout.close()
+        self.proc.stdin.close()

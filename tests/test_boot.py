@@ -3,118 +3,121 @@
 import re
 import subprocess
 
-from harness import (BANNER, KERNEL, Boot, add_counts, build_iso, check, default_iso, e2e)
+import pytest
+
+from harness import BANNER, KERNEL, Boot, build_iso, check
 
 LONG_MODE_ERROR = "boot error: this CPU does not support 64-bit long mode"
 
 
-@e2e
-def kernel_is_multiboot2():
+def test_kernel_is_multiboot2():
     """GRUB's own check accepts the kernel ELF."""
     result = subprocess.run(["grub-file", "--is-x86-multiboot2", str(KERNEL)])
     check(result.returncode == 0, f"grub-file --is-x86-multiboot2 {KERNEL} failed")
 
 
-@e2e
-def boots_to_ready_with_banner():
+def test_boots_to_ready_with_banner(qemu):
     """The shipped ISO boots: banner first on serial, `ready`, banner on screen."""
-    with Boot("ready", default_iso()) as boot:
-        boot.wait_for_line("ready")
-        lines = [l for l in boot.serial_lines() if l.strip()]
-        if lines[0] != BANNER:
-            boot.fail(f"first serial line is {lines[0]!r}, expected the banner {BANNER!r}")
-        screen = boot.screen()
-        if screen.find(BANNER) is None:
-            boot.fail(f"banner {BANNER!r} not on the visible screen:\n{screen}")
-        boot.check_running()
+    boot = qemu("ready")
+    boot.wait_for_line("ready")
+    lines = [l for l in boot.serial_lines() if l.strip()]
+    if lines[0] != BANNER:
+        boot.fail(f"first serial line is {lines[0]!r}, expected the banner {BANNER!r}")
+    screen = boot.screen()
+    if screen.find(BANNER) is None:
+        boot.fail(f"banner {BANNER!r} not on the visible screen:\n{screen}")
+    boot.check_running()
 
 
-@e2e
-def no_long_mode_cpu_gets_boot_error_and_halts():
+def test_no_long_mode_cpu_gets_boot_error_and_halts(qemu):
     """A 32-bit-only CPU: the trampoline reports it on serial and screen, and
     the machine halts instead of resetting."""
-    with Boot("qemu32", default_iso(), qemu_args=["-cpu", "qemu32"]) as boot:
-        boot.wait_for_line(LONG_MODE_ERROR)
-        screen = boot.screen()
-        if not screen.lines()[0] == LONG_MODE_ERROR:
-            boot.fail(f"row 0 of the screen is not the boot error:\n{screen}")
-        boot.check_running(settle=1.0)
-        if "ready" in boot.serial_lines():
-            boot.fail("the kernel went on after the boot error")
+    boot = qemu("qemu32", qemu_args=["-cpu", "qemu32"])
+    boot.wait_for_line(LONG_MODE_ERROR)
+    screen = boot.screen()
+    if not screen.lines()[0] == LONG_MODE_ERROR:
+        boot.fail(f"row 0 of the screen is not the boot error:\n{screen}")
+    boot.check_running(settle=1.0)
+    if "ready" in boot.serial_lines():
+        boot.fail("the kernel went on after the boot error")
 
 
-def run_selftest(boot: Boot) -> tuple[int, int]:
-    """Waits for the self-test summary; checks one result line per test."""
-    match = boot.wait_for_line(r"^(\d+) passed, (\d+) failed$", regex=True)
+SELFTEST_SUMMARY = r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$"
+SELFTEST_RESULT = r"^test \S+ \.\.\. (ok|FAILED|skipped\b.*)$"
+
+
+def run_selftest(boot: Boot) -> tuple[int, int, int]:
+    """Waits for the self-test summary (`N passed, N failed`, optionally
+    `, N skipped`); checks one result line per test. Returns (passed,
+    failed, skipped)."""
+    match = boot.wait_for_line(SELFTEST_SUMMARY, regex=True)
     passed, failed = int(match.group(1)), int(match.group(2))
-    results = [l for l in boot.serial_lines() if re.match(r"^test \S+ \.\.\. (ok|FAILED)$", l)]
-    if len(results) != passed + failed:
-        boot.fail(f"{len(results)} result lines but the summary counts {passed + failed}")
+    skipped = int(match.group(3) or 0)
+    results = [l for l in boot.serial_lines() if re.match(SELFTEST_RESULT, l)]
+    if len(results) != passed + failed + skipped:
+        boot.fail(f"{len(results)} result lines but the summary counts "
+                  f"{passed + failed + skipped}")
     if passed == 0:
         boot.fail("the self-test ran no test")
-    return passed, failed
+    return passed, failed, skipped
 
 
-@e2e
-def selftest_menu_entry_runs_in_kernel_tests():
+def test_selftest_menu_entry_runs_in_kernel_tests(qemu, record_property):
     """The ISO's "self-test" entry runs the in-kernel tests and halts; their
-    counts join `make test`'s total."""
-    with Boot("selftest", default_iso(), entry=1) as boot:
-        passed, failed = run_selftest(boot)
-        add_counts(passed, failed)
-        for line in boot.serial_lines():
-            if line.endswith("... FAILED"):
-                print(f"  in-kernel: {line}")
-        if "serial self-test: line sent through COM1" not in boot.serial_lines():
-            boot.fail("the serial self-test's line did not arrive")
-        boot.check_running()
-        check(failed == 0, f"{failed} in-kernel tests failed{boot.evidence()}")
+    counts join `make test`'s total (tests/conftest.py sums them)."""
+    boot = qemu("selftest", entry=1)
+    passed, failed, skipped = run_selftest(boot)
+    record_property("kernel_selftest_passed", passed)
+    record_property("kernel_selftest_failed", failed)
+    record_property("kernel_selftest_skipped", skipped)
+    for line in boot.serial_lines():
+        if line.endswith("... FAILED"):
+            print(f"  in-kernel: {line}")
+    if "serial self-test: line sent through COM1" not in boot.serial_lines():
+        boot.fail("the serial self-test's line did not arrive")
+    boot.check_running()
+    check(failed == 0, f"{failed} in-kernel tests failed{boot.evidence()}")
 
 
-@e2e
-def selftest_with_qemu_exit_ends_qemu_with_33():
+def test_selftest_with_qemu_exit_ends_qemu_with_33(qemu):
     """`selftest qemu-exit`: all passed -> QEMU exits with (0x10 << 1) | 1."""
-    iso = build_iso("qemu-exit", cmdline="qemu-exit")
-    with Boot("qemu-exit", iso, entry=1) as boot:
-        run_selftest(boot)
-        status = boot.wait_exit()
-        if status != 33:
-            boot.fail(f"QEMU exited with {status}, expected 33")
+    boot = qemu("qemu-exit", build_iso("qemu-exit", cmdline="qemu-exit"), entry=1)
+    run_selftest(boot)
+    status = boot.wait_exit()
+    if status != 33:
+        boot.fail(f"QEMU exited with {status}, expected 33")
 
 
-@e2e
-def boots_under_uefi():
+@pytest.mark.slow
+def test_boots_under_uefi(qemu):
     """The same ISO boots under UEFI (OVMF) to `ready`, banner first."""
-    with Boot("uefi", default_iso(), uefi=True) as boot:
-        boot.wait_for_line("ready")
-        kernel_lines = boot.serial_lines()
-        start = kernel_lines.index(BANNER) if BANNER in kernel_lines else -1
-        if start < 0 or "ready" not in kernel_lines[start:]:
-            boot.fail("banner not followed by `ready` on serial")
-        boot.check_running()
+    boot = qemu("uefi", uefi=True)
+    boot.wait_for_line("ready")
+    kernel_lines = boot.serial_lines()
+    start = kernel_lines.index(BANNER) if BANNER in kernel_lines else -1
+    if start < 0 or "ready" not in kernel_lines[start:]:
+        boot.fail("banner not followed by `ready` on serial")
+    boot.check_running()
 
 
-@e2e
-def unknown_command_line_words_warn_once_each_and_boot_goes_on():
+def test_unknown_command_line_words_warn_once_each_and_boot_goes_on(qemu):
     """`make iso CMDLINE=...` words reach the kernel exactly (GRUB's quoting
     does not eat `$`); each unknown word gets one warning line; still `ready`."""
     words = ["bogus", "a=$HOME", "x=1"]
-    iso = build_iso("unknown-words", cmdline=" ".join(words))
-    with Boot("unknown-words", iso) as boot:
-        boot.wait_for_line("ready")
-        for word in words:
-            hits = [l for l in boot.serial_lines()
-                    if l.endswith(f"ignoring unknown kernel option `{word}`")]
-            if len(hits) != 1:
-                boot.fail(f"expected one warning for {word!r}, found {len(hits)}")
+    boot = qemu("unknown-words", build_iso("unknown-words", cmdline=" ".join(words)))
+    boot.wait_for_line("ready")
+    for word in words:
+        hits = [l for l in boot.serial_lines()
+                if l.endswith(f"ignoring unknown kernel option `{word}`")]
+        if len(hits) != 1:
+            boot.fail(f"expected one warning for {word!r}, found {len(hits)}")
 
 
-@e2e
-def selftest_with_a_failure_ends_qemu_with_35():
+def test_selftest_with_a_failure_ends_qemu_with_35(qemu):
     """`selftest qemu-exit` on a machine without a serial port: the serial
     test fails, so QEMU exits with (0x11 << 1) | 1."""
     iso = build_iso("qemu-exit", cmdline="qemu-exit")
-    with Boot("qemu-exit-failure", iso, entry=1, serial=False) as boot:
-        status = boot.wait_exit()
-        if status != 35:
-            boot.fail(f"QEMU exited with {status}, expected 35 (a failed self-test)")
+    boot = qemu("qemu-exit-failure", iso, entry=1, serial=False)
+    status = boot.wait_exit()
+    if status != 35:
+        boot.fail(f"QEMU exited with {status}, expected 35 (a failed self-test)")

@@ -6,8 +6,9 @@ panic screen."""
 import re
 import time
 
-from harness import (BANNER, VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check,
-                     default_iso, e2e)
+import pytest
+
+from harness import BANNER, VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check
 
 # Attribute bytes (background << 4 | foreground) the kernel uses.
 DEFAULT = 0x07   # light grey on black: plain println!, [INFO]
@@ -22,7 +23,7 @@ LEVEL_COLOURS = {"[ERROR]": ERROR, "[WARN]": WARN, "[INFO]": DEFAULT,
 UNKNOWN_WORDS = [f"word{i:02d}" for i in range(30)]
 
 # Boot report lines the kernel prints on serial only (README, "Boot report").
-SERIAL_ONLY = re.compile(r"^(mem: \[|kernel: |mbi: |module: |framebuffer: |acpi: )")
+SERIAL_ONLY = re.compile(r"^(mem: \[|kernel: |mbi: |module: |framebuffer: |acpi: |paging: |heap: )")
 
 
 def screen_rows(lines: list[str]) -> list[tuple[str, int]]:
@@ -69,115 +70,124 @@ def wait_for_screen_text(boot: Boot, text: str, timeout: float = 60.0) -> Screen
         time.sleep(0.2)
 
 
-@e2e
-def plain_lines_have_no_tag_default_colours_and_the_cursor_follows():
+def test_plain_lines_have_no_tag_default_colours_and_the_cursor_follows(qemu):
     """Default boot: banner first and `ready` last, in light grey and with
     no log tag (nothing is logged at the default level on a healthy boot);
     the hardware cursor on the row after `ready`."""
-    with Boot("console-plain", default_iso()) as boot:
-        boot.wait_for_line("ready")
-        lines = [l for l in boot.serial_lines() if l.strip()]
-        if lines[0] != BANNER or lines[-1] != "ready":
-            boot.fail(f"serial should start with the banner and end with `ready`: {lines}")
-        tagged = [l for l in lines if re.match(r"\[[A-Z]+\] ", l)]
-        if tagged:
-            boot.fail(f"log records at the default level on a healthy boot: {tagged}")
-        screen = boot.screen()
-        ready = screen.find("ready")
-        if screen.lines()[0] != BANNER or ready is None or screen.lines()[ready[0]] != "ready":
-            boot.fail(f"the banner should be row 0 and `ready` a row of its own:\n{screen}")
-        check_row_colour(boot, screen, 0, DEFAULT, len(BANNER))
-        check_row_colour(boot, screen, ready[0], DEFAULT, len("ready"))
-        cursor = boot.crtc_cursor()
-        expected = screen.start + (ready[0] + 1) * VGA_COLUMNS
-        if cursor != expected:
-            boot.fail(f"hardware cursor at cell {cursor}, expected {expected}: the row "
-                      f"after `ready`, column 0")
-        boot.check_running()
+    boot = qemu("console-plain")
+    boot.wait_for_line("ready")
+    lines = [l for l in boot.serial_lines() if l.strip()]
+    if lines[0] != BANNER or lines[-1] != "ready":
+        boot.fail(f"serial should start with the banner and end with `ready`: {lines}")
+    tagged = [l for l in lines if re.match(r"\[[A-Z]+\] ", l)]
+    if tagged:
+        boot.fail(f"log records at the default level on a healthy boot: {tagged}")
+    screen = boot.screen()
+    ready = screen.find("ready")
+    if screen.lines()[0] != BANNER or ready is None or screen.lines()[ready[0]] != "ready":
+        boot.fail(f"the banner should be row 0 and `ready` a row of its own:\n{screen}")
+    check_row_colour(boot, screen, 0, DEFAULT, len(BANNER))
+    check_row_colour(boot, screen, ready[0], DEFAULT, len("ready"))
+    cursor = boot.crtc_cursor()
+    expected = screen.start + (ready[0] + 1) * VGA_COLUMNS
+    if cursor != expected:
+        boot.fail(f"hardware cursor at cell {cursor}, expected {expected}: the row "
+                  f"after `ready`, column 0")
+    boot.check_running()
 
 
-@e2e
-def log_lines_scroll_in_hardware_and_screen_shows_the_last_25_lines_in_colour():
+def test_log_lines_scroll_in_hardware_and_screen_shows_the_last_25_lines_in_colour(qemu):
     """`loglevel=trace` and 30 unknown words: more than 25 lines, so the screen
     scrolls. It must show exactly the last 25 rows of what serial got, each in
     its level's colour, with the CRTC start moved (hardware scrolling)."""
     iso = build_iso("console-trace", cmdline="loglevel=trace " + " ".join(UNKNOWN_WORDS))
-    with Boot("console-trace", iso) as boot:
-        boot.wait_for_line("ready")
-        serial = boot.serial_lines()
-        if serial[0] != BANNER:
-            boot.fail(f"first serial line is {serial[0]!r}, expected the banner")
-        for word in UNKNOWN_WORDS:
-            if f"[WARN] ignoring unknown kernel option `{word}`" not in serial:
-                boot.fail(f"no warning for the unknown word {word!r}")
-        for tag in ("[DEBUG] ", "[TRACE] "):
-            if not any(l.startswith(tag) for l in serial):
-                boot.fail(f"loglevel=trace printed no {tag.strip()} line")
-        # Serial ends with "ready\n": its last, empty line is the cursor row.
-        # The report's details go to serial only.
-        rows = screen_rows([line for line in serial if not SERIAL_ONLY.match(line)])
-        check(len(rows) > VGA_ROWS, f"only {len(rows)} rows printed: nothing scrolled")
-        screen = boot.screen()
-        expected = [text for text, _ in rows[-VGA_ROWS:]]
-        if screen.lines() != expected:
-            diff = "\n".join(f"  row {i}: screen {s!r} != serial {e!r}"
-                             for i, (s, e) in enumerate(zip(screen.lines(), expected)) if s != e)
-            boot.fail(f"the screen is not the last {VGA_ROWS} rows of serial:\n{diff}\n{screen}")
-        if screen.find(BANNER) is not None:
-            boot.fail(f"the banner is still on screen after scrolling:\n{screen}")
-        if screen.start == 0 or screen.start % VGA_COLUMNS != 0:
-            boot.fail(f"CRTC start is {screen.start}: not scrolled in hardware by whole rows")
-        colours = [colour for _, colour in rows[-VGA_ROWS:]]
-        for row, (text, colour) in enumerate(zip(screen.lines(), colours)):
-            check_row_colour(boot, screen, row, colour, len(text))
-        if len(set(colours)) < 2:
-            boot.fail(f"the screen should show lines of more than one colour:\n{screen}")
-        if boot.crtc_cursor() != screen.start + (VGA_ROWS - 1) * VGA_COLUMNS:
-            boot.fail(f"hardware cursor at {boot.crtc_cursor()}, not on the last row")
-        boot.check_running()
+    boot = qemu("console-trace", iso)
+    boot.wait_for_line("ready")
+    serial = boot.serial_lines()
+    if serial[0] != BANNER:
+        boot.fail(f"first serial line is {serial[0]!r}, expected the banner")
+    for word in UNKNOWN_WORDS:
+        if f"[WARN] ignoring unknown kernel option `{word}`" not in serial:
+            boot.fail(f"no warning for the unknown word {word!r}")
+    for tag in ("[DEBUG] ", "[TRACE] "):
+        if not any(l.startswith(tag) for l in serial):
+            boot.fail(f"loglevel=trace printed no {tag.strip()} line")
+    # Serial ends with "ready\n": its last, empty line is the cursor row.
+    # The report's details go to serial only.
+    rows = screen_rows([line for line in serial if not SERIAL_ONLY.match(line)])
+    check(len(rows) > VGA_ROWS, f"only {len(rows)} rows printed: nothing scrolled")
+    screen = boot.screen()
+    expected = [text for text, _ in rows[-VGA_ROWS:]]
+    if screen.lines() != expected:
+        diff = "\n".join(f"  row {i}: screen {s!r} != serial {e!r}"
+                         for i, (s, e) in enumerate(zip(screen.lines(), expected)) if s != e)
+        boot.fail(f"the screen is not the last {VGA_ROWS} rows of serial:\n{diff}\n{screen}")
+    if screen.find(BANNER) is not None:
+        boot.fail(f"the banner is still on screen after scrolling:\n{screen}")
+    if screen.start == 0 or screen.start % VGA_COLUMNS != 0:
+        boot.fail(f"CRTC start is {screen.start}: not scrolled in hardware by whole rows")
+    colours = [colour for _, colour in rows[-VGA_ROWS:]]
+    for row, (text, colour) in enumerate(zip(screen.lines(), colours)):
+        check_row_colour(boot, screen, row, colour, len(text))
+    if len(set(colours)) < 2:
+        boot.fail(f"the screen should show lines of more than one colour:\n{screen}")
+    if boot.crtc_cursor() != screen.start + (VGA_ROWS - 1) * VGA_COLUMNS:
+        boot.fail(f"hardware cursor at {boot.crtc_cursor()}, not on the last row")
+    boot.check_running()
 
 
-@e2e
-def loglevel_error_hides_warnings_and_bad_values_are_reported():
-    """`loglevel=error` hides the unknown word's warning; `loglevel=loud`
-    gets a warning naming the accepted values and the boot goes on."""
+def test_loglevel_error_hides_warnings(qemu):
+    """`loglevel=error` hides the unknown word's warning."""
     iso = build_iso("console-loglevel-error", cmdline="loglevel=error bogus")
-    with Boot("console-loglevel-error", iso) as boot:
-        boot.wait_for_line("ready")
-        tagged = [l for l in boot.serial_lines() if l.startswith("[")]
-        if tagged:
-            boot.fail(f"loglevel=error still printed {tagged}")
-    iso = build_iso("console-loglevel-bad", cmdline="loglevel=loud")
-    with Boot("console-loglevel-bad", iso) as boot:
-        boot.wait_for_line("ready")
-        expected = "[WARN] ignoring `loglevel=loud`: expected loglevel=error|warn|info|debug|trace"
-        if expected not in boot.serial_lines():
-            boot.fail(f"missing {expected!r}")
-        screen = boot.screen()
-        position = screen.find(expected)
-        if position is None:
-            boot.fail(f"the warning is not on screen:\n{screen}")
-        check_row_colour(boot, screen, position[0], WARN, len(expected))
+    boot = qemu("console-loglevel-error", iso)
+    boot.wait_for_line("ready")
+    tagged = [l for l in boot.serial_lines() if l.startswith("[")]
+    if tagged:
+        boot.fail(f"loglevel=error still printed {tagged}")
 
 
-@e2e
-def boot_without_serial_port_still_shows_the_screen():
+def test_bad_loglevel_value_is_reported_and_the_boot_goes_on(qemu):
+    """`loglevel=loud` gets a warning naming the accepted values, on serial
+    and in the warning colour on screen; the boot goes on to `ready`."""
+    boot = qemu("console-loglevel-bad", build_iso("console-loglevel-bad", cmdline="loglevel=loud"))
+    boot.wait_for_line("ready")
+    expected = "[WARN] ignoring `loglevel=loud`: expected loglevel=error|warn|info|debug|trace"
+    if expected not in boot.serial_lines():
+        boot.fail(f"missing {expected!r}")
+    screen = boot.screen()
+    position = screen.find(expected)
+    if position is None:
+        boot.fail(f"the warning is not on screen:\n{screen}")
+    check_row_colour(boot, screen, position[0], WARN, len(expected))
+
+
+def test_boot_without_serial_port_still_shows_the_screen(qemu):
     """QEMU `-serial none`: no hang; the banner, a warning and `ready` on
     screen."""
-    with Boot("console-no-serial", default_iso(), serial=False) as boot:
-        screen = wait_for_screen_text(boot, "ready")
-        expected = [BANNER, "[WARN] no serial port"]
-        if screen.lines()[:2] != expected:
-            boot.fail(f"rows 0-1 should be {expected}:\n{screen}")
-        check_row_colour(boot, screen, 1, WARN, len(expected[1]))
-        if "ready" not in screen.lines():
-            boot.fail(f"`ready` is not a row of its own:\n{screen}")
-        boot.check_running()
+    boot = qemu("console-no-serial", serial=False)
+    screen = wait_for_screen_text(boot, "ready")
+    expected = [BANNER, "[WARN] no serial port"]
+    if screen.lines()[:2] != expected:
+        boot.fail(f"rows 0-1 should be {expected}:\n{screen}")
+    check_row_colour(boot, screen, 1, WARN, len(expected[1]))
+    if "ready" not in screen.lines():
+        boot.fail(f"`ready` is not a row of its own:\n{screen}")
+    boot.check_running()
 
 
-def check_panic_screen(boot: Boot, message: str):
-    """The panic screen: message, location and `stopped` line on serial and,
-    white on red across the whole row, on screen; the machine halted."""
+@pytest.mark.parametrize("cmdline, message", [
+    # the panic screen on both consoles; QEMU keeps running
+    ("panic=test", "deliberate panic (panic=test on the command line)"),
+    # a panic while both console locks are held (as inside a writer) still
+    # prints the panic screen instead of deadlocking
+    ("panic=locked", "deliberate panic with the console locks held (panic=locked)"),
+], ids=["test", "locked"])
+def test_panic_shows_the_panic_screen_and_halts(qemu, cmdline, message):
+    """`panic=test|locked`: the panic screen: message, location and `stopped`
+    line on serial and, white on red across the whole row, on screen; the
+    machine halted."""
+    name = "console-" + cmdline.replace("=", "-")
+    boot = qemu(name, build_iso(name, cmdline=cmdline))
     boot.wait_for_line("ready")
     boot.wait_for_line(r"the kernel has stopped", regex=True)
     serial = boot.serial_lines()
@@ -198,20 +208,3 @@ def check_panic_screen(boot: Boot, message: str):
         check_row_colour(boot, screen, r, PANIC, VGA_COLUMNS)
     # Halted, not reset: -no-reboot would have ended QEMU.
     boot.check_running(settle=1.0)
-
-
-@e2e
-def panic_test_shows_the_panic_screen_and_halts():
-    """`panic=test`: the panic screen on both consoles; QEMU keeps running."""
-    iso = build_iso("console-panic", cmdline="panic=test")
-    with Boot("console-panic", iso) as boot:
-        check_panic_screen(boot, "deliberate panic (panic=test on the command line)")
-
-
-@e2e
-def panic_with_the_console_locks_held_still_reaches_both_consoles():
-    """`panic=locked`: a panic while both console locks are held (as inside
-    a writer) still prints the panic screen instead of deadlocking."""
-    iso = build_iso("console-panic-locked", cmdline="panic=locked")
-    with Boot("console-panic-locked", iso) as boot:
-        check_panic_screen(boot, "deliberate panic with the console locks held (panic=locked)")
