@@ -9,6 +9,7 @@
 //! 4. [`console`] — VGA text screen and serial port, `println!`.
 //! 5. [`boot_info`] — what GRUB handed over, validated and reported.
 //! 6. [`memory`] — physical memory: the frame allocator.
+//! 7. [`debug`] — fault details in words, backtraces with function names.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -35,6 +36,7 @@ mod console;
 mod arch;
 mod boot_info;
 mod cmdline;
+mod debug;
 mod memory;
 #[cfg(target_os = "none")]
 mod panic;
@@ -92,8 +94,10 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     arch::init();
 
     // 3. The boot information: where GRUB put it, checked tag by tag (or a
-    //    `boot error:` line and a halt).
+    //    `boot error:` line and a halt); then the kernel's symbol table it
+    //    points to, so that backtraces name functions.
     let boot = boot_info::load(mbi_addr, magic);
+    debug::init(boot);
 
     // 4. The kernel command line, read once. Its log level applies from
     //    here on, to the records held so far and to the line's own warnings.
