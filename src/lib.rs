@@ -9,7 +9,8 @@
 //! 4. [`console`] — VGA text screen and serial port, `println!`.
 //! 5. [`boot_info`] — what GRUB handed over, validated and reported.
 //! 6. [`memory`] — physical memory: the frame allocator.
-//! 7. [`debug`] — fault details in words, backtraces with function names.
+//! 7. [`debug`] — fault details in words, backtraces with function names,
+//!    and `crash=KIND`.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -142,7 +143,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     // 9. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 10. `panic=...` on the command line: show the panic screen on purpose.
+    // 10. `crash=...` or `panic=...` on the command line: fault or panic on
+    //     purpose, to show the report. (`crash=breakpoint` carries on.)
+    if let Some(kind) = options.crash {
+        debug::crash(kind);
+    }
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }

@@ -29,7 +29,7 @@
 //!
 //! `panic=test` (or `panic=locked`, with the console locks held) on the
 //! kernel command line panics on purpose after the boot, to show and test
-//! all this.
+//! all this; `crash=KIND` does the same for CPU exceptions.
 
 use core::fmt;
 use core::panic::PanicInfo;
