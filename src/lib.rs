@@ -58,6 +58,7 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     cmdline::ktests::TESTS,
     console::ktests::TESTS,
     boot_info::ktests::TESTS,
+    debug::ktests::TESTS,
     memory::ktests::TESTS,
     memory::paging::ktests::TESTS,
     memory::heap::ktests::TESTS,

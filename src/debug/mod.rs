@@ -19,6 +19,8 @@ pub mod symbols;
 #[cfg(target_os = "none")]
 mod crash;
 #[cfg(target_os = "none")]
+pub(crate) mod ktests;
+#[cfg(target_os = "none")]
 mod load;
 #[cfg(target_os = "none")]
 mod print;
