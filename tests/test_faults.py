@@ -58,8 +58,7 @@ CASES = {
         [CRASH + "gp"]),
     "stack-overflow": Case(
         r"double fault \(#DF\)",
-        [r"stack overflow: the stack \(rsp 0x[0-9a-f]+\) ran into the unmapped "
-         r"page at 0x[0-9a-f]+"],
+        [r"stack overflow: the stack ran into the unmapped page at 0x[0-9a-f]+"],
         # The faulting instruction, then the recursion folded into one line.
         [CRASH + "stack_overflow", CRASH + "stack_overflow"]),
     "write-code": Case(

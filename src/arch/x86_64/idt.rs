@@ -244,7 +244,7 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _code: u64) -
         fatal(
             headline,
             &[format_args!(
-                "stack overflow: the stack (rsp {rsp:#x}) ran into the unmapped page at {:#x}",
+                "stack overflow: the stack ran into the unmapped page at {:#x}",
                 cr2 & !0xfff
             )],
             &frame,
