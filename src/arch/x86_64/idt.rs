@@ -19,7 +19,9 @@ use core::fmt;
 
 use spin::Lazy;
 use x86_64::registers::control::Cr2;
-use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
+use x86_64::structures::idt::{
+    InterruptDescriptorTable, InterruptStackFrame, InterruptStackFrameValue, PageFaultErrorCode,
+};
 
 use super::gdt::DOUBLE_FAULT_IST_INDEX;
 use crate::debug::{
@@ -66,7 +68,7 @@ pub fn init() {
 }
 
 /// The state the CPU pushed, in one readable line.
-struct Frame<'a>(&'a InterruptStackFrame);
+struct Frame<'a>(&'a InterruptStackFrameValue);
 
 impl fmt::Display for Frame<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,7 +88,7 @@ impl fmt::Display for Frame<'_> {
 /// (`kind` says whether RIP is the instruction itself, for a fault, or the
 /// one after it, for a trap), then the interrupted code's frames, from the
 /// RBP the handler saved at `[handler_rbp]`.
-fn backtrace_from(frame: &InterruptStackFrame, kind: Kind, handler_rbp: u64) -> Start {
+fn backtrace_from(frame: &InterruptStackFrameValue, kind: Kind, handler_rbp: u64) -> Start {
     Start {
         rip: Some((frame.instruction_pointer.as_u64(), kind)),
         pushed_return: None,
@@ -98,7 +100,7 @@ fn backtrace_from(frame: &InterruptStackFrame, kind: Kind, handler_rbp: u64) -> 
 fn fatal(
     headline: fmt::Arguments,
     details: &[fmt::Arguments],
-    frame: &InterruptStackFrame,
+    frame: &InterruptStackFrameValue,
     backtrace: Start,
 ) -> ! {
     crate::panic::exception(Exception {
@@ -124,22 +126,6 @@ macro_rules! fatal_exceptions {
     )*};
 }
 
-/// Defines handlers for exceptions that push a selector error code, which
-/// the report decodes.
-macro_rules! fatal_exceptions_with_selector {
-    ($($name:ident: $title:literal;)*) => {$(
-        extern "x86-interrupt" fn $name(frame: InterruptStackFrame, code: u64) {
-            let rbp = debug::frame_pointer();
-            fatal(
-                format_args!($title),
-                &[format_args!("error code {:#x}: {}", code, SelectorCode(code))],
-                &frame,
-                backtrace_from(&frame, Kind::Here, rbp),
-            );
-        }
-    )*};
-}
-
 fatal_exceptions! {
     divide_error: "divide error (#DE)";
     debug_exception: "debug (#DB)";
@@ -148,46 +134,6 @@ fatal_exceptions! {
     bound_range_exceeded: "bound range exceeded (#BR)";
     invalid_opcode: "invalid opcode (#UD)";
     device_not_available: "device not available (#NM)";
-}
-
-fatal_exceptions_with_selector! {
-    invalid_tss: "invalid TSS (#TS)";
-    segment_not_present: "segment not present (#NP)";
-    stack_segment_fault: "stack-segment fault (#SS)";
-}
-
-/// A general protection fault: the selector, if the CPU named one. With
-/// none, the usual causes are an address that is not canonical or an
-/// instruction the kernel may not execute.
-extern "x86-interrupt" fn general_protection_fault(frame: InterruptStackFrame, code: u64) {
-    let rbp = debug::frame_pointer();
-    let hint = if code == 0 {
-        " (e.g. a non-canonical address)"
-    } else {
-        ""
-    };
-    fatal(
-        format_args!("general protection fault (#GP)"),
-        &[format_args!(
-            "error code {:#x}: {}{}",
-            code,
-            SelectorCode(code),
-            hint
-        )],
-        &frame,
-        backtrace_from(&frame, Kind::Here, rbp),
-    );
-}
-
-/// An alignment check: its error code is always 0, so it is not shown.
-extern "x86-interrupt" fn alignment_check(frame: InterruptStackFrame, _code: u64) {
-    let rbp = debug::frame_pointer();
-    fatal(
-        format_args!("alignment check (#AC)"),
-        &[],
-        &frame,
-        backtrace_from(&frame, Kind::Here, rbp),
-    );
 }
 
 /// `int3`: report and carry on, as a debugger breakpoint would. RIP is the
@@ -200,15 +146,175 @@ extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
     });
 }
 
-/// A page fault: CR2 holds the address that was accessed, the error code
-/// says how. For an instruction fetch from a bad address (a call through a
-/// bad pointer), the word at RSP is the caller's return address, which the
-/// frame-pointer walk would miss, so the backtrace shows it after RIP.
+// --- exceptions with an error code ------------------------------------------
+//
+// This toolchain's LLVM lays out an `x86-interrupt` handler that takes an
+// error code with RSP 8 bytes off the 16-byte alignment the ABI promises
+// every call (fixed upstream by llvm/llvm-project#224029: the alignment
+// push was counted twice). Release code does not notice; a debug build's
+// precondition checks do (a 16-byte-aligned local in compiler_builtins'
+// memcmp, under the screen writer, trips one and the report dies in a #UD).
+// So these handlers only collect what the CPU gave into an [`ErrorFault`]
+// and call its report on a realigned stack. All of them are fatal, so the
+// stack is never given back.
+
+/// The exceptions that push an error code.
+#[derive(Clone, Copy)]
+enum WithCode {
+    InvalidTss,
+    SegmentNotPresent,
+    StackSegment,
+    GeneralProtection,
+    AlignmentCheck,
+    PageFault,
+    DoubleFault,
+}
+
+/// What a handler with an error code hands to [`report_error_fault`].
+struct ErrorFault {
+    /// Which exception.
+    vector: WithCode,
+    /// The state the CPU pushed.
+    frame: InterruptStackFrameValue,
+    /// The error code it pushed.
+    code: u64,
+    /// The handler's own RBP: `[handler_rbp]` is the interrupted RBP.
+    handler_rbp: u64,
+    /// CR2, read first thing (for #PF and #DF).
+    cr2: u64,
+}
+
+/// Calls [`report_error_fault`] with `fault` on a 16-byte-aligned stack.
+/// Inlined, so it runs in the handler's frame, below everything the handler
+/// keeps (`fault` included).
+#[inline(always)]
+fn report_on_aligned_stack(fault: &ErrorFault) -> ! {
+    let report: extern "C" fn(&ErrorFault) -> ! = report_error_fault;
+    // SAFETY: rounding RSP down only moves it further below the handler's
+    // live data (`fault` lies above it, in the handler's frame, and stays
+    // valid: nothing ever returns to pop it), so the call gets a fresh,
+    // aligned part of the same stack. `report` takes its one argument in RDI
+    // as the C ABI says and never returns, so no register or stack state is
+    // needed afterwards.
+    unsafe {
+        core::arch::asm!(
+            "and rsp, -16",
+            "call {report}",
+            report = in(reg) report,
+            in("rdi") fault,
+            options(noreturn),
+        );
+    }
+}
+
+/// Defines the handlers that take a plain `u64` error code.
+macro_rules! with_error_code {
+    ($($name:ident: $vector:ident;)*) => {$(
+        extern "x86-interrupt" fn $name(frame: InterruptStackFrame, code: u64) {
+            let fault = ErrorFault {
+                vector: WithCode::$vector,
+                frame: *frame,
+                code,
+                handler_rbp: debug::frame_pointer(),
+                cr2: 0,
+            };
+            report_on_aligned_stack(&fault)
+        }
+    )*};
+}
+
+with_error_code! {
+    invalid_tss: InvalidTss;
+    segment_not_present: SegmentNotPresent;
+    stack_segment_fault: StackSegment;
+    general_protection_fault: GeneralProtection;
+    alignment_check: AlignmentCheck;
+}
+
+/// A page fault: CR2 holds the address that was accessed.
 extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
-    let rbp = debug::frame_pointer();
-    let address = Cr2::read_raw();
-    let code = PageFaultCode(code.bits());
-    let mut backtrace = backtrace_from(&frame, Kind::Here, rbp);
+    let fault = ErrorFault {
+        vector: WithCode::PageFault,
+        frame: *frame,
+        code: code.bits(),
+        handler_rbp: debug::frame_pointer(),
+        cr2: Cr2::read_raw(),
+    };
+    report_on_aligned_stack(&fault)
+}
+
+/// A fault while delivering another one; runs on its own stack (IST), so it
+/// works even after a kernel stack overflow.
+extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) -> ! {
+    let fault = ErrorFault {
+        vector: WithCode::DoubleFault,
+        frame: *frame,
+        code,
+        handler_rbp: debug::frame_pointer(),
+        cr2: Cr2::read_raw(),
+    };
+    report_on_aligned_stack(&fault)
+}
+
+/// Reports an exception with an error code and halts: the error code
+/// decoded (a selector for #TS/#NP/#SS/#GP; for a page fault CR2, the code
+/// in words and the symbol the address lies in; for a double fault whether
+/// the stack ran into its guard page).
+extern "C" fn report_error_fault(fault: &ErrorFault) -> ! {
+    let frame = &fault.frame;
+    let code = fault.code;
+    let backtrace = backtrace_from(frame, Kind::Here, fault.handler_rbp);
+    let selector = format_args!("error code {:#x}: {}", code, SelectorCode(code));
+    match fault.vector {
+        WithCode::InvalidTss => fatal(
+            format_args!("invalid TSS (#TS)"),
+            &[selector],
+            frame,
+            backtrace,
+        ),
+        WithCode::SegmentNotPresent => fatal(
+            format_args!("segment not present (#NP)"),
+            &[selector],
+            frame,
+            backtrace,
+        ),
+        WithCode::StackSegment => fatal(
+            format_args!("stack-segment fault (#SS)"),
+            &[selector],
+            frame,
+            backtrace,
+        ),
+        // With no selector, the usual causes are an address that is not
+        // canonical or an instruction the kernel may not execute.
+        WithCode::GeneralProtection => fatal(
+            format_args!("general protection fault (#GP)"),
+            &[format_args!(
+                "{selector}{}",
+                if code == 0 {
+                    " (e.g. a non-canonical address)"
+                } else {
+                    ""
+                }
+            )],
+            frame,
+            backtrace,
+        ),
+        // Its error code is always 0, so it is not shown.
+        WithCode::AlignmentCheck => {
+            fatal(format_args!("alignment check (#AC)"), &[], frame, backtrace)
+        }
+        WithCode::PageFault => page_fault_report(fault, backtrace),
+        WithCode::DoubleFault => double_fault_report(fault, backtrace),
+    }
+}
+
+/// A page fault's report. For an instruction fetch from a bad address (a
+/// call through a bad pointer), the word at RSP is the caller's return
+/// address, which the frame-pointer walk would miss, so the backtrace shows
+/// it after RIP.
+fn page_fault_report(fault: &ErrorFault, mut backtrace: Start) -> ! {
+    let (frame, address) = (&fault.frame, fault.cr2);
+    let code = PageFaultCode(fault.code);
     if code.is_instruction_fetch() {
         backtrace.pushed_return = debug::read_word(frame.stack_pointer.as_u64());
     }
@@ -222,23 +328,20 @@ extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFault
                     words,
                     format_args!("accessed address: {symbol}+{:#x}", address - symbol.start),
                 ],
-                &frame,
+                frame,
                 backtrace,
             ),
-            None => fatal(headline, &[words], &frame, backtrace),
+            None => fatal(headline, &[words], frame, backtrace),
         },
     )
 }
 
-/// A fault while delivering another one; runs on its own stack (IST), so it
-/// works even after a kernel stack overflow, which it then names: the stack
+/// A double fault's report, which names a stack overflow: the stack
 /// pointer sits right above an unmapped page, where the last page fault
 /// (CR2) happened.
-extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _code: u64) -> ! {
-    let rbp = debug::frame_pointer();
+fn double_fault_report(fault: &ErrorFault, backtrace: Start) -> ! {
+    let (frame, cr2) = (&fault.frame, fault.cr2);
     let rsp = frame.stack_pointer.as_u64();
-    let cr2 = Cr2::read_raw();
-    let backtrace = backtrace_from(&frame, Kind::Here, rbp);
     let headline = format_args!("double fault (#DF)");
     if looks_like_stack_overflow(rsp, cr2, |address| debug::read_word(address & !7).is_some()) {
         fatal(
@@ -247,14 +350,14 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _code: u64) -
                 "stack overflow: the stack ran into the unmapped page at {:#x}",
                 cr2 & !0xfff
             )],
-            &frame,
+            frame,
             backtrace,
         )
     } else {
         fatal(
             headline,
             &[format_args!("CR2 (the last page-fault address): {cr2:#x}")],
-            &frame,
+            frame,
             backtrace,
         )
     }
