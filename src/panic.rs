@@ -89,7 +89,10 @@ pub struct Exception<'a> {
 /// `KERNEL PANIC: CPU exception: <headline>`, the details, `at <frame>`,
 /// the backtrace and the closing line.
 pub fn exception(exception: Exception) -> ! {
-    begin(format_args!("CPU exception: {}", exception.headline));
+    begin(format_args!(
+        "CPU exception: {} at {}",
+        exception.headline, exception.frame
+    ));
     line(format_args!(
         "KERNEL PANIC: CPU exception: {}",
         exception.headline
