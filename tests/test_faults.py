@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,21 +139,37 @@ def screen_rows(lines: list[str]) -> list[str]:
     return rows
 
 
-def check_on_screen(boot: Boot, lines: list[str], colour: int | None = PANIC_COLOUR):
+def check_on_screen(boot: Boot, lines: list[str], colour: int | None = PANIC_COLOUR,
+                    timeout: float = 10.0):
     """`lines` are consecutive rows of the visible screen (in `colour`
-    across the whole row, if given)."""
-    screen = boot.screen()
+    across the whole row, if given). Each line reaches serial before the
+    screen, so the screen is read again until it shows them all (or the
+    timeout, which only stops a screen that never gets there)."""
     rows = screen_rows(lines)
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = boot.screen()
+        problem = screen_problem(screen, rows, colour)
+        if problem is None:
+            return
+        if time.monotonic() > deadline:
+            boot.fail(f"{problem}:\n" + "\n".join(rows) + f"\n{screen}")
+        time.sleep(0.1)
+
+
+def screen_problem(screen, rows: list[str], colour: int | None) -> str | None:
+    """What is wrong with `screen` showing `rows`, or None."""
     shown = screen.lines()
     for top in range(len(shown) - len(rows) + 1):
         if shown[top:top + len(rows)] == rows:
             break
     else:
-        boot.fail("the screen does not show these lines:\n" + "\n".join(rows) + f"\n{screen}")
+        return "the screen does not show these lines"
     if colour is not None:
         for row in range(top, top + len(rows)):
             if any(a != colour for a in screen.attrs[row]):
-                boot.fail(f"row {row} is not white on red across the screen:\n{screen}")
+                return f"row {row} is not in colour {colour:#04x} across the screen"
+    return None
 
 
 def symbol_covers(name: str, address: int) -> bool:
