@@ -12,8 +12,10 @@
 //!
 //! The backtrace needs the interrupted code's frame pointer. An
 //! `x86-interrupt` handler built with frame pointers starts with `push rbp;
-//! mov rbp, rsp` right after the frame the CPU pushed, so `[rbp]` in the
-//! handler is the interrupted RBP, with or without an error code.
+//! mov rbp, rsp` right after the frame the CPU pushed (after one alignment
+//! push when there is an error code), so `[rbp]` in the handler is the
+//! interrupted RBP, with or without an error code (checked in the
+//! disassembly).
 
 use core::fmt;
 
