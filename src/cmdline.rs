@@ -91,14 +91,14 @@ pub enum Crash {
     /// Unbounded recursion into the stack's guard page (#DF on its own
     /// stack).
     StackOverflow,
-    /// A store into the kernel's code, `.text` (#PF once W^X is in place).
+    /// A store into the kernel's code, `.text` (#PF: W^X).
     WriteCode,
-    /// A store into a constant in `.rodata` (#PF once W^X is in place).
+    /// A store into a constant in `.rodata` (#PF: read-only).
     WriteRodata,
-    /// A jump into `.data` (#PF once no-execute is in place).
+    /// A jump into `.data` (#PF: no-execute).
     ExecData,
-    // `oom` (allocate until the heap is exhausted) joins this list with the
-    // kernel heap: a variant here, a row in `Crash::ALL`, an arm in
+    // `oom` (allocate until the heap is exhausted) is the heap owner's to
+    // add: a variant here, a row in `Crash::ALL`, an arm in
     // `debug::crash::run`.
 }
 

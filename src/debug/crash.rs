@@ -8,10 +8,11 @@
 //! optimiser cannot turn it into a loop. Every kind has a function of its
 //! own, never inlined, so the report's backtrace names it first.
 //!
-//! The three W^X kinds (`write-code`, `write-rodata`, `exec-data`) fault only
-//! once the kernel maps its sections with the rights they need and no more;
-//! on the boot page tables (all of it writable and executable) the access
-//! succeeds, changes nothing, and is reported as such.
+//! The three W^X kinds (`write-code`, `write-rodata`, `exec-data`) fault
+//! because the kernel maps its sections with the rights they need and no
+//! more (`memory::paging`). Where that protection is missing (a CPU without
+//! NX, for `exec-data`) the access succeeds, changes nothing, and a warning
+//! says so.
 
 use core::arch::asm;
 use core::sync::atomic::AtomicU8;
@@ -33,6 +34,8 @@ static RET_IN_DATA: AtomicU8 = AtomicU8::new(0xc3);
 /// W^X kind finds the memory writable or executable after all.
 pub fn run(kind: Crash) {
     println!("crash={}: {}", kind.name(), what(kind));
+    // `oom` (allocate until the heap is exhausted) is the heap owner's to
+    // add: a `Crash` variant, a row in `Crash::ALL`, an arm here.
     match kind {
         Crash::Breakpoint => {
             breakpoint();
@@ -56,7 +59,7 @@ pub fn run(kind: Crash) {
         Crash::ExecData => {
             exec_data();
             log::warn!("crash=exec-data: no fault: the kernel's data is executable");
-        } // `oom` comes with the kernel heap: allocate until it is exhausted.
+        }
     }
 }
 
