@@ -8,22 +8,20 @@ on red, on the screen; and the machine must stay halted, not reset (QEMU
 runs with -no-reboot, so a reset would end it). A panic prints a backtrace
 too; a stripped kernel prints addresses and says why.
 
-Run: /usr/bin/python3 -m pytest -q tests/test_faults.py (after `make iso`).
+The three W^X kinds (write-code, write-rodata, exec-data) fault because the
+kernel's page tables map each section with the rights it needs and no more.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import BUILD, KERNEL, VGA_COLUMNS, Boot, build_iso  # noqa: E402
+from harness import KERNEL, VGA_COLUMNS, Boot, build_iso
 
 PANIC_COLOUR = 0x4F  # white on red
 STOPPED = "  the kernel has stopped; restart the machine"
@@ -34,8 +32,6 @@ REPORT_END = r"^  the kernel has stopped|^\[WARN\] crash=[a-z-]+: no fault"
 FRAME_LINE = re.compile(r"^    (\d+)(?:-(\d+))?: (0x[0-9a-f]+) (\S+)$")
 RIP_LINE = re.compile(r"^  at rip (0x[0-9a-f]+) cs 0x8 rflags 0x[0-9a-f]+ "
                       r"rsp 0x[0-9a-f]+ ss 0x10$")
-
-NEEDS_WX = pytest.mark.xfail(reason="needs W^X page tables", strict=False)
 
 
 @dataclass
@@ -81,8 +77,6 @@ CASES = {
         [CRASH + "RET_IN_DATA", CRASH + "exec_data"]),
 }
 
-KINDS = [pytest.param(kind, marks=NEEDS_WX) if kind in ("write-code", "write-rodata", "exec-data")
-         else kind for kind in CASES]
 
 
 @dataclass
@@ -194,158 +188,153 @@ def symbol_covers(name: str, address: int) -> bool:
     return False
 
 
-def boot_crash(kind: str) -> Boot:
-    iso = build_iso(f"crash-{kind}", cmdline=f"crash={kind}")
-    return Boot(f"crash-{kind}", iso)
+def boot_crash(qemu, kind: str) -> Boot:
+    """A boot with `crash=KIND` on the command line."""
+    return qemu(f"crash-{kind}", build_iso(f"crash-{kind}", cmdline=f"crash={kind}"))
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_crash_kind_reports_the_fault_and_halts(kind):
+@pytest.mark.parametrize("kind", list(CASES))
+def test_crash_kind_reports_the_fault_and_halts(qemu, kind):
     """One boot per kind: exception name, decoded details, `at rip`, and a
     backtrace from the faulting function down to long_mode_start, on
     serial and on screen; then QEMU still runs (halted)."""
     case = CASES[kind]
-    with boot_crash(kind) as boot:
-        boot.wait_for_line("ready")
-        boot.wait_for_line(f"crash={kind}: ", regex=True)
-        end = boot.wait_for_line(REPORT_END, regex=True)
-        if "no fault" in end.string:
-            boot.fail(f"the CPU raised no fault: {end.string!r}")
-        report = report_lines(boot)
+    boot = boot_crash(qemu, kind)
+    boot.wait_for_line("ready")
+    boot.wait_for_line(f"crash={kind}: ", regex=True)
+    end = boot.wait_for_line(REPORT_END, regex=True)
+    if "no fault" in end.string:
+        boot.fail(f"the CPU raised no fault: {end.string!r}")
+    report = report_lines(boot)
 
-        headline = "KERNEL PANIC: CPU exception: " + case.headline
-        if not re.fullmatch(headline, report[0]):
-            boot.fail(f"first line {report[0]!r} does not match {headline!r}")
-        for i, pattern in enumerate(case.details, 1):
-            if not re.fullmatch("  " + pattern, report[i]):
-                boot.fail(f"line {report[i]!r} does not match {pattern!r}")
-        at = RIP_LINE.match(report[len(case.details) + 1])
-        if not at:
-            boot.fail(f"no `at rip ...` line after the details: {report}")
-        if report[len(case.details) + 2] != "  backtrace:":
-            boot.fail(f"no `  backtrace:` header (with names): {report}")
-        frames = parse_frames(boot, report[len(case.details) + 3:])
-        if frames[0].address != int(at.group(1), 16):
-            boot.fail(f"frame 0 {frames[0]} is not the faulting rip {at.group(1)}")
-        names = [f.name for f in frames]
-        if names[:len(case.frames)] != case.frames:
-            boot.fail(f"the backtrace starts {names}, expected {case.frames}")
-        check_complete(boot, frames)
-        if report[-2].startswith("    (walk ended"):
-            boot.fail(f"the walk stopped early: {report[-2]!r}")
+    headline = "KERNEL PANIC: CPU exception: " + case.headline
+    if not re.fullmatch(headline, report[0]):
+        boot.fail(f"first line {report[0]!r} does not match {headline!r}")
+    for i, pattern in enumerate(case.details, 1):
+        if not re.fullmatch("  " + pattern, report[i]):
+            boot.fail(f"line {report[i]!r} does not match {pattern!r}")
+    at = RIP_LINE.match(report[len(case.details) + 1])
+    if not at:
+        boot.fail(f"no `at rip ...` line after the details: {report}")
+    if report[len(case.details) + 2] != "  backtrace:":
+        boot.fail(f"no `  backtrace:` header (with names): {report}")
+    frames = parse_frames(boot, report[len(case.details) + 3:])
+    if frames[0].address != int(at.group(1), 16):
+        boot.fail(f"frame 0 {frames[0]} is not the faulting rip {at.group(1)}")
+    names = [f.name for f in frames]
+    if names[:len(case.frames)] != case.frames:
+        boot.fail(f"the backtrace starts {names}, expected {case.frames}")
+    check_complete(boot, frames)
+    if report[-2].startswith("    (walk ended"):
+        boot.fail(f"the walk stopped early: {report[-2]!r}")
 
-        check_on_screen(boot, report)
-        boot.check_running()
+    check_on_screen(boot, report)
+    boot.check_running()
 
 
-def test_stack_overflow_folds_the_recursion_into_one_line():
+def test_stack_overflow_folds_the_recursion_into_one_line(qemu):
     """The stack overflow's thousands of identical frames take one line."""
-    with boot_crash("stack-overflow") as boot:
-        boot.wait_for_line(REPORT_END, regex=True)
-        frames = parse_frames(boot, report_lines(boot)[4:])
-        if len(frames) > 6 or frames[1].last - frames[1].first < 100:
-            boot.fail(f"the recursion is not one line of many frames: {frames}")
-        boot.check_running()
+    boot = boot_crash(qemu, "stack-overflow")
+    boot.wait_for_line(REPORT_END, regex=True)
+    frames = parse_frames(boot, report_lines(boot)[4:])
+    if len(frames) > 6 or frames[1].last - frames[1].first < 100:
+        boot.fail(f"the recursion is not one line of many frames: {frames}")
+    boot.check_running()
 
 
-def test_breakpoint_is_reported_and_the_kernel_carries_on():
+def test_breakpoint_is_reported_and_the_kernel_carries_on(qemu):
     """`crash=breakpoint`: `ready`, the breakpoint's state and backtrace
     (frame 0 in the function with the int3), then the kernel carries on
     (no panic screen) and stays running."""
-    with boot_crash("breakpoint") as boot:
-        boot.wait_for_line("ready")
-        boot.wait_for_line("crash=breakpoint: the kernel carried on after the breakpoint")
-        lines = boot.serial_lines()
-        start = next((i for i, line in enumerate(lines)
-                      if line.startswith("breakpoint (#BP) at rip ")), None)
-        if start is None:
-            boot.fail("no `breakpoint (#BP) at rip ...` line")
-        if lines[start + 1] != "  backtrace:":
-            boot.fail(f"no backtrace after the breakpoint line: {lines[start + 1]!r}")
-        frames = parse_frames(boot, lines[start + 2:])
-        if frames[0].name != CRASH + "breakpoint":
-            boot.fail(f"frame 0 is {frames[0]}, not the function with the int3")
-        check_complete(boot, frames)
-        if any(line.startswith("KERNEL PANIC") for line in lines):
-            boot.fail("a breakpoint must not stop the kernel")
-        report = lines[start:start + 2 + len(frames) + 1]
-        check_on_screen(boot, report, colour=None)
-        boot.check_running()
+    boot = boot_crash(qemu, "breakpoint")
+    boot.wait_for_line("ready")
+    boot.wait_for_line("crash=breakpoint: the kernel carried on after the breakpoint")
+    lines = boot.serial_lines()
+    start = next((i for i, line in enumerate(lines)
+                  if line.startswith("breakpoint (#BP) at rip ")), None)
+    if start is None:
+        boot.fail("no `breakpoint (#BP) at rip ...` line")
+    if lines[start + 1] != "  backtrace:":
+        boot.fail(f"no backtrace after the breakpoint line: {lines[start + 1]!r}")
+    frames = parse_frames(boot, lines[start + 2:])
+    if frames[0].name != CRASH + "breakpoint":
+        boot.fail(f"frame 0 is {frames[0]}, not the function with the int3")
+    check_complete(boot, frames)
+    if any(line.startswith("KERNEL PANIC") for line in lines):
+        boot.fail("a breakpoint must not stop the kernel")
+    report = lines[start:start + 2 + len(frames) + 1]
+    check_on_screen(boot, report, colour=None)
+    boot.check_running()
 
 
-def test_panic_prints_a_backtrace():
+def test_panic_prints_a_backtrace(qemu):
     """`panic=test`: the panic screen has a backtrace through the function
     that panicked, down to the outermost frame."""
     iso = build_iso("faults-panic", cmdline="panic=test")
-    with Boot("faults-panic", iso) as boot:
-        boot.wait_for_line(REPORT_END, regex=True)
-        report = report_lines(boot)
-        if report[2] != "  backtrace:":
-            boot.fail(f"no backtrace header after the location: {report}")
-        frames = parse_frames(boot, report[3:])
-        names = [f.name for f in frames]
-        if "kestrel::panic::deliberate" not in names:
-            boot.fail(f"the backtrace misses the panicking function: {names}")
-        check_complete(boot, frames)
-        check_on_screen(boot, report)
-        boot.check_running()
+    boot = qemu("faults-panic", iso)
+    boot.wait_for_line(REPORT_END, regex=True)
+    report = report_lines(boot)
+    if report[2] != "  backtrace:":
+        boot.fail(f"no backtrace header after the location: {report}")
+    frames = parse_frames(boot, report[3:])
+    names = [f.name for f in frames]
+    if "kestrel::panic::deliberate" not in names:
+        boot.fail(f"the backtrace misses the panicking function: {names}")
+    check_complete(boot, frames)
+    check_on_screen(boot, report)
+    boot.check_running()
 
 
-def test_unknown_crash_kind_is_a_warning():
+def test_unknown_crash_kind_is_a_warning(qemu):
     """`crash=oops`: the usual warning listing the kinds; the boot goes on
     to `ready` and nothing crashes."""
     iso = build_iso("crash-unknown", cmdline="crash=oops")
-    with Boot("crash-unknown", iso) as boot:
-        boot.wait_for_line("ready")
-        expected = ("[WARN] ignoring `crash=oops`: expected crash=breakpoint|divide|"
-                    "invalid-opcode|page-fault|gp|stack-overflow|write-code|"
-                    "write-rodata|exec-data")
-        if expected not in boot.serial_lines():
-            boot.fail(f"no line {expected!r}")
-        boot.check_running()
-        if any(line.startswith(("KERNEL PANIC", "crash=")) for line in boot.serial_lines()):
-            boot.fail("an unknown kind must not crash")
+    boot = qemu("crash-unknown", iso)
+    boot.wait_for_line("ready")
+    expected = ("[WARN] ignoring `crash=oops`: expected crash=breakpoint|divide|"
+                "invalid-opcode|page-fault|gp|stack-overflow|write-code|"
+                "write-rodata|exec-data")
+    if expected not in boot.serial_lines():
+        boot.fail(f"no line {expected!r}")
+    boot.check_running()
+    if any(line.startswith(("KERNEL PANIC", "crash=")) for line in boot.serial_lines()):
+        boot.fail("an unknown kind must not crash")
 
 
-def test_stripped_kernel_shows_addresses_and_says_why():
+def test_stripped_kernel_shows_addresses_and_says_why(qemu, tmp_path):
     """A kernel without .symtab: the backtrace header says why there are no
     names, and the frames (addresses, `?`) still go down to the outermost."""
-    stripped = BUILD / "test-isos" / "kernel-stripped.bin"
-    stripped.parent.mkdir(parents=True, exist_ok=True)
+    stripped = tmp_path / "kernel-stripped.bin"
     subprocess.run(["strip", "-o", str(stripped), str(KERNEL)], check=True)
-    cfg = ("set timeout=0\nset default=0\n"
-           'menuentry "stripped" {\n'
-           "    multiboot2 /boot/stripped.bin crash=page-fault\n    boot\n}\n")
-    iso = build_iso("crash-stripped", cfg=cfg, files={"boot/stripped.bin": stripped})
-    with Boot("crash-stripped", iso) as boot:
-        boot.wait_for_line(REPORT_END, regex=True)
-        report = report_lines(boot)
-        header = "  backtrace (addresses only: the kernel has no symbol table (stripped)):"
-        if header not in report:
-            boot.fail(f"no line {header!r}")
-        frames = parse_frames(boot, report[report.index(header) + 1:])
-        if any(f.name != "?" for f in frames) or report[-2].startswith("    (walk ended"):
-            boot.fail(f"expected unnamed frames and a complete walk: {report}")
-        # The same addresses as with names: frame 0 in crash::page_fault,
-        # the last in long_mode_start (from the unstripped kernel's symbols).
-        if not (symbol_covers(CRASH + "page_fault", frames[0].address)
-                and symbol_covers("long_mode_start", frames[-1].address - 1)):
-            boot.fail(f"frames {frames} are not page_fault ... long_mode_start")
-        check_on_screen(boot, report)
-        boot.check_running()
+    iso = build_iso("crash-stripped", cmdline="crash=page-fault", kernel=stripped)
+    boot = qemu("crash-stripped", iso)
+    boot.wait_for_line(REPORT_END, regex=True)
+    report = report_lines(boot)
+    header = "  backtrace (addresses only: the kernel has no symbol table (stripped)):"
+    if header not in report:
+        boot.fail(f"no line {header!r}")
+    frames = parse_frames(boot, report[report.index(header) + 1:])
+    if any(f.name != "?" for f in frames) or report[-2].startswith("    (walk ended"):
+        boot.fail(f"expected unnamed frames and a complete walk: {report}")
+    # The same addresses as with names: frame 0 in crash::page_fault,
+    # the last in long_mode_start (from the unstripped kernel's symbols).
+    if not (symbol_covers(CRASH + "page_fault", frames[0].address)
+            and symbol_covers("long_mode_start", frames[-1].address - 1)):
+        boot.fail(f"frames {frames} are not page_fault ... long_mode_start")
+    check_on_screen(boot, report)
+    boot.check_running()
 
 
-def test_uefi_backtrace_has_names():
+@pytest.mark.slow
+def test_uefi_backtrace_has_names(qemu):
     """Under UEFI GRUB loads .symtab elsewhere; the names are still found.
     (No VGA text screen under UEFI: serial only.)"""
-    # An ISO of its own (the same contents as the BIOS test's), so that
-    # parallel runs never write one file at once.
-    iso = build_iso("crash-uefi-page-fault", cmdline="crash=page-fault")
-    with Boot("crash-uefi", iso, uefi=True) as boot:
-        boot.wait_for_line(REPORT_END, regex=True)
-        report = report_lines(boot)
-        frames = parse_frames(boot, report[report.index("  backtrace:") + 1:])
-        if frames[0].name != CRASH + "page_fault":
-            boot.fail(f"frame 0 is {frames[0]}")
-        check_complete(boot, frames)
-        boot.check_running()
+    iso = build_iso("crash-page-fault", cmdline="crash=page-fault")
+    boot = qemu("crash-uefi", iso, uefi=True)
+    boot.wait_for_line(REPORT_END, regex=True)
+    report = report_lines(boot)
+    frames = parse_frames(boot, report[report.index("  backtrace:") + 1:])
+    if frames[0].name != CRASH + "page_fault":
+        boot.fail(f"frame 0 is {frames[0]}")
+    check_complete(boot, frames)
+    boot.check_running()
