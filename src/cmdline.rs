@@ -97,14 +97,13 @@ pub enum Crash {
     WriteRodata,
     /// A jump into `.data` (#PF: no-execute).
     ExecData,
-    // `oom` (allocate until the heap is exhausted) is the heap owner's to
-    // add: a variant here, a row in `Crash::ALL`, an arm in
-    // `debug::crash::run`.
+    /// Allocation until the heap is exhausted (the out-of-memory panic).
+    Oom,
 }
 
 impl Crash {
     /// Every kind with its command-line name, in the order documented.
-    pub const ALL: [(&'static str, Crash); 9] = [
+    pub const ALL: [(&'static str, Crash); 10] = [
         ("breakpoint", Crash::Breakpoint),
         ("divide", Crash::Divide),
         ("invalid-opcode", Crash::InvalidOpcode),
@@ -114,11 +113,12 @@ impl Crash {
         ("write-code", Crash::WriteCode),
         ("write-rodata", Crash::WriteRodata),
         ("exec-data", Crash::ExecData),
+        ("oom", Crash::Oom),
     ];
 
     /// The accepted values, for messages (the names of [`Crash::ALL`]).
     const EXPECTED: &'static str = "breakpoint|divide|invalid-opcode|page-fault|gp|\
-        stack-overflow|write-code|write-rodata|exec-data";
+        stack-overflow|write-code|write-rodata|exec-data|oom";
 
     /// The kind named `value`.
     fn parse(value: &str) -> Option<Crash> {

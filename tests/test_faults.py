@@ -29,7 +29,7 @@ CRASH = "kestrel::debug::crash::"
 
 # The serial line that ends a report, or says a W^X kind did not fault.
 REPORT_END = r"^  the kernel has stopped|^\[WARN\] crash=[a-z-]+: no fault"
-FRAME_LINE = re.compile(r"^    (\d+)(?:-(\d+))?: (0x[0-9a-f]+) (\S+)$")
+FRAME_LINE = re.compile(r"^    (\d+)(?:-(\d+))?: (0x[0-9a-f]+) (.+)$")
 RIP_LINE = re.compile(r"^  at rip (0x[0-9a-f]+) cs 0x8 rflags 0x[0-9a-f]+ "
                       r"rsp 0x[0-9a-f]+ ss 0x10$")
 
@@ -101,7 +101,7 @@ def parse_frames(boot: Boot, lines: list[str]) -> list[Frame]:
         if first != expected or last < first:
             boot.fail(f"frame numbers jump at {line!r}")
         frames.append(Frame(first, last, int(match.group(3), 16),
-                            match.group(4).split("+")[0]))
+                            match.group(4).rsplit("+", 1)[0]))
     if not frames:
         boot.fail("the backtrace has no frames")
     return frames
@@ -293,7 +293,7 @@ def test_unknown_crash_kind_is_a_warning(qemu):
     boot.wait_for_line("ready")
     expected = ("[WARN] ignoring `crash=oops`: expected crash=breakpoint|divide|"
                 "invalid-opcode|page-fault|gp|stack-overflow|write-code|"
-                "write-rodata|exec-data")
+                "write-rodata|exec-data|oom")
     if expected not in boot.serial_lines():
         boot.fail(f"no line {expected!r}")
     boot.check_running()
@@ -337,4 +337,34 @@ def test_uefi_backtrace_has_names(qemu):
     if frames[0].name != CRASH + "page_fault":
         boot.fail(f"frame 0 is {frames[0]}")
     check_complete(boot, frames)
+    boot.check_running()
+
+
+def test_oom_prints_the_size_and_what_is_left(qemu):
+    """`crash=oom`: allocating until the heap is exhausted ends in the
+    panic screen naming the size that could not be allocated and what the
+    heap and the frame allocator have left, with a backtrace through the
+    allocating function; no hang, no reset."""
+    boot = boot_crash(qemu, "oom")
+    boot.wait_for_line("ready")
+    boot.wait_for_line(REPORT_END, regex=True)
+    report = report_lines(boot)
+    pattern = (r"KERNEL PANIC: out of memory: cannot allocate (\d+) bytes \(align \d+\); "
+               r"heap (\d+) KiB mapped of its (\d+) KiB limit, .*; (\d+) free frames")
+    match = re.fullmatch(pattern, report[0])
+    if not match:
+        boot.fail(f"first line {report[0]!r} does not match {pattern!r}")
+    size, mapped, limit = (int(match.group(i)) for i in (1, 2, 3))
+    if size < 1 << 20 or mapped > limit:
+        boot.fail(f"implausible figures: {report[0]!r}")
+    heap = re.search(r"^heap: talc at 0x[0-9a-f]+, \d+ KiB mapped, limit (\d+) KiB$",
+                     boot.serial(), re.M)
+    if not heap or int(heap.group(1)) != limit:
+        boot.fail(f"the limit in the report differs from the heap: line{boot.evidence()}")
+    if report[2] != "  backtrace:":
+        boot.fail(f"no backtrace header after the location: {report}")
+    names = [f.name for f in parse_frames(boot, report[3:])]
+    if CRASH + "oom" not in names:
+        boot.fail(f"the backtrace misses the allocating function: {names}")
+    check_on_screen(boot, report)
     boot.check_running()

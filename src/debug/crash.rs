@@ -34,8 +34,6 @@ static RET_IN_DATA: AtomicU8 = AtomicU8::new(0xc3);
 /// W^X kind finds the memory writable or executable after all.
 pub fn run(kind: Crash) {
     println!("crash={}: {}", kind.name(), what(kind));
-    // `oom` (allocate until the heap is exhausted) is the heap owner's to
-    // add: a `Crash` variant, a row in `Crash::ALL`, an arm here.
     match kind {
         Crash::Breakpoint => {
             breakpoint();
@@ -60,6 +58,7 @@ pub fn run(kind: Crash) {
             exec_data();
             log::warn!("crash=exec-data: no fault: the kernel's data is executable");
         }
+        Crash::Oom => oom(),
     }
 }
 
@@ -75,6 +74,7 @@ fn what(kind: Crash) -> &'static str {
         Crash::WriteCode => "writing into the kernel's code (.text)",
         Crash::WriteRodata => "writing into a constant (.rodata)",
         Crash::ExecData => "calling into data (.data)",
+        Crash::Oom => "allocating until the heap is exhausted",
     }
 }
 
@@ -202,5 +202,17 @@ fn exec_data() {
     // clobbered, as for any call.
     unsafe {
         asm!("call {target}", target = in(reg) target, clobber_abi("C"));
+    }
+}
+
+/// Allocates 1 MiB blocks, keeping every one, until the heap cannot grow:
+/// the allocator's out-of-memory panic names the size and what is left.
+#[inline(never)]
+fn oom() -> ! {
+    let mut blocks = alloc::vec::Vec::new();
+    loop {
+        // Touch each block so it is really used.
+        let block = alloc::vec![1u8; 1 << 20];
+        blocks.push(core::hint::black_box(block));
     }
 }
