@@ -43,7 +43,6 @@ mod memory;
 mod panic;
 #[cfg(target_os = "none")]
 mod selftest;
-#[cfg(test)]
 mod test_rng;
 
 /// The banner: the crate's name and version, the first line on every console.

@@ -1,6 +1,9 @@
-//! The host tests' pseudo-random numbers: xorshift64*, small, seeded, so
-//! every run is the same and a failure names the seed and step that
-//! reproduce it. No crate needed. Host tests only.
+//! The tests' pseudo-random numbers: xorshift64*, small, seeded, so every
+//! run is the same and a failure names the seed and step that reproduce it.
+//! No crate needed. Used by the host tests, the in-kernel heap test and the
+//! heap benchmark (the same workload in every round).
+
+#![forbid(unsafe_code)]
 
 /// xorshift64* (state: the last value); the seed must not be zero.
 pub struct Rng(pub u64);

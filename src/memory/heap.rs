@@ -196,29 +196,16 @@ pub(crate) mod ktests {
     use crate::selftest::{Context, Outcome};
     use crate::{check, check_eq};
 
-    /// A small xorshift generator: the same sequence every boot.
-    struct Rng(u64);
-
-    impl Rng {
-        /// The next value below `n`.
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
-
     /// Thousands of random-sized allocations and frees, each block filled
     /// with its own pattern and checked before it is freed; afterwards the
     /// heap holds exactly what it held before.
     fn random_allocations_keep_their_contents_and_all_come_back(_: &Context) -> Outcome {
         let before = usage();
-        let mut rng = Rng(0x6b65_7374_7265_6c21);
+        let mut rng = crate::test_rng::Rng(0x6b65_7374_7265_6c21);
         let mut live: Vec<(Box<[u8]>, u8)> = Vec::with_capacity(512);
         for step in 0..6000u32 {
             if live.len() == 512 || (!live.is_empty() && rng.below(3) == 0) {
-                let (block, fill) = live.swap_remove(rng.below(live.len() as u64) as usize);
+                let (block, fill) = live.swap_remove(rng.below(live.len()));
                 check!(
                     block.iter().all(|&b| b == fill),
                     "block of {} bytes corrupted",
@@ -229,7 +216,7 @@ pub(crate) mod ktests {
                     0 => 4096 + rng.below(60_000),
                     1..=3 => 256 + rng.below(4096),
                     _ => 1 + rng.below(256),
-                } as usize;
+                };
                 let fill = step as u8;
                 live.push((alloc::vec![fill; size].into_boxed_slice(), fill));
             }

@@ -63,35 +63,22 @@ impl Candidate for Heap {
     }
 }
 
-/// A small xorshift generator: the same workload every round.
-struct Rng(u64);
-
-impl Rng {
-    /// The next value below `n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// One round of the workload on `allocator`; returns its cycles, or `None`
 /// if the allocator ran out of room.
 fn round(allocator: &mut dyn Candidate, live: &mut Vec<(NonNull<u8>, Layout)>) -> Option<u64> {
-    let mut rng = Rng(0x6865_6170_6265_6e63);
+    let mut rng = crate::test_rng::Rng(0x6865_6170_6265_6e63);
     live.clear();
     let start = read_timestamp();
     for _ in 0..OPERATIONS {
         if live.len() == MAX_LIVE || (!live.is_empty() && rng.below(2) == 0) {
-            let (block, layout) = live.swap_remove(rng.below(live.len() as u64) as usize);
+            let (block, layout) = live.swap_remove(rng.below(live.len()));
             allocator.free(block, layout);
         } else {
             let size = match rng.below(20) {
                 0 => 4096 + rng.below(28_000),
                 1..=4 => 256 + rng.below(3840),
                 _ => 8 + rng.below(248),
-            } as usize;
+            };
             let align = if rng.below(8) == 0 { 64 } else { 8 };
             let layout = Layout::from_size_align(size, align).ok()?;
             let block = allocator.alloc(layout)?;
