@@ -79,6 +79,7 @@ fn exercise(boot: &BootInfo) {
         free_frames: 0,
         paging: Default::default(),
         heap: Default::default(),
+        console: None,
     }
     .write_all(&mut out)
     .unwrap();
