@@ -20,7 +20,7 @@
 use core::fmt;
 
 use super::font::{BUILTIN, GLYPH_WIDTH};
-use super::render::PixelFormat;
+use super::render::{MAX_SCALE, PixelFormat};
 use super::screen::{HEIGHT, WIDTH};
 use crate::boot_info::framebuffer::{ColorField, Framebuffer, Kind};
 
@@ -77,6 +77,9 @@ pub enum Reason {
     Pitch { pitch: u32, width: u32, bpp: u8 },
     /// Not even one character fits.
     TooSmall { width: u32, height: u32 },
+    /// So large that even the font scaled by [`MAX_SCALE`] leaves more than
+    /// [`MAX_COLUMNS`] x [`MAX_ROWS`] cells.
+    TooLarge { width: u32, height: u32 },
     /// The framebuffer's range overflows the physical address space.
     Address(u64),
     /// Mapping the framebuffer failed (the log says why).
@@ -150,6 +153,12 @@ fn layout(
     while width / (GLYPH_WIDTH * scale) > MAX_COLUMNS || height / (glyph_height * scale) > MAX_ROWS
     {
         scale += 1;
+        if scale > MAX_SCALE {
+            return Err(Reason::TooLarge {
+                width: fb.width,
+                height: fb.height,
+            });
+        }
     }
     Ok(Layout {
         framebuffer: fb,
@@ -215,6 +224,10 @@ impl fmt::Display for Reason {
             Reason::TooSmall { width, height } => write!(
                 f,
                 "the framebuffer's {width}x{height} pixels hold not even one character"
+            ),
+            Reason::TooLarge { width, height } => write!(
+                f,
+                "the framebuffer's {width}x{height} pixels are more than this console can fill"
             ),
             Reason::Address(address) => write!(
                 f,
@@ -342,6 +355,13 @@ mod tests {
             Choice::SerialOnly(Reason::TooSmall {
                 width: 4,
                 height: 480
+            })
+        );
+        assert_eq!(
+            choose(Some(rgb(20000, 2000, 32, 80000))),
+            Choice::SerialOnly(Reason::TooLarge {
+                width: 20000,
+                height: 2000
             })
         );
         let far = Framebuffer {

@@ -179,7 +179,7 @@ pub fn read_cell(row: usize, column: usize) -> Result<ScreenChar, usize> {
     };
     screen
         .renderer()
-        .draw_run(&mut compare, row, column, &[cell], cursor);
+        .draw_run(&mut compare, (row, column), &[cell], cursor, None);
     match compare.mismatch {
         None => Ok(ScreenChar::from_cell(cell)),
         Some(offset) => Err(offset),

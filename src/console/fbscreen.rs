@@ -10,8 +10,10 @@
 //! - the framebuffer is never read. Besides the grid this back end keeps
 //!   `shown`, the cell value each cell of the screen was last drawn with;
 //! - [`FbScreen::flush`] draws the cells whose value differs from `shown`,
-//!   runs of neighbouring ones together ([`Renderer::draw_run`]), each pixel
-//!   at most once. Text printed between two flushes, however many lines and
+//!   runs of neighbouring ones together ([`Renderer::draw_run`]), and of
+//!   those only the glyph rows whose pixels change (after a scroll about
+//!   half of a line of text: letters share their blank rows), each pixel at
+//!   most once. Text printed between two flushes, however many lines and
 //!   scrolls, costs one update;
 //! - a scroll is such an update too: every visible row is compared with what
 //!   its cells show, and only cells whose character or colours differ are
@@ -32,11 +34,7 @@ use core::fmt;
 
 use super::color::ColorCode;
 use super::grid::{TextGrid, TextScreen};
-use super::render::{PixelTarget, Renderer};
-
-/// A `shown` value no grid cell ever has (the grid holds printable ASCII or
-/// ■, never NUL): the cell must be drawn whatever the grid says.
-const UNKNOWN: u16 = 0;
+use super::render::{PixelTarget, Renderer, UNKNOWN};
 
 /// The grid of a framebuffer console: cells and dirty flags in slices of
 /// buffers sized for the largest grid.
@@ -220,15 +218,18 @@ impl<T: PixelTarget> TextScreen for FbScreen<'_, T> {
                 while column < width && needs(column, shown) {
                     column += 1;
                 }
-                let cursor_in_run = cursor_column
-                    .filter(|c| (first..column).contains(c))
-                    .map(|c| c - first);
+                let in_run =
+                    |c: Option<usize>| c.filter(|c| (first..column).contains(c)).map(|c| c - first);
+                let old_column = self
+                    .shown_cursor
+                    .filter(|old| old.0 == row)
+                    .map(|old| old.1);
                 self.renderer.draw_run(
                     &mut self.target,
-                    row,
-                    first,
+                    (row, first),
                     &line[first..column],
-                    cursor_in_run,
+                    in_run(cursor_column),
+                    Some((&shown[first..column], in_run(old_column))),
                 );
                 shown[first..column].copy_from_slice(&line[first..column]);
             }

@@ -153,6 +153,7 @@ impl<'a> Font<'a> {
 
     /// Row `y` (< height) of the glyph for code page 437 byte `byte`: bit 7
     /// is the leftmost pixel, a set bit the foreground.
+    #[inline]
     pub fn row(&self, byte: u8, y: usize) -> u8 {
         match self.glyph_of[usize::from(byte)] {
             DRAWN => self.drawn_square_row(y),

@@ -41,6 +41,71 @@ pub const CURSOR_ROWS: usize = 2;
 /// goes out in several writes per pixel line.
 const SCRATCH: usize = 4096;
 
+/// Unchanged glyph rows between changed ones that are drawn anyway, to
+/// write one longer line instead of two short ones.
+const MERGED_GAP: usize = 3;
+
+/// The most cells drawn per pass (the narrowest pixels fill the scratch
+/// buffer with this many unscaled cells).
+const MAX_CHUNK: usize = SCRATCH / (GLYPH_WIDTH * 2);
+
+/// An old cell value meaning "its pixels are not known": drawn whatever the
+/// new value. The grid never holds it (NUL, black on black).
+pub const UNKNOWN: u16 = 0;
+
+/// Cells of one colour pair to draw, and what they show now.
+struct Stretch<'c> {
+    /// Text row.
+    row: usize,
+    /// Column of the first cell.
+    column: usize,
+    /// The values to draw.
+    cells: &'c [u16],
+    /// The cursor's index among them.
+    cursor: Option<usize>,
+    /// What they show now, and the cursor's index then, if known.
+    old: Option<(&'c [u16], Option<usize>)>,
+}
+
+/// The largest scale factor the renderer draws (beyond it a nibble's pixels
+/// would not fit a table entry).
+pub const MAX_SCALE: usize = 8;
+
+/// Bytes of one [`Nibbles`] entry: four glyph pixels at the largest scale
+/// and pixel size.
+const NIBBLE_ENTRY: usize = 4 * MAX_SCALE * 4;
+
+/// Bytes of an unscaled entry's copy: four pixels of at most 4 bytes.
+const UNSCALED_ENTRY: usize = 16;
+
+/// For one colour pair: the pixel bytes of each 4-pixel pattern (bit 3 the
+/// leftmost), each pixel repeated `scale` times.
+struct Nibbles([[u8; NIBBLE_ENTRY]; 16]);
+
+impl Nibbles {
+    /// The table for `color`'s foreground and background, `B` bytes per
+    /// pixel, at `renderer`'s scale.
+    fn new<const B: usize>(renderer: &Renderer, color: ColorCode) -> Nibbles {
+        let (fg, bg) = renderer.colors(color);
+        let mut table = [[0u8; NIBBLE_ENTRY]; 16];
+        for (pattern, entry) in table.iter_mut().enumerate() {
+            let mut at = 0;
+            for pixel in 0..4 {
+                let bytes = if pattern & (0b1000 >> pixel) != 0 {
+                    fg
+                } else {
+                    bg
+                };
+                for _ in 0..renderer.scale {
+                    entry[at..at + B].copy_from_slice(&bytes[..B]);
+                    at += B;
+                }
+            }
+        }
+        Nibbles(table)
+    }
+}
+
 /// How a pixel is coded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PixelFormat {
@@ -116,64 +181,154 @@ impl<'f> Renderer<'f> {
         y * self.pitch + x * self.format.bytes_per_pixel
     }
 
-    /// Draws `cells` on text row `row` from column `column` on, every pixel
-    /// of their cells once; `cursor`, an index into `cells`, gets the cursor
-    /// drawn over it.
+    /// Draws `cells` on text row `row` from column `column` on; `cursor`,
+    /// an index into `cells`, gets the cursor drawn over it. `old` is what
+    /// those cells show now, if known: their values and the cursor's index
+    /// among them ([`UNKNOWN`] for a cell whose pixels are not known). Only
+    /// the glyph rows whose pixels change are written (all, without `old`),
+    /// each pixel once, neighbouring cells' rows in one write.
+    ///
+    /// Each stretch of cells with the same colours is drawn with a table,
+    /// built once for the stretch, of the pixel bytes of every 4-pixel
+    /// pattern (half a glyph row) in those colours: a glyph row is then two
+    /// copies, not eight choices. Under emulation, where every instruction
+    /// costs, that is most of the speed.
     pub fn draw_run(
         &self,
         target: &mut impl PixelTarget,
-        row: usize,
-        column: usize,
+        (row, column): (usize, usize),
         cells: &[u16],
         cursor: Option<usize>,
+        old: Option<(&[u16], Option<usize>)>,
     ) {
-        match self.format.bytes_per_pixel {
-            2 => self.draw::<2>(target, row, column, cells, cursor),
-            3 => self.draw::<3>(target, row, column, cells, cursor),
-            _ => self.draw::<4>(target, row, column, cells, cursor),
+        let mut first = 0;
+        while first < cells.len() {
+            let attribute = cells[first] >> 8;
+            let end = cells[first..]
+                .iter()
+                .position(|&cell| cell >> 8 != attribute)
+                .map_or(cells.len(), |n| first + n);
+            let within = |index: Option<usize>| {
+                index
+                    .filter(|i| (first..end).contains(i))
+                    .map(|i| i - first)
+            };
+            let stretch = Stretch {
+                row,
+                column: column + first,
+                cells: &cells[first..end],
+                cursor: within(cursor),
+                old: old.map(|(cells, cursor)| (&cells[first..end], within(cursor))),
+            };
+            match self.format.bytes_per_pixel {
+                2 => self.draw::<2>(target, &stretch),
+                3 => self.draw::<3>(target, &stretch),
+                _ => self.draw::<4>(target, &stretch),
+            }
+            first = end;
         }
     }
 
-    /// [`Renderer::draw_run`] for `B` bytes per pixel.
-    fn draw<const B: usize>(
-        &self,
-        target: &mut impl PixelTarget,
-        row: usize,
-        column: usize,
-        cells: &[u16],
-        cursor: Option<usize>,
-    ) {
-        let mut scratch = [0u8; SCRATCH];
+    /// Row `glyph_row` of `cell`'s glyph, with the cursor if `cursor`.
+    fn bits(&self, cell: u16, glyph_row: usize, cursor: bool) -> u8 {
+        if cursor && glyph_row >= self.font.height() - CURSOR_ROWS {
+            0xff
+        } else {
+            self.font.row(cell as u8, glyph_row)
+        }
+    }
+
+    /// Draws a stretch of cells of one colour pair, `B` bytes per pixel:
+    /// per glyph row and per scratch-full of cells, first which cells' row
+    /// changes, then the segments of changed cells (gaps of at most
+    /// [`MERGED_GAP`] unchanged cells drawn too, with the pixels they have:
+    /// still each pixel once), each built in `scratch` and written in one
+    /// go. Two plain loops rather than one with many branches: under
+    /// emulation that is much faster.
+    fn draw<const B: usize>(&self, target: &mut impl PixelTarget, stretch: &Stretch) {
+        let cells = stretch.cells;
+        let color = ScreenChar::from_cell(cells[0]).color;
+        let nibbles = Nibbles::new::<B>(self, color);
+        // Slack at the end: the unscaled path copies whole table entries
+        // and lets the next copy overwrite the bytes past a nibble.
+        let mut scratch = [0u8; SCRATCH + NIBBLE_ENTRY];
         let cell_bytes = self.cell_width() * B;
-        let per_write = (SCRATCH / cell_bytes).max(1);
-        let height = self.font.height();
-        for glyph_row in 0..height {
-            let under_cursor = glyph_row >= height - CURSOR_ROWS;
-            for (chunk_index, chunk) in cells.chunks(per_write).enumerate() {
-                let first = chunk_index * per_write;
-                let mut at = 0;
+        let nibble_bytes = cell_bytes / 2;
+        let per_chunk = (SCRATCH / cell_bytes).clamp(1, MAX_CHUNK);
+        let mut rows = [0u8; MAX_CHUNK];
+        let mut changed = [true; MAX_CHUNK];
+        for glyph_row in 0..self.font.height() {
+            for (chunk_index, chunk) in cells.chunks(per_chunk).enumerate() {
+                let base = chunk_index * per_chunk;
                 for (i, &cell) in chunk.iter().enumerate() {
-                    let ScreenChar { ascii, color } = ScreenChar::from_cell(cell);
-                    let bits = if under_cursor && cursor == Some(first + i) {
-                        0xff
-                    } else {
-                        self.font.row(ascii, glyph_row)
-                    };
-                    let (fg, bg) = self.colors(color);
-                    for bit in 0..GLYPH_WIDTH {
-                        let pixel = if bits & (0x80 >> bit) != 0 { fg } else { bg };
-                        for _ in 0..self.scale {
-                            scratch[at..at + B].copy_from_slice(&pixel[..B]);
-                            at += B;
-                        }
+                    rows[i] = self.bits(cell, glyph_row, stretch.cursor == Some(base + i));
+                }
+                if let Some((old, old_cursor)) = stretch.old {
+                    for (i, &cell) in chunk.iter().enumerate() {
+                        let was = old[base + i];
+                        changed[i] = was == UNKNOWN
+                            || was >> 8 != cell >> 8
+                            || self.bits(was, glyph_row, old_cursor == Some(base + i)) != rows[i];
                     }
                 }
-                let x = (column + first) * self.cell_width();
-                for repeat in 0..self.scale {
-                    let y = row * self.cell_height() + glyph_row * self.scale + repeat;
-                    target.write(self.offset(x, y), &scratch[..at]);
+                let count = chunk.len();
+                let mut i = 0;
+                while i < count {
+                    if !changed[i] {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    let mut end = i + 1;
+                    loop {
+                        let mut next = end;
+                        while next < count && !changed[next] {
+                            next += 1;
+                        }
+                        if next < count && next - end <= MERGED_GAP {
+                            end = next + 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    let mut at = 0;
+                    for &bits in &rows[start..end] {
+                        for nibble in [bits >> 4, bits & 0xf] {
+                            let entry = &nibbles.0[usize::from(nibble)];
+                            if self.scale == 1 {
+                                // A constant-size copy the compiler inlines
+                                // (two 8-byte moves); the next nibble
+                                // overwrites what lies past this one.
+                                scratch[at..at + UNSCALED_ENTRY]
+                                    .copy_from_slice(&entry[..UNSCALED_ENTRY]);
+                            } else {
+                                scratch[at..at + nibble_bytes]
+                                    .copy_from_slice(&entry[..nibble_bytes]);
+                            }
+                            at += nibble_bytes;
+                        }
+                    }
+                    self.write_line::<B>(target, stretch, base + start, glyph_row, &scratch[..at]);
+                    i = end;
                 }
             }
+        }
+    }
+
+    /// Writes `pixels`, row `glyph_row` of the stretch's cells from its
+    /// cell `first` on, to the `scale` pixel lines it covers.
+    fn write_line<const B: usize>(
+        &self,
+        target: &mut impl PixelTarget,
+        stretch: &Stretch,
+        first: usize,
+        glyph_row: usize,
+        pixels: &[u8],
+    ) {
+        let x = (stretch.column + first) * self.cell_width();
+        for repeat in 0..self.scale {
+            let y = stretch.row * self.cell_height() + glyph_row * self.scale + repeat;
+            target.write(self.offset(x, y), pixels);
         }
     }
 

@@ -448,3 +448,36 @@ fn a_band_fills_its_row_in_its_colour() {
     plain.apply(&Action::Text("\n".to_string()));
     assert_shows(&mut fixture, &plain, "band");
 }
+
+/// After a scroll only the glyph rows whose pixels change are written:
+/// letters share their blank rows, so a scrolled screen of lines that
+/// differ in every letter costs well under a full redraw of those cells.
+#[test]
+fn a_scroll_writes_only_the_glyph_rows_that_change() {
+    let mode = Mode::new(rgb24(), 800, 600);
+    let mut fixture = console(mode);
+    let mut plain = plain(&mode);
+    for n in 0..60usize {
+        let line: String = (0..79)
+            .map(|i| char::from(b'a' + ((i + n) % 26) as u8))
+            .collect();
+        write_both(&mut fixture, &mut plain, &format!("{line}\n"));
+        if n == 58 {
+            fixture.screen.flush();
+            fixture.screen.target_mut().forget_writes();
+        }
+    }
+    assert_shows(&mut fixture, &plain, "scrolled");
+    let written = fixture
+        .screen
+        .target()
+        .writes
+        .iter()
+        .filter(|&&n| n > 0)
+        .count();
+    let redrawn_cells = 79 * 37 * 8 * 16 * 3;
+    assert!(
+        written < redrawn_cells * 3 / 4,
+        "{written} bytes written for {redrawn_cells} bytes of changed cells"
+    );
+}
