@@ -84,7 +84,8 @@ pub const IDENTITY: &[Identity] = &[
     },
     Identity {
         what: "the VGA text memory 0xb8000-0xbffff, uncached",
-        why: "the VGA console writes it from the first line, before these tables exist",
+        why: "the VGA console (and a fault before the screen is chosen) writes it from the \
+              first line, before these tables exist",
     },
 ];
 
