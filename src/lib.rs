@@ -95,11 +95,12 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     //    printing; then the screen it describes (VGA text, a framebuffer, or
     //    none), and the banner on it, or the `boot error:` line and a halt.
     let loaded = boot_info::load(mbi_addr, magic);
-    console::init_screen(match &loaded {
+    let screen = console::init_screen(match &loaded {
         Ok(boot) => boot.framebuffer(),
         Err(failed) => failed.framebuffer,
     });
     println!("{}", BANNER);
+    serial_println!("console: {screen}");
     let boot = loaded.unwrap_or_else(|failed| boot_error(format_args!("{}", failed.error)));
 
     // 4. The kernel command line, read once. Its log level applies from
@@ -122,7 +123,6 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         free_frames,
         paging,
         heap,
-        console: console::choice(),
     });
 
     // 7. `selftest` on the command line: run the in-kernel tests, then stop.

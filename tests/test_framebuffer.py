@@ -47,6 +47,8 @@ def test_uefi_boot_draws_the_banner_and_ready_on_the_framebuffer(qemu):
     lines = boot.kernel_lines()
     if "ready" not in lines:
         boot.fail("banner not followed by `ready` on serial")
+    if not any(l.startswith("framebuffer: rgb ") for l in lines):
+        boot.fail("the boot report has no `framebuffer: rgb ...` line")
     mode = check_shows_serial(boot)
     check(mode.bpp in (24, 32), f"unexpected depth {mode.bpp}")
     boot.check_running()
@@ -61,6 +63,25 @@ def test_uefi_boot_that_scrolls_shows_exactly_the_last_rows(qemu):
     mode = Mode.from_serial(boot.kernel_lines())
     check(len(boot.kernel_lines()) > mode.rows, "nothing scrolled")
     check_shows_serial(boot)
+
+
+@pytest.mark.slow
+def test_a_boot_error_under_uefi_reaches_the_framebuffer(qemu, tmp_path):
+    """One boot module more than the kernel tracks stops the boot with a
+    `boot error:` line: under UEFI on the framebuffer too, since the screen
+    is chosen from the boot information before anything is printed."""
+    module = tmp_path / "module.txt"
+    module.write_text("a boot module\n")
+    modules = "".join(f"    module2 /boot/module.txt copy{i}\n" for i in range(63))
+    cfg = ("set timeout=0\ninsmod all_video\n"
+           f"menuentry \"{BANNER} with 63 modules\" {{\n"
+           f"    multiboot2 /boot/kernel.bin\n{modules}    boot\n}}\n")
+    iso = build_iso("fb-boot-error", cfg=cfg, files={"boot/module.txt": module})
+    boot = qemu("fb-boot-error", iso, uefi=True)
+    boot.wait_for_line(r"^boot error: too many boot modules", regex=True)
+    check_shows_serial(boot)
+    boot.check_running()
+    check("ready" not in boot.kernel_lines(), "the kernel went on after the boot error")
 
 
 def test_bios_with_a_forced_framebuffer_uses_the_framebuffer_console(qemu):

@@ -79,7 +79,6 @@ fn exercise(boot: &BootInfo) {
         free_frames: 0,
         paging: Default::default(),
         heap: Default::default(),
-        console: None,
     }
     .write_all(&mut out)
     .unwrap();

@@ -12,7 +12,6 @@
 //! mbi: [0x00000000001000b8-0x0000000000100707]
 //! module: [0x00000000005a9000-0x00000000005aa002] first module arg=1
 //! framebuffer: text 80x25x16 pitch 160 at 0xb8000
-//! console: vga text 80x25
 //! acpi: rsdp v1 rsdt 0x7fe1ad8
 //! frames: 32581 usable
 //! ```
@@ -30,7 +29,6 @@ use core::fmt;
 use multiboot2::{MemoryArea, MemoryAreaType, StringError, TagType};
 
 use super::{BootInfo, module_range};
-use crate::console::choice::Choice;
 use crate::memory::frame_allocator::{area_range, is_usable};
 use crate::memory::layout::{DIRECT_MAP_OFFSET, HEAP_START, HeapUsage, PagingSummary};
 use crate::memory::range::PhysRange;
@@ -60,8 +58,6 @@ pub struct Report<'r, 'mbi> {
     pub paging: PagingSummary,
     /// The heap after its first growth.
     pub heap: HeapUsage,
-    /// The screen the console chose (`None` before it did).
-    pub console: Option<&'r Choice>,
 }
 
 impl Report<'_, '_> {
@@ -101,9 +97,6 @@ impl Report<'_, '_> {
                     fb.kind, fb.width, fb.height, fb.bpp, fb.pitch, fb.address
                 ),
             )?;
-        }
-        if let Some(console) = self.console {
-            line(SerialOnly, format_args!("console: {console}"))?;
         }
         if let Some(rsdp) = boot.mbi.rsdp_v2_tag() {
             line(
@@ -258,7 +251,6 @@ mod tests {
             free_frames: frames,
             paging: PAGING,
             heap: HEAP,
-            console: Some(&Choice::VgaText),
         }
         .write_all(&mut out)
         .unwrap();
@@ -284,7 +276,6 @@ mod tests {
              mbi: [MBI]\n\
              module: [0x0000000000200000-0x00000000002004d2] first\n\
              framebuffer: text 80x25x16 pitch 160 at 0xb8000\n\
-             console: vga text 80x25\n\
              acpi: rsdp v1 rsdt 0x7fe1234\n\
              frames: 32484 usable\n\
              paging: nx on, pat on, 1g pages off, direct map 130556 KiB at 0xffff800000000000 \
@@ -304,7 +295,6 @@ mod tests {
             free_frames: 7,
             paging: PagingSummary::default(),
             heap: HeapUsage::default(),
-            console: Some(&Choice::VgaText),
         }
         .write_summary(&mut out)
         .unwrap();
@@ -360,8 +350,7 @@ mod tests {
         let report = full(Builder::new().memory_map(&[]).end(), 0);
         assert_eq!(
             report,
-            "loader: \ncmdline: \nmem: total usable 0 KiB\nkernel: [0x0000000000100000-0x000000000012afff]\nmbi: [MBI]\n\
-             console: vga text 80x25\nframes: 0 usable\n\
+            "loader: \ncmdline: \nmem: total usable 0 KiB\nkernel: [0x0000000000100000-0x000000000012afff]\nmbi: [MBI]\nframes: 0 usable\n\
              paging: nx on, pat on, 1g pages off, direct map 130556 KiB at 0xffff800000000000 \
              in 0 x 1 GiB + 62 x 2 MiB + 1151 x 4 KiB pages\n\
              heap: talc at 0xffffc00000000000, 64 KiB mapped, limit 65536 KiB\n"
