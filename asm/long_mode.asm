@@ -24,6 +24,11 @@ long_mode_start:
     mov edi, edi                ; rust_main's 1st argument: boot information
     mov esi, esi                ; 2nd argument: the Multiboot2 magic
 
+    ; A zero frame pointer marks the outermost frame: the kernel is built with
+    ; frame pointers (x86_64-kernel.json), and a backtrace walks the chain of
+    ; saved RBPs until it finds this 0 in rust_main's frame.
+    xor ebp, ebp                ; clears all of RBP (32-bit writes zero-extend)
+
     ; RSP = stack_top, 16-byte aligned, as the System V ABI wants before a call.
     call rust_main
 

@@ -31,6 +31,9 @@ pub struct Options {
     /// `bench`: time the screen writer against a naive one after the boot
     /// and print cycles per line (see `make bench`).
     pub bench: bool,
+    /// `crash=KIND`: make the CPU raise one fault on purpose after the boot,
+    /// to show (and test) its report.
+    pub crash: Option<Crash>,
 }
 
 /// The log level the command line chose (`info` by default).
@@ -69,6 +72,69 @@ pub enum DeliberatePanic {
     Test,
     /// `panic=locked`: a panic while the console locks are held.
     Locked,
+}
+
+/// Which fault `crash=` asks the CPU to raise after the boot (each done in
+/// `debug::crash`, by the CPU rather than by a Rust panic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// `int3`: reported, then the kernel carries on.
+    Breakpoint,
+    /// A division by zero (#DE).
+    Divide,
+    /// An undefined instruction, `ud2` (#UD).
+    InvalidOpcode,
+    /// A read through a null pointer (#PF).
+    PageFault,
+    /// A read from a non-canonical address (#GP).
+    Gp,
+    /// Unbounded recursion into the stack's guard page (#DF on its own
+    /// stack).
+    StackOverflow,
+    /// A store into the kernel's code, `.text` (#PF: W^X).
+    WriteCode,
+    /// A store into a constant in `.rodata` (#PF: read-only).
+    WriteRodata,
+    /// A jump into `.data` (#PF: no-execute).
+    ExecData,
+    /// Allocation until the heap is exhausted (the out-of-memory panic).
+    Oom,
+}
+
+impl Crash {
+    /// Every kind with its command-line name, in the order documented.
+    pub const ALL: [(&'static str, Crash); 10] = [
+        ("breakpoint", Crash::Breakpoint),
+        ("divide", Crash::Divide),
+        ("invalid-opcode", Crash::InvalidOpcode),
+        ("page-fault", Crash::PageFault),
+        ("gp", Crash::Gp),
+        ("stack-overflow", Crash::StackOverflow),
+        ("write-code", Crash::WriteCode),
+        ("write-rodata", Crash::WriteRodata),
+        ("exec-data", Crash::ExecData),
+        ("oom", Crash::Oom),
+    ];
+
+    /// The accepted values, for messages (the names of [`Crash::ALL`]).
+    const EXPECTED: &'static str = "breakpoint|divide|invalid-opcode|page-fault|gp|\
+        stack-overflow|write-code|write-rodata|exec-data|oom";
+
+    /// The kind named `value`.
+    fn parse(value: &str) -> Option<Crash> {
+        Crash::ALL
+            .iter()
+            .find(|(name, _)| *name == value)
+            .map(|&(_, kind)| kind)
+    }
+
+    /// Its command-line name.
+    pub fn name(self) -> &'static str {
+        Crash::ALL
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map_or("?", |(name, _)| name)
+    }
 }
 
 /// One word of the command line: a flag (`value` is `None`) or `key=value`
@@ -165,6 +231,13 @@ impl Options {
                         });
                     }
                 });
+            }
+            ("crash", Some(value)) => {
+                self.crash = Some(Crash::parse(value).ok_or(Problem::BadValue {
+                    key: "crash",
+                    value,
+                    expected: Crash::EXPECTED,
+                })?);
             }
             _ => return Err(Problem::Unknown(word.text)),
         }
@@ -302,6 +375,33 @@ mod tests {
             [
                 "ignoring `panic=now`: expected panic=test|locked",
                 "ignoring unknown kernel option `panic`"
+            ]
+        );
+    }
+
+    #[test]
+    fn crash_takes_every_kind_by_name() {
+        for (name, kind) in Crash::ALL {
+            let (options, problems) = parse(&format!("crash={name}"));
+            assert_eq!((options.crash, problems.len()), (Some(kind), 0), "{name}");
+            assert_eq!(kind.name(), name);
+        }
+        assert_eq!(parse("").0.crash, None);
+        // The last one wins, as for every option.
+        assert_eq!(parse("crash=gp crash=divide").0.crash, Some(Crash::Divide));
+    }
+
+    #[test]
+    fn crash_message_lists_every_kind() {
+        let names: Vec<&str> = Crash::ALL.iter().map(|(name, _)| *name).collect();
+        assert_eq!(Crash::EXPECTED, names.join("|"));
+        let (options, problems) = parse("crash=gp crash=oops crash");
+        assert_eq!(options.crash, Some(Crash::Gp));
+        assert_eq!(
+            problems,
+            [
+                format!("ignoring `crash=oops`: expected crash={}", names.join("|")),
+                "ignoring unknown kernel option `crash`".to_string(),
             ]
         );
     }

@@ -10,6 +10,8 @@
 //!    port, `println!`.
 //! 5. [`boot_info`] — what GRUB handed over, validated and reported.
 //! 6. [`memory`] — physical memory: the frame allocator.
+//! 7. [`debug`] — fault details in words, backtraces with function names,
+//!    and `crash=KIND`.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -36,6 +38,7 @@ mod console;
 mod arch;
 mod boot_info;
 mod cmdline;
+mod debug;
 mod memory;
 #[cfg(target_os = "none")]
 mod panic;
@@ -56,6 +59,7 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     cmdline::ktests::TESTS,
     console::ktests::TESTS,
     boot_info::ktests::TESTS,
+    debug::ktests::TESTS,
     memory::ktests::TESTS,
     memory::paging::ktests::TESTS,
     memory::heap::ktests::TESTS,
@@ -93,7 +97,9 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
 
     // 3. The boot information: where GRUB put it, checked tag by tag without
     //    printing; then the screen it describes (VGA text, a framebuffer, or
-    //    none), and the banner on it, or the `boot error:` line and a halt.
+    //    none), and the banner on it, or the `boot error:` line and a halt;
+    //    then the kernel's symbol table it points to, so that backtraces
+    //    name functions.
     let loaded = boot_info::load(mbi_addr, magic);
     let screen = console::init_screen(match &loaded {
         Ok(boot) => boot.framebuffer(),
@@ -102,6 +108,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     println!("{}", BANNER);
     serial_println!("console: {screen}");
     let boot = loaded.unwrap_or_else(|failed| boot_error(format_args!("{}", failed.error)));
+    debug::init(boot);
 
     // 4. The kernel command line, read once. Its log level applies from
     //    here on, to the records held so far and to the line's own warnings.
@@ -146,7 +153,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     // 9. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 10. `panic=...` on the command line: show the panic screen on purpose.
+    // 10. `crash=...` or `panic=...` on the command line: fault or panic on
+    //     purpose, to show the report. (`crash=breakpoint` carries on.)
+    if let Some(kind) = options.crash {
+        debug::crash(kind);
+    }
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }

@@ -1,25 +1,37 @@
-//! What happens when the kernel panics: say what and where, then halt.
+//! What happens when the kernel panics or the CPU raises a fatal exception:
+//! say what, where, and through which calls, then halt.
 //!
-//! The panic screen is three lines, white on red on the VGA screen (each a
+//! The panic screen, white on red on the VGA screen (each line a
 //! full-width band, below what was already there) and the same text on
 //! serial:
 //!
 //! ```text
 //! KERNEL PANIC: <message>
 //!   at <file>:<line>:<column>
+//!   backtrace:
+//!     0: 0x10a2f1 core::panicking::panic_fmt+0x31
+//!     1: 0x1051c4 kestrel::panic::deliberate+0x24
+//!     2: 0x10c9b8 rust_main+0x5a8
+//!     3: 0x1000c5 long_mode_start+0x15
 //!   the kernel has stopped; restart the machine
 //! ```
+//!
+//! A CPU exception ([`exception`], from `arch`'s handlers) has the same
+//! shape: `KERNEL PANIC: CPU exception: <name> ...`, the decoded details,
+//! `at rip ...` with the state the CPU saved, and a backtrace whose frame 0
+//! is the faulting instruction. Backtraces come from [`crate::debug`].
 //!
 //! Interrupts go off first and the CPU then halts for good: no reset, no
 //! return. The consoles' locks are broken on the way (see
 //! [`console::panic_print`]), so a panic while one is held still prints. A
-//! panic while printing the panic screen prints one line on serial only and
-//! halts.
+//! panic (or fault) while printing the panic screen prints one line on
+//! serial only and halts.
 //!
 //! `panic=test` (or `panic=locked`, with the console locks held) on the
 //! kernel command line panics on purpose after the boot, to show and test
-//! all this.
+//! all this; `crash=KIND` does the same for CPU exceptions.
 
+use core::fmt;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -27,6 +39,7 @@ use crate::arch::halt_forever;
 use crate::cmdline::DeliberatePanic;
 use crate::console;
 use crate::console::color::{Color, ColorCode};
+use crate::debug::backtrace::Start;
 
 /// The panic screen's colours.
 pub const PANIC_COLOR: ColorCode = ColorCode::new(Color::White, Color::Red);
@@ -38,40 +51,84 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 /// halts this CPU forever (never resets).
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
+    // This function's own frame record: the walk starts with the return
+    // address into `core::panicking`, then the code that panicked.
+    let rbp = crate::debug::frame_pointer();
+    begin(format_args!("{}", info.message()));
+    line(format_args!("KERNEL PANIC: {}", info.message()));
+    if let Some(location) = info.location() {
+        line(format_args!(
+            "  at {}:{}:{}",
+            location.file(),
+            location.line(),
+            location.column()
+        ));
+    }
+    finish(Start {
+        rip: None,
+        pushed_return: None,
+        rbp,
+    })
+}
+
+/// A fatal CPU exception, as its handler describes it.
+pub struct Exception<'a> {
+    /// The exception's name and what it concerns, e.g. `page fault (#PF)
+    /// accessing 0x0`.
+    pub headline: fmt::Arguments<'a>,
+    /// The decoded details, a line each (the error code in words, ...).
+    pub details: &'a [fmt::Arguments<'a>],
+    /// The state the CPU saved: `rip ... cs ... rflags ... rsp ... ss ...`.
+    pub frame: fmt::Arguments<'a>,
+    /// Where the backtrace starts: the faulting instruction and the
+    /// interrupted code's frame pointer.
+    pub backtrace: Start,
+}
+
+/// Prints the panic screen for a fatal CPU exception and halts forever:
+/// `KERNEL PANIC: CPU exception: <headline>`, the details, `at <frame>`,
+/// the backtrace and the closing line.
+pub fn exception(exception: Exception) -> ! {
+    begin(format_args!(
+        "CPU exception: {} at {}",
+        exception.headline, exception.frame
+    ));
+    line(format_args!(
+        "KERNEL PANIC: CPU exception: {}",
+        exception.headline
+    ));
+    for details in exception.details {
+        line(format_args!("  {details}"));
+    }
+    line(format_args!("  at {}", exception.frame));
+    finish(exception.backtrace)
+}
+
+/// Interrupts off, and the check for a panic while panicking: if this is
+/// one, prints `what` on serial in one line and halts.
+fn begin(what: fmt::Arguments) {
     crate::arch::disable_interrupts();
     if PANICKING.swap(true, Ordering::SeqCst) {
         // SAFETY: we halt below and never return to the code that panicked.
-        unsafe {
-            console::panic_serial(format_args!(
-                "KERNEL PANIC while panicking: {}",
-                info.message()
-            ))
-        };
+        unsafe { console::panic_serial(format_args!("KERNEL PANIC while panicking: {what}")) };
         halt_forever()
     }
-    // SAFETY: we never return to the code that panicked (halt below), so
-    // breaking a console lock it may hold cannot create two live writers.
-    unsafe {
-        console::panic_print(
-            PANIC_COLOR,
-            format_args!("KERNEL PANIC: {}", info.message()),
-        );
-        if let Some(location) = info.location() {
-            console::panic_print(
-                PANIC_COLOR,
-                format_args!(
-                    "  at {}:{}:{}",
-                    location.file(),
-                    location.line(),
-                    location.column()
-                ),
-            );
-        }
-        console::panic_print(
-            PANIC_COLOR,
-            format_args!("  the kernel has stopped; restart the machine"),
-        );
-    }
+}
+
+/// One line of the panic screen, on both consoles.
+fn line(args: fmt::Arguments) {
+    // SAFETY: only called after `begin`, on the way to `halt_forever`: the
+    // code that panicked never runs again, so breaking a console lock it may
+    // hold cannot create two live writers.
+    unsafe { console::panic_print(PANIC_COLOR, args) };
+}
+
+/// The backtrace and the closing line, then the halt.
+fn finish(backtrace: Start) -> ! {
+    crate::debug::print_backtrace(backtrace, line);
+    line(format_args!(
+        "  the kernel has stopped; restart the machine"
+    ));
     halt_forever()
 }
 

@@ -152,6 +152,17 @@ impl Builder {
         self.tag(tag_type::ELF_SECTIONS, &payload)
     }
 
+    /// An ELF-sections tag: `num`, `entsize` and `shndx` as given, then
+    /// `headers` zero bytes of section headers.
+    pub fn elf_sections_raw(self, num: u32, entsize: u32, shndx: u32, headers: usize) -> Self {
+        let mut payload = Vec::new();
+        payload.extend_from_slice(&num.to_le_bytes());
+        payload.extend_from_slice(&entsize.to_le_bytes());
+        payload.extend_from_slice(&shndx.to_le_bytes());
+        payload.extend(vec![0; headers]);
+        self.tag(tag_type::ELF_SECTIONS, &payload)
+    }
+
     /// An ACPI 1.0 RSDP copy pointing at `rsdt`.
     pub fn rsdp_v1(self, rsdt: u32) -> Self {
         let mut payload = b"RSD PTR ".to_vec();

@@ -14,8 +14,9 @@
 //! - every tag starts 8-byte aligned (each follows the previous one padded to
 //!   8), has a size of at least 8 and ends inside `total_size`;
 //! - an end tag (type 0, size 8) closes the chain exactly at `total_size`;
-//! - every tag type the kernel reads through the crate has the layout the
-//!   crate relies on: see [`check_tag`] for each type;
+//! - every tag type the kernel reads (through the crate, or itself as the
+//!   ELF sections for backtraces) has the layout that code relies on: see
+//!   [`check_tag`] for each type;
 //! - there is a memory map (nothing can be allocated without one).
 //!
 //! Limits: strings (command lines, loader name) are not checked here; the
@@ -61,7 +62,8 @@ pub mod tag_type {
     pub const MODULE: u32 = 3;
     /// The memory map.
     pub const MEMORY_MAP: u32 = 6;
-    /// The kernel's ELF section headers, with where GRUB loaded each.
+    /// The kernel's ELF section headers, with where GRUB loaded each (the
+    /// reserved list and the symbol table for backtraces read them).
     pub const ELF_SECTIONS: u32 = 9;
     /// The framebuffer.
     pub const FRAMEBUFFER: u32 = 8;
@@ -86,6 +88,8 @@ const ELF_SECTIONS_FIXED_SIZE: usize = 20;
 pub const ELF64_SECTION_HEADER_SIZE: usize = 64;
 /// A 32-bit ELF section header.
 const ELF32_SECTION_HEADER_SIZE: usize = 40;
+/// `shndx` of 0 (`SHN_UNDEF`): there is no section-name string table.
+const SHN_UNDEF: u32 = 0;
 /// ACPI 1.0 RSDP tag: header + 20-byte RSDP. The crate reads it as a fixed
 /// 28-byte structure padded to 32, so the size must lie in 28..=32.
 const ACPI_OLD_SIZES: (usize, usize) = (28, 32);
@@ -367,9 +371,18 @@ fn check_tag(tag: &[u8], tag_type: u32) -> Result<(), &'static str> {
             if size < ELF_SECTIONS_FIXED_SIZE {
                 return Err("ELF-sections tag shorter than its fixed fields");
             }
+            let count = read_u32(tag, 8) as usize;
             let entry_size = read_u32(tag, 12) as usize;
             if entry_size != ELF64_SECTION_HEADER_SIZE && entry_size != ELF32_SECTION_HEADER_SIZE {
                 return Err("ELF section header size is not 64 or 40");
+            }
+            // count < 2^32 and entry_size <= 64, so the product fits.
+            if count * entry_size > size - ELF_SECTIONS_FIXED_SIZE {
+                return Err("ELF section headers run past the end of the tag");
+            }
+            let shndx = read_u32(tag, 16);
+            if shndx != SHN_UNDEF && shndx as usize >= count {
+                return Err("ELF section-name table index is not a section");
             }
         }
         tag_type::ACPI_OLD if !(ACPI_OLD_SIZES.0..=ACPI_OLD_SIZES.1).contains(&size) => {
@@ -710,6 +723,83 @@ mod tests {
                 "type {typ} payload {len}"
             );
         }
+    }
+
+    #[test]
+    fn accepts_the_elf_sections_grub_passes() {
+        // Five 64-byte headers, section names in section 4.
+        let buffer = minimal().elf_sections_raw(5, 64, 4, 5 * 64).end().build();
+        assert_eq!(check(&buffer), Ok(()));
+        // shndx 0 (SHN_UNDEF): no section names; no sections at all.
+        let buffer = minimal().elf_sections_raw(5, 64, 0, 5 * 64).end().build();
+        assert_eq!(check(&buffer), Ok(()));
+        let buffer = minimal().elf_sections_raw(0, 64, 0, 0).end().build();
+        assert_eq!(check(&buffer), Ok(()));
+        // More header bytes than announced (padding) are fine.
+        let buffer = minimal().elf_sections_raw(2, 64, 1, 3 * 64).end().build();
+        assert_eq!(check(&buffer), Ok(()));
+        // ELF32 headers, as the crate reads them too.
+        let buffer = minimal().elf_sections_raw(3, 40, 2, 3 * 40).end().build();
+        assert_eq!(check(&buffer), Ok(()));
+    }
+
+    #[test]
+    fn rejects_elf_sections_nothing_can_read() {
+        let bad = |what: &str, buffer: Aligned| match check(&buffer) {
+            Err(Problem::BadTag {
+                tag_type: 9,
+                what: found,
+                ..
+            }) => assert!(found.contains(what), "{found:?} lacks {what:?}"),
+            other => panic!("expected a bad ELF sections tag ({what}), got {other:?}"),
+        };
+        // Shorter than num, entsize, shndx.
+        for payload in [0, 4, 11] {
+            let buffer = minimal()
+                .tag(tag_type::ELF_SECTIONS, &vec![0; payload])
+                .end()
+                .build();
+            bad("shorter", buffer);
+        }
+        // Sizes that are neither ELF64's nor ELF32's.
+        for entsize in [0, 39, 63, 65] {
+            bad(
+                "not 64 or 40",
+                minimal()
+                    .elf_sections_raw(2, entsize, 1, 2 * 64)
+                    .end()
+                    .build(),
+            );
+        }
+        // num * entsize past the tag, including a num that would overflow
+        // 32 bits.
+        bad(
+            "past the end",
+            minimal().elf_sections_raw(3, 64, 1, 2 * 64).end().build(),
+        );
+        bad(
+            "past the end",
+            minimal().elf_sections_raw(3, 40, 1, 2 * 40).end().build(),
+        );
+        bad(
+            "past the end",
+            minimal()
+                .elf_sections_raw(u32::MAX, 64, 1, 64)
+                .end()
+                .build(),
+        );
+        // shndx beyond the sections.
+        bad(
+            "not a section",
+            minimal().elf_sections_raw(5, 64, 5, 5 * 64).end().build(),
+        );
+        bad(
+            "not a section",
+            minimal()
+                .elf_sections_raw(2, 64, 0xffff, 2 * 64)
+                .end()
+                .build(),
+        );
     }
 
     #[test]
