@@ -8,7 +8,8 @@
 #   make install  (as root) add the kernel to the GRUB menu beside Linux
 #   make uninstall  remove it again
 #   make lint     rustfmt and clippy (host and kernel target), as make test does
-#   make bench    time the screen writer against a naive one (one boot)
+#   make bench    time the screen writers against naive ones (BIOS and UEFI)
+#   make screenshot  boot headless, write PNG pictures of the screen to docs/
 #   make clean    remove build/ and cargo's target directory
 #
 # Variables (e.g. `make run CMDLINE="loglevel=debug" UEFI=1`):
@@ -65,7 +66,7 @@ ASM_SRC     := $(wildcard asm/*.asm)
 ASM_OBJ     := $(patsubst asm/%.asm,$(BUILD)/asm/%.o,$(ASM_SRC))
 SETUP_STAMP := $(BUILD)/.setup-done
 
-.PHONY: all setup kernel iso run debug test lint bench clean install uninstall FORCE
+.PHONY: all setup kernel iso run debug test lint bench screenshot clean install uninstall FORCE
 
 all: iso
 
@@ -144,9 +145,15 @@ install:
 uninstall:
 	@bash scripts/install.sh uninstall
 
-# Not a test: cycles per printed line, shipped screen writer vs a naive one.
+# Not a test: cycles per printed line, shipped screen writers vs naive ones,
+# on the VGA text screen (BIOS) and on a framebuffer (UEFI).
 bench: $(BENCH_KERNEL)
 	@BENCH_KERNEL=$(BENCH_KERNEL) $(PYTHON) tests/bench.py
+
+# The README's pictures: the VGA text screen under BIOS, the framebuffer
+# under UEFI, and a boot that scrolled (docs/*.png).
+screenshot: $(ISO)
+	@$(PYTHON) tests/screenshot.py
 
 clean:
 	rm -rf $(BUILD) target

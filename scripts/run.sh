@@ -4,7 +4,10 @@
 #   - with a display ($DISPLAY or $WAYLAND_DISPLAY): a QEMU window; serial on
 #     this terminal;
 #   - in a terminal without one (e.g. over SSH): the VGA text screen drawn in
-#     the terminal (QEMU's curses display); serial to build/serial.log;
+#     the terminal (QEMU's curses display); serial to build/serial.log. Under
+#     UEFI the screen is a graphics framebuffer, which curses cannot draw
+#     (it shows only "Graphic mode"): the terminal shows the serial console
+#     instead, and says so;
 #   - with no terminal (CI, scripts): no display; serial on stdout.
 # Always -no-reboot: a triple fault stops QEMU instead of looping.
 #
@@ -35,6 +38,9 @@ fi
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
     mode="window"
     args+=(-serial stdio)
+elif [ -t 0 ] && [ -t 1 ] && [ -n "${UEFI:-}" ]; then
+    mode="terminal-serial"
+    args+=(-display none -serial stdio)
 elif [ -t 0 ] && [ -t 1 ]; then
     mode="terminal"
     mkdir -p "$here/build"
@@ -59,6 +65,8 @@ case "$mode" in
     terminal) echo "run: VGA screen in this terminal; serial in build/serial.log."
               echo "     Quit: Esc then 2 (the QEMU monitor), type quit, Enter."
               sleep 1 ;;
+    terminal-serial)
+              echo "run: UEFI draws on a framebuffer, which this terminal cannot show: serial console below instead. Quit: Ctrl-C." ;;
     headless) echo "run: no display; serial below. Quit: Ctrl-C (or kill QEMU)." ;;
 esac
 exec qemu-system-x86_64 "${args[@]}"

@@ -6,7 +6,8 @@
 //!    mode, then `call rust_main`.
 //! 2. [`rust_main`] (below) — an ordered list of init steps.
 //! 3. [`arch`] — the CPU: GDT and TSS, the exception table, paging, halting.
-//! 4. [`console`] — VGA text screen and serial port, `println!`.
+//! 4. [`console`] — the screen (VGA text or a framebuffer) and the serial
+//!    port, `println!`.
 //! 5. [`boot_info`] — what GRUB handed over, validated and reported.
 //! 6. [`memory`] — physical memory: the frame allocator.
 //! 7. [`debug`] — fault details in words, backtraces with function names,
@@ -85,19 +86,27 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
-    // 1. Consoles first, so every later step can report what goes wrong:
-    //    the serial port (if there is one) and the VGA text screen.
-    console::init();
-    println!("{}", BANNER);
+    // 1. The serial port (if there is one) and the log facade. Nothing is
+    //    printed yet: the screen depends on the boot information (step 3).
+    console::init_early();
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
     //    prints what happened and halts instead of resetting the machine.
     arch::init();
 
-    // 3. The boot information: where GRUB put it, checked tag by tag (or a
-    //    `boot error:` line and a halt); then the kernel's symbol table it
-    //    points to, so that backtraces name functions.
-    let boot = boot_info::load(mbi_addr, magic);
+    // 3. The boot information: where GRUB put it, checked tag by tag without
+    //    printing; then the screen it describes (VGA text, a framebuffer, or
+    //    none), and the banner on it, or the `boot error:` line and a halt;
+    //    then the kernel's symbol table it points to, so that backtraces
+    //    name functions.
+    let loaded = boot_info::load(mbi_addr, magic);
+    let screen = console::init_screen(match &loaded {
+        Ok(boot) => boot.framebuffer(),
+        Err(failed) => failed.framebuffer,
+    });
+    println!("{}", BANNER);
+    serial_println!("console: {screen}");
+    let boot = loaded.unwrap_or_else(|failed| boot_error(format_args!("{}", failed.error)));
     debug::init(boot);
 
     // 4. The kernel command line, read once. Its log level applies from

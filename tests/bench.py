@@ -2,11 +2,13 @@
 """The benchmarks (not tests): `make bench` runs them.
 
 Builds an ISO exactly like `make iso` with `bench` on the kernel command line
-(scripts/mkiso.sh, through the harness), boots it headless in QEMU, waits for
-`ready` and prints the kernel's figures: cycles (rdtsc) per printed line for a
-scroll-heavy workload through the shipped screen writer and through a naive
-one, and the heap's allocations and frees per second with talc and with
-linked_list_allocator, each pair measured in that one boot, and their ratios.
+(scripts/mkiso.sh, through the harness), boots it headless in QEMU twice,
+under BIOS (the VGA text screen) and under UEFI (OVMF: a framebuffer), waits
+for `ready` and prints the kernel's figures: cycles (rdtsc) per printed line
+for a scroll-heavy workload through the shipped screen writer and through a
+naive one (on the framebuffer also the bytes each wrote and read per line),
+and the heap's allocations and frees per second with talc and with
+linked_list_allocator, each pair measured in one boot, and their ratios.
 It boots the benchmark build (build/kernel-bench.bin, cargo feature `bench`). Boots use TCG unless
 ACCEL=kvm is set. Exits non-zero only if the boot itself fails.
 """
@@ -27,14 +29,19 @@ def main() -> int:
         # `make bench` passes the benchmark build (cargo feature `bench`).
         kernel = Path(os.environ.get("BENCH_KERNEL", "build/kernel-bench.bin")).resolve()
         iso = build_iso("bench", cmdline="bench", kernel=kernel)
-        with Boot("bench", iso, timeout=TIMEOUT) as boot:
-            boot.wait_for_line("ready")
-            figures = [l for l in boot.serial_lines() if l.startswith("bench:")]
+        figures = {}
+        for firmware in ("bios", "uefi"):
+            with Boot(f"bench-{firmware}", iso, uefi=firmware == "uefi",
+                      timeout=TIMEOUT) as boot:
+                boot.wait_for_line("ready")
+                figures[firmware] = [l for l in boot.kernel_lines() if l.startswith("bench:")]
     except TestFailure as failure:
         print(f"bench failed: {failure}", file=sys.stderr)
         return 1
     print(f"accelerator: {os.environ.get('ACCEL', 'tcg')}")
-    print("\n".join(figures))
+    for firmware, title in (("bios", "BIOS, VGA text screen"), ("uefi", "UEFI, framebuffer")):
+        print(f"-- {title}")
+        print("\n".join(figures[firmware]))
     return 0
 
 

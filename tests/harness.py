@@ -77,6 +77,43 @@ def check(condition: bool, message: str) -> None:
         raise TestFailure(message)
 
 
+# --- what the screen shows -----------------------------------------------------------
+
+# Attribute bytes (background << 4 | foreground) the kernel uses.
+DEFAULT_COLOUR = 0x07   # light grey on black: plain println!, [INFO]
+PANIC_COLOUR = 0x4F     # white on red
+LEVEL_COLOURS = {"[ERROR]": 0x0C, "[WARN]": 0x0E, "[INFO]": DEFAULT_COLOUR,
+                 "[DEBUG]": 0x08, "[TRACE]": 0x08}
+
+# Boot report lines the kernel prints on serial only (README, "Boot report").
+SERIAL_ONLY = re.compile(
+    r"^(mem: \[|kernel: |mbi: |module: |framebuffer: |console: |acpi: |paging: |heap: )")
+
+
+def colour_of(line: str) -> int:
+    """The colour a line's text should have on screen, from its log tag."""
+    for tag, colour in LEVEL_COLOURS.items():
+        if line.startswith(tag):
+            return colour
+    return DEFAULT_COLOUR
+
+
+def screen_rows(lines: list[str], columns: int = 80) -> list[tuple[str, int]]:
+    """The screen rows that serial `lines` fill, with the colour each should
+    have: long lines wrap at `columns` (each row in the line's colour), an
+    empty line is one blank row; trailing blanks dropped; the lines serial
+    only gets are left out."""
+    rows = []
+    for line in lines:
+        if SERIAL_ONLY.match(line):
+            continue
+        line = line.rstrip()
+        colour = colour_of(line)
+        rows += [(line[i:i + columns].rstrip(), colour)
+                 for i in range(0, max(len(line), 1), columns)]
+    return rows
+
+
 # --- ISOs -------------------------------------------------------------------------
 
 TEST_ISOS = BUILD / "test-isos"
@@ -550,6 +587,21 @@ class Boot:
     def screenshot(self, path: Path):
         """A PNG of what QEMU displays (for a person to look at)."""
         self.qmp().execute("screendump", filename=str(path), format="png")
+
+    def screendump(self):
+        """What QEMU displays, as an RGB image (framebuffer.Image, from a
+        QMP screendump in PPM): the framebuffer console's pixels."""
+        from framebuffer import Image
+        path = self.dir / "screen.ppm"
+        path.unlink(missing_ok=True)
+        self.qmp().execute("screendump", filename=str(path))
+        return Image.from_ppm(path)
+
+    def kernel_lines(self) -> list[str]:
+        """The serial lines from the kernel's banner on (under UEFI, GRUB
+        and the firmware write to serial before it)."""
+        lines = self.serial_lines()
+        return lines[lines.index(BANNER):] if BANNER in lines else []
 
 
 def _indent(text: str) -> str:

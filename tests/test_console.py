@@ -8,43 +8,15 @@ import time
 
 import pytest
 
-from harness import BANNER, VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check
+from harness import (BANNER, DEFAULT_COLOUR, LEVEL_COLOURS, PANIC_COLOUR,
+                     VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check, screen_rows)
 
 # Attribute bytes (background << 4 | foreground) the kernel uses.
-DEFAULT = 0x07   # light grey on black: plain println!, [INFO]
-ERROR = 0x0C     # light red on black
-WARN = 0x0E      # yellow on black
-DIM = 0x08       # dark grey on black: [DEBUG], [TRACE]
-PANIC = 0x4F     # white on red
-
-LEVEL_COLOURS = {"[ERROR]": ERROR, "[WARN]": WARN, "[INFO]": DEFAULT,
-                 "[DEBUG]": DIM, "[TRACE]": DIM}
+DEFAULT = DEFAULT_COLOUR
+WARN = LEVEL_COLOURS["[WARN]"]
+PANIC = PANIC_COLOUR
 
 UNKNOWN_WORDS = [f"word{i:02d}" for i in range(30)]
-
-# Boot report lines the kernel prints on serial only (README, "Boot report").
-SERIAL_ONLY = re.compile(r"^(mem: \[|kernel: |mbi: |module: |framebuffer: |acpi: |paging: |heap: )")
-
-
-def screen_rows(lines: list[str]) -> list[tuple[str, int]]:
-    """The screen rows that serial `lines` fill, with the colour each should
-    have: long lines wrap at 80 columns (each row in the line's colour), an
-    empty line is one blank row; trailing blanks dropped."""
-    rows = []
-    for line in lines:
-        line = line.rstrip()
-        colour = colour_of(line)
-        rows += [(line[i:i + VGA_COLUMNS].rstrip(), colour)
-                 for i in range(0, max(len(line), 1), VGA_COLUMNS)]
-    return rows
-
-
-def colour_of(line: str) -> int:
-    """The colour a line's text should have on screen, from its log tag."""
-    for tag, colour in LEVEL_COLOURS.items():
-        if line.startswith(tag):
-            return colour
-    return DEFAULT
 
 
 def check_row_colour(boot: Boot, screen: Screen, row: int, colour: int, width: int):
@@ -114,7 +86,7 @@ def test_log_lines_scroll_in_hardware_and_screen_shows_the_last_25_lines_in_colo
             boot.fail(f"loglevel=trace printed no {tag.strip()} line")
     # Serial ends with "ready\n": its last, empty line is the cursor row.
     # The report's details go to serial only.
-    rows = screen_rows([line for line in serial if not SERIAL_ONLY.match(line)])
+    rows = screen_rows(serial)
     check(len(rows) > VGA_ROWS, f"only {len(rows)} rows printed: nothing scrolled")
     screen = boot.screen()
     expected = [text for text, _ in rows[-VGA_ROWS:]]

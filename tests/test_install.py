@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import debian_linux
+from framebuffer import check_shows_serial
 from harness import (BANNER, BUILD, CRATE_NAME, KERNEL, ROOT, UEFI_TIMEOUT, TestFailure,
                      build_iso, check)
 
@@ -173,8 +174,13 @@ def test_installed_script_prints_an_entry_grub_parses(staging_root):
     expected = [
         f"menuentry '{BANNER}' --class os --id {CRATE_NAME} {{",
         "insmod multiboot2",
+        # Under UEFI the only way to get a screen: a framebuffer.
+        "insmod all_video",
         f"search --no-floppy --file /{KERNEL_PATH} --set=root",
         f"multiboot2 /{KERNEL_PATH} 'probe=$HOME' '{{brace}}' ';semi'",
+        # Under BIOS keep the VGA text screen (after multiboot2, which sets
+        # gfxpayload from the kernel's framebuffer request).
+        'if [ "$grub_platform" = pc ]; then set gfxpayload=text; fi',
         "boot",
         "}",
     ]
@@ -462,4 +468,10 @@ def test_installed_entry_boots_from_the_beside_linux_image(qemu, beside_linux_is
     for word in BOOT_WORDS:
         if not any(f"`{word}`" in l for l in lines):
             boot.fail(f"the kernel did not receive the word {word!r} from the entry")
+    if firmware == "uefi":
+        # The entry loads GRUB's video drivers: the kernel got a framebuffer
+        # and drew the banner (and all it printed) on it.
+        check_shows_serial(boot)
+    else:
+        check("console: vga text 80x25" in lines, "under BIOS the entry must keep VGA text")
     boot.check_running()

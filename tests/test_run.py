@@ -2,6 +2,7 @@
 meets it: no terminal (serial on stdout), a terminal without a display (the
 VGA screen drawn by QEMU's curses display, serial in build/serial.log), and a
 desktop (a QEMU window; here a virtual X server, Xvfb); and of `make debug`.
+Under UEFI in a terminal, serial takes the curses screen's place.
 
 They share fixed resources, so they run one at a time on one xdist worker
 (the `make-run` group): `make run` rebuilds build/os.iso, the terminal mode
@@ -18,7 +19,7 @@ import time
 
 import pytest
 
-from harness import BANNER, BIOS_TIMEOUT, BUILD, check
+from harness import BANNER, BIOS_TIMEOUT, BUILD, UEFI_TIMEOUT, check
 
 pytestmark = pytest.mark.xdist_group("make-run")
 
@@ -62,6 +63,21 @@ def test_make_run_in_a_terminal_draws_the_screen_with_curses(make_run):
     run.wait_until("the banner drawn in the terminal", lambda: BANNER in run.text(), 10)
     check("type quit" in run.text(), "no hint on how to quit curses mode")
     check(run.proc.poll() is None, "QEMU stopped")
+
+
+@pytest.mark.slow
+def test_make_run_uefi_in_a_terminal_shows_the_serial_console(make_run):
+    """`make run UEFI=1` in a terminal without a display: curses cannot draw
+    the framebuffer, so the terminal shows the serial console instead, and
+    one line says so."""
+    command = ["script", "-qfec", " ".join(MAKE_RUN), "/dev/null"]
+    run = make_run(command, run_env(TERM="xterm", UEFI="1"))
+    run.wait_until("`ready` in the terminal", lambda: "\nready\n" in run.text(),
+                   UEFI_TIMEOUT)
+    check(f"\n{BANNER}\n" in run.text(), f"banner missing from the terminal:\n{run.text()}")
+    check("serial console below instead" in run.text(),
+          f"no line saying the terminal shows serial:\n{run.text()}")
+    check("Graphic mode" not in run.text(), "curses was used")
 
 
 def test_make_run_with_a_display_opens_a_qemu_window(make_run, xvfb_display):

@@ -154,6 +154,32 @@ impl Framebuffer {
     }
 }
 
+/// The boot information's tag type for a framebuffer.
+const TAG_FRAMEBUFFER: u32 = 8;
+/// The boot information's end tag type.
+const TAG_END: u32 = 0;
+
+/// The framebuffer in boot information that failed validation, if the
+/// well-formed tags before the first bad one include a framebuffer tag
+/// that parses: so that a `boot error:` about the boot information still
+/// reaches the screen the boot loader set up. `bytes` is the whole
+/// structure (its 8-byte header, then tags, each 8-byte aligned); the walk
+/// stops at the end tag or at the first tag whose size does not fit.
+pub fn salvage(bytes: &[u8]) -> Option<Framebuffer> {
+    let u32_at = |offset: usize| field(bytes, offset).map(u32::from_le_bytes);
+    let mut offset = 8;
+    loop {
+        let (typ, size) = (u32_at(offset)?, u32_at(offset + 4)? as usize);
+        if typ == TAG_END || size < 8 || offset.checked_add(size)? > bytes.len() {
+            return None;
+        }
+        if typ == TAG_FRAMEBUFFER {
+            return Framebuffer::parse(&bytes[offset + 8..offset + size]).ok();
+        }
+        offset = (offset + size).checked_next_multiple_of(8)?;
+    }
+}
+
 impl core::fmt::Display for Kind {
     /// The report's name: `indexed`, `rgb`, `text` or `type <N>`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -230,6 +256,36 @@ mod tests {
         assert_eq!(Kind::Other(9).to_string(), "type 9");
         assert_eq!(Kind::Text.to_string(), "text");
         assert_eq!(Kind::Indexed { colours: 1 }.to_string(), "indexed");
+    }
+
+    /// A boot information structure: header, then `tags` (type, payload).
+    fn structure(tags: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        let mut bytes = vec![0u8; 8];
+        for (typ, payload) in tags {
+            bytes.extend_from_slice(&typ.to_le_bytes());
+            bytes.extend_from_slice(&(8 + payload.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(payload);
+            bytes.resize(bytes.len().next_multiple_of(8), 0);
+        }
+        bytes
+    }
+
+    #[test]
+    fn salvage_finds_the_framebuffer_before_a_broken_tag() {
+        let rgb = payload(1, 32, &[16, 8, 8, 8, 0, 8]);
+        let good = structure(&[(1, b"cmdline\0".to_vec()), (8, rgb.clone()), (0, vec![])]);
+        assert_eq!(salvage(&good), Framebuffer::parse(&rgb).ok());
+        // A tag after the framebuffer runs past the end: still found.
+        let mut broken = structure(&[(8, rgb.clone()), (4, vec![1, 2, 3, 4])]);
+        let last = broken.len() - 12;
+        broken[last..last + 4].copy_from_slice(&999u32.to_le_bytes());
+        assert!(salvage(&broken).is_some());
+        // A broken tag before it: not found.
+        let mut before = structure(&[(4, vec![1, 2, 3, 4]), (8, rgb)]);
+        before[12..16].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(salvage(&before), None);
+        assert_eq!(salvage(&structure(&[(0, vec![])])), None);
+        assert_eq!(salvage(&[0; 4]), None);
     }
 
     #[test]

@@ -5,15 +5,21 @@
 //! identity-mapped); the 8-byte header, to learn `total_size`, which must be
 //! plausible and mapped too; then one byte slice of exactly `total_size`
 //! bytes, which [`BootInfo::from_bytes`] validates tag by tag before the
-//! `multiboot2` crate sees it. Any problem: a `boot error:` line on screen
-//! and serial, then a halt.
+//! `multiboot2` crate sees it.
+//!
+//! Nothing here prints: the screen is chosen from the boot information
+//! after this, so a problem comes back as a [`LoadError`] (with the
+//! framebuffer, if one can be found in a structure that failed validation),
+//! for `rust_main` to print as a `boot error:` line on that screen.
+
+use core::fmt;
 
 use spin::Once;
 
 use super::BootInfo;
-use super::validate::{self, ALIGNMENT, HEADER_SIZE};
+use super::framebuffer::{self, Framebuffer};
+use super::validate::{self, ALIGNMENT, HEADER_SIZE, Problem};
 use crate::arch::translate;
-use crate::boot_error as fail;
 use crate::memory::PAGE_SIZE;
 
 /// The value a Multiboot2 loader leaves in EAX (the assembly checks it first).
@@ -22,37 +28,94 @@ const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
 /// The loaded boot information, kept for the rest of the kernel's life.
 static BOOT_INFO: Once<BootInfo<'static>> = Once::new();
 
-/// Loads the boot information at physical address `mbi_addr`; on any problem
-/// prints a `boot error:` line and halts. Call once.
-pub fn load(mbi_addr: usize, magic: u32) -> &'static BootInfo<'static> {
+/// Why the boot information cannot be used.
+#[derive(Debug, Clone, Copy)]
+pub enum LoadError {
+    /// EAX did not hold the Multiboot2 magic.
+    Magic(u32),
+    /// A null address.
+    Null,
+    /// The header or the structure is malformed (`at`: its address, when
+    /// the message names it).
+    Problem { problem: Problem, at: Option<usize> },
+    /// `address + len` wraps around.
+    Wraps { address: usize },
+    /// Some page of it is not mapped.
+    Unmapped {
+        address: usize,
+        len: usize,
+        page: usize,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            LoadError::Magic(magic) => write!(
+                f,
+                "not loaded by a Multiboot2 boot loader (magic {magic:#x})"
+            ),
+            LoadError::Null => {
+                f.write_str("the boot loader passed a null boot information address")
+            }
+            LoadError::Problem { problem, at: None } => write!(f, "{problem}"),
+            LoadError::Problem {
+                problem,
+                at: Some(address),
+            } => write!(f, "{problem} (boot information at {address:#x})"),
+            LoadError::Wraps { address } => write!(
+                f,
+                "the boot information at {address:#x} wraps around the address space"
+            ),
+            LoadError::Unmapped { address, len, page } => write!(
+                f,
+                "the boot information at {address:#x} ({len} bytes) lies in unmapped memory at {page:#x}"
+            ),
+        }
+    }
+}
+
+/// A failed load: why, and the framebuffer the boot loader described, if
+/// it could be found (see [`framebuffer::salvage`]), to print that on.
+#[derive(Debug, Clone, Copy)]
+pub struct Failed {
+    /// Why.
+    pub error: LoadError,
+    /// The framebuffer to show the error on, if any was found.
+    pub framebuffer: Option<Framebuffer>,
+}
+
+impl From<LoadError> for Failed {
+    fn from(error: LoadError) -> Failed {
+        Failed {
+            error,
+            framebuffer: None,
+        }
+    }
+}
+
+/// Loads the boot information at physical address `mbi_addr`, checked, or
+/// says what is wrong with it. Prints nothing. Call once.
+pub fn load(mbi_addr: usize, magic: u32) -> Result<&'static BootInfo<'static>, Failed> {
     if magic != MULTIBOOT2_BOOTLOADER_MAGIC {
-        fail(format_args!(
-            "not loaded by a Multiboot2 boot loader (magic {magic:#x})"
-        ));
+        return Err(LoadError::Magic(magic).into());
     }
     if mbi_addr == 0 {
-        fail(format_args!(
-            "the boot loader passed a null boot information address"
-        ));
+        return Err(LoadError::Null.into());
     }
     if !mbi_addr.is_multiple_of(ALIGNMENT) {
-        fail(format_args!(
-            "{}",
-            validate::Problem::Misaligned { address: mbi_addr }
-        ));
+        let problem = Problem::Misaligned { address: mbi_addr };
+        return Err(LoadError::Problem { problem, at: None }.into());
     }
-    check_mapped(mbi_addr, HEADER_SIZE);
+    check_mapped(mbi_addr, HEADER_SIZE)?;
     // SAFETY: the HEADER_SIZE bytes at `mbi_addr` are identity-mapped (just
     // checked) and the loader placed the boot information there; nothing in
     // the kernel writes that memory, so a shared slice of it is sound.
     let header = unsafe { core::slice::from_raw_parts(mbi_addr as *const u8, HEADER_SIZE) };
-    let total_size = match validate::read_total_size(header)
+    let total_size = validate::read_total_size(header)
         .and_then(|size| validate::check_total_size(size).map(|()| size))
-    {
-        Ok(size) => size,
-        Err(problem) => fail(format_args!("{problem}")),
-    };
-    check_mapped(mbi_addr, total_size);
+        .map_err(|problem| LoadError::Problem { problem, at: None })?;
+    check_mapped(mbi_addr, total_size)?;
     // SAFETY: all `total_size` bytes from `mbi_addr` are identity-mapped
     // (just checked; `total_size` is at most validate::MAX_TOTAL_SIZE), the
     // loader wrote the boot information there, and the kernel never writes
@@ -62,9 +125,15 @@ pub fn load(mbi_addr: usize, magic: u32) -> &'static BootInfo<'static> {
         unsafe { core::slice::from_raw_parts(mbi_addr as *const u8, total_size) };
     let boot = match BootInfo::from_bytes(bytes) {
         Ok(boot) => BOOT_INFO.call_once(|| boot),
-        Err(problem) => fail(format_args!(
-            "{problem} (boot information at {mbi_addr:#x})"
-        )),
+        Err(problem) => {
+            return Err(Failed {
+                error: LoadError::Problem {
+                    problem,
+                    at: Some(mbi_addr),
+                },
+                framebuffer: framebuffer::salvage(bytes),
+            });
+        }
     };
     log::debug!("boot info: {total_size} bytes at {mbi_addr:#x}, checked");
     for tag in boot.mbi.tags() {
@@ -75,26 +144,25 @@ pub fn load(mbi_addr: usize, magic: u32) -> &'static BootInfo<'static> {
             header.size
         );
     }
-    boot
+    Ok(boot)
 }
 
-/// Stops the boot unless every page of `len` bytes from `addr` is
-/// identity-mapped (page 0 and the stack guard page are not; nor is anything
-/// above 4 GiB).
-fn check_mapped(addr: usize, len: usize) {
-    let last = addr.checked_add(len - 1);
-    let Some(last) = last else {
-        fail(format_args!(
-            "the boot information at {addr:#x} wraps around the address space"
-        ));
+/// Fails unless every page of `len` bytes from `addr` is identity-mapped
+/// (page 0 and the stack guard page are not; nor is anything above 4 GiB).
+fn check_mapped(addr: usize, len: usize) -> Result<(), LoadError> {
+    let Some(last) = addr.checked_add(len - 1) else {
+        return Err(LoadError::Wraps { address: addr });
     };
     let mut page = addr & !(PAGE_SIZE as usize - 1);
     while page <= last {
         if translate(page as u64) != Some(page as u64) {
-            fail(format_args!(
-                "the boot information at {addr:#x} ({len} bytes) lies in unmapped memory at {page:#x}"
-            ));
+            return Err(LoadError::Unmapped {
+                address: addr,
+                len,
+                page,
+            });
         }
         page += PAGE_SIZE as usize;
     }
+    Ok(())
 }

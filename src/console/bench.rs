@@ -10,9 +10,18 @@
 //! the emulator's virtual clock, so only ratios between runs of one boot mean
 //! much. Each writer runs [`ROUNDS`] times, alternately, and its fastest
 //! round counts. The figures go to both consoles, then the boot goes on.
+//!
+//! The screen measured is the one the console chose: the VGA text screen,
+//! or a framebuffer. There the naive writer is [`super::naive_fb`] (only in
+//! the benchmark build, `make bench`), and besides cycles the figures give
+//! the bytes each writer wrote to and read from the framebuffer per line:
+//! in QEMU the framebuffer is plain RAM, so cycles flatter the naive writer;
+//! on real hardware reads of video memory are very slow and writes go over
+//! the bus, so the bytes say more.
 
 use core::fmt::Write;
 
+use super::choice::Choice;
 use super::crtc;
 use super::naive::NaiveWriter;
 use super::vga;
@@ -53,9 +62,18 @@ fn measure(mut print_line: impl FnMut(&str)) -> u64 {
     (crate::arch::read_timestamp() - begin) / LINES as u64
 }
 
-/// Runs both writers [`ROUNDS`] times, alternately, and prints the best
-/// cycles per line of each and their ratio.
+/// Runs the benchmark of the screen the console chose.
 pub fn run() {
+    match super::choice() {
+        Some(Choice::Framebuffer(layout)) => run_framebuffer(layout),
+        Some(Choice::SerialOnly(_)) => println!("bench: no screen to measure"),
+        _ => run_vga(),
+    }
+}
+
+/// Runs both VGA writers [`ROUNDS`] times, alternately, and prints the best
+/// cycles per line of each and their ratio.
+fn run_vga() {
     println!(
         "bench: {LINES} lines of {LINE_LENGTH} characters through each screen writer, best of {ROUNDS} rounds"
     );
@@ -79,4 +97,67 @@ pub fn run() {
         tenths / 10,
         tenths % 10
     );
+}
+
+/// The framebuffer console against the naive framebuffer writer: both
+/// [`ROUNDS`] times, alternately; the best cycles per line of each, the
+/// bytes each wrote and read per line, and the ratio.
+#[cfg(feature = "bench")]
+fn run_framebuffer(layout: &super::choice::Layout) {
+    use super::fb;
+    use super::naive_fb::NaiveFbWriter;
+
+    let fb = &layout.framebuffer;
+    println!(
+        "bench: framebuffer {}x{}x{}: {LINES} lines of {LINE_LENGTH} characters through each \
+         framebuffer writer, best of {ROUNDS} rounds",
+        fb.width, fb.height, fb.bpp
+    );
+    let written = || fb::with_console(|screen| screen.target().written).unwrap_or(0);
+    let lines = LINES as u64;
+    let (mut shipped_cycles, mut naive_cycles) = (u64::MAX, u64::MAX);
+    let (mut shipped_written, mut naive_written, mut naive_read) = (0, 0, 0);
+    for _ in 0..ROUNDS {
+        let mut naive = NaiveFbWriter::new(layout);
+        naive_cycles = naive_cycles.min(measure(|text| {
+            let _ = writeln!(naive, "{text}");
+        }));
+        (naive_written, naive_read) = (naive.written / lines, naive.read / lines);
+        // Draw again what the naive writer overwrote, then run the console.
+        fb::with_console(|screen| screen.redraw());
+        let before = written();
+        shipped_cycles = shipped_cycles.min(measure(|text| fb::print(format_args!("{text}\n"))));
+        shipped_written = (written() - before) / lines;
+    }
+    println!(
+        "bench: framebuffer console: {shipped_cycles} cycles/line, {shipped_written} bytes \
+         written/line, 0 bytes read/line"
+    );
+    println!(
+        "bench: naive framebuffer writer: {naive_cycles} cycles/line, {naive_written} bytes \
+         written/line, {naive_read} bytes read/line"
+    );
+    // Under emulation the framebuffer is plain RAM and the naive writer's
+    // block copies are cheap; on real hardware its reads of video memory
+    // are what costs, and the bytes say more than the cycles.
+    let (faster, slower) = (naive_cycles.max(1), shipped_cycles.max(1));
+    let (tenths, word) = if faster >= slower {
+        (faster * 10 / slower, "faster")
+    } else {
+        (slower * 10 / faster, "slower")
+    };
+    println!(
+        "bench: framebuffer console is {}.{}x {word} in cycles, writes {}% of the naive \
+         writer's bytes and reads none",
+        tenths / 10,
+        tenths % 10,
+        shipped_written * 100 / naive_written.max(1)
+    );
+}
+
+/// Without the naive writer (only in the benchmark build) there is nothing
+/// to compare the framebuffer console with.
+#[cfg(not(feature = "bench"))]
+fn run_framebuffer(_: &super::choice::Layout) {
+    println!("bench: the framebuffer benchmark is in the benchmark build only (make bench)");
 }

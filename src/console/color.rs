@@ -50,6 +50,28 @@ pub enum Color {
     White = 0xf,
 }
 
+/// The classic VGA palette: the red, green and blue (0-255) of each colour,
+/// by attribute value, as a VGA's DAC shows the text colours (brown is dark
+/// yellow with half the green). The framebuffer console draws with these.
+pub const PALETTE: [[u8; 3]; 16] = [
+    [0x00, 0x00, 0x00], // black
+    [0x00, 0x00, 0xaa], // blue
+    [0x00, 0xaa, 0x00], // green
+    [0x00, 0xaa, 0xaa], // cyan
+    [0xaa, 0x00, 0x00], // red
+    [0xaa, 0x00, 0xaa], // magenta
+    [0xaa, 0x55, 0x00], // brown
+    [0xaa, 0xaa, 0xaa], // light grey
+    [0x55, 0x55, 0x55], // dark grey
+    [0x55, 0x55, 0xff], // light blue
+    [0x55, 0xff, 0x55], // light green
+    [0x55, 0xff, 0xff], // light cyan
+    [0xff, 0x55, 0x55], // light red
+    [0xff, 0x55, 0xff], // pink
+    [0xff, 0xff, 0x55], // yellow
+    [0xff, 0xff, 0xff], // white
+];
+
 /// Bits of the attribute byte that hold the background colour. Bit 7 is the
 /// blink bit, so only the eight dark colours can be backgrounds.
 const BACKGROUND_MASK: u8 = 0x7;
@@ -75,13 +97,11 @@ impl ColorCode {
     }
 
     /// The foreground colour's attribute bits (0-15).
-    #[cfg(test)]
     pub const fn foreground(self) -> u8 {
         self.0 & 0xf
     }
 
     /// The background colour's attribute bits (0-7).
-    #[cfg(test)]
     pub const fn background(self) -> u8 {
         self.0 >> BACKGROUND_SHIFT & BACKGROUND_MASK
     }

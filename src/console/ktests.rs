@@ -1,85 +1,120 @@
-//! In-kernel tests of the consoles, on the real (or emulated) hardware: what
-//! the writer printed is read back from the text memory at the start address
-//! the CRTC really has, as a person would see it.
+//! In-kernel tests of the consoles, on the real (or emulated) hardware,
+//! whichever screen the console chose: what the writer printed is read back
+//! as a person would see it, from the VGA text memory at the start address
+//! the CRTC really has, or from the framebuffer's pixels (each cell checked
+//! against its glyph, colours and cursor, see [`fb::read_cell`]).
 
+use alloc::vec::Vec;
+
+use crate::memory::layout::DIRECT_MAP_OFFSET;
 use crate::selftest::{Context, Outcome};
-use crate::{check, check_eq};
+use crate::{check, check_eq, fail};
 
+use super::choice::Choice;
 use super::color::{ColorCode, ScreenChar};
-use super::screen::{HEIGHT, REPLACEMENT, WIDTH};
-use super::{crtc, logger, serial, vga};
+use super::grid::REPLACEMENT;
+use super::screen::WIDTH;
+use super::{crtc, fb, logger, serial, vga};
 
-/// The characters of visible row `row`, as read from the text memory.
-fn row_text(row: usize) -> [u8; WIDTH] {
-    vga::read_row(row)
+/// The cell a person sees at (`row`, `column`), or a failure naming the
+/// framebuffer byte that does not show it.
+fn cell(row: usize, column: usize) -> Result<ScreenChar, crate::selftest::Failure> {
+    match super::read_cell(row, column) {
+        Ok(cell) => Ok(cell),
+        Err(offset) => fail!(
+            "cell ({row}, {column}): the framebuffer's byte {offset} does not show what the console drew there"
+        ),
+    }
 }
 
-/// Whether visible row `row` starts with `text` and is blank after it.
-fn row_shows(row: usize, text: &[u8]) -> bool {
-    let shown = row_text(row);
-    shown.starts_with(text) && shown[text.len()..].iter().all(|&b| b == b' ')
+/// The characters of visible row `row`.
+fn row_text(row: usize) -> Result<Vec<u8>, crate::selftest::Failure> {
+    let columns = super::screen_size().0;
+    (0..columns)
+        .map(|column| Ok(cell(row, column)?.ascii))
+        .collect()
+}
+
+/// Fails unless visible row `row` starts with `text` and is blank after it.
+fn check_row_shows(row: usize, text: &[u8]) -> Outcome {
+    let shown = row_text(row)?;
+    check!(
+        shown.starts_with(text) && shown[text.len()..].iter().all(|&b| b == b' '),
+        "row {row} shows {:?}, not {:?}",
+        core::str::from_utf8(&shown),
+        core::str::from_utf8(text)
+    );
+    Ok(())
 }
 
 /// A line printed with `println!` is on the screen, in the default colours,
 /// on the row above the cursor; a non-ASCII char shows as ■.
 fn println_reads_back_with_colours(_: &Context) -> Outcome {
-    const LINE: &str = "vga self-test: The quick brown fox 0123456789 é";
+    const LINE: &str = "console self-test: The quick brown fox 0123456789 é";
     println!("{LINE}");
-    let row = vga::cursor().0 - 1;
-    let mut expected = [0u8; 47];
-    expected[..46].copy_from_slice(&LINE.as_bytes()[..46]);
-    expected[46] = REPLACEMENT;
-    check!(
-        row_shows(row, &expected),
-        "row {row} does not show the line: {:?}",
-        row_text(row)
-    );
+    let row = super::cursor().0 - 1;
+    let mut expected = [0u8; 51];
+    expected[..50].copy_from_slice(&LINE.as_bytes()[..50]);
+    expected[50] = REPLACEMENT;
+    check_row_shows(row, &expected)?;
     for column in 0..expected.len() {
-        check_eq!(vga::read_cell(row, column).color, ColorCode::DEFAULT);
+        check_eq!(cell(row, column)?.color, ColorCode::DEFAULT);
     }
     Ok(())
 }
 
-/// The hardware cursor sits where the next character goes.
-fn hardware_cursor_follows_the_writer(_: &Context) -> Outcome {
+/// The cursor is shown where the next character goes: the VGA's hardware
+/// cursor, or the framebuffer's underline, drawn on that cell.
+fn cursor_follows_the_writer(_: &Context) -> Outcome {
     print!("cursor self-test: abc");
-    let (row, column) = vga::cursor();
-    let cursor = crtc::cursor();
+    let (row, column) = super::cursor();
+    let shown = match super::choice() {
+        Some(Choice::Framebuffer(_)) => {
+            // read_cell checks the pixels with the underline where the
+            // console says it drew it.
+            cell(row, column)?;
+            fb::with_console(|screen| screen.shown_cursor()).flatten()
+        }
+        _ => {
+            let offset = crtc::cursor() - crtc::start();
+            Some((offset / WIDTH, offset % WIDTH))
+        }
+    };
     println!();
     check_eq!(column, 21);
-    check_eq!(cursor, crtc::start() + row * WIDTH + column);
-    check_eq!(crtc::cursor(), crtc::start() + vga::cursor().0 * WIDTH);
+    check_eq!(shown, Some((row, column)));
     Ok(())
 }
 
-/// Printing more lines than the screen has scrolls in hardware: the CRTC
-/// start moves (by whole rows) and the screen read at it shows the last
-/// lines, in order, with a blank line for the cursor.
-fn hardware_scroll_moves_crtc_start_and_screen_reads_right(_: &Context) -> Outcome {
-    const LINES: usize = HEIGHT + 5;
-    let before = crtc::start();
-    for i in 0..LINES {
-        println!("scroll self-test line {i:02}");
+/// Printing more lines than the screen has scrolls: the screen shows the
+/// last lines, in order, with a blank line for the cursor. On the VGA this
+/// is hardware scrolling: the CRTC start moves, by whole rows.
+fn scrolling_shows_the_last_lines(_: &Context) -> Outcome {
+    let rows = super::screen_size().1;
+    let lines = rows + 5;
+    let vga = matches!(super::choice(), Some(Choice::VgaText));
+    let before = if vga { crtc::start() } else { 0 };
+    for i in 0..lines {
+        println!("scroll self-test line {i:03}");
     }
-    let after = crtc::start();
-    check!(
-        after != before,
-        "the CRTC start stayed at {before} after {LINES} lines"
-    );
-    check_eq!(after % WIDTH, 0);
-    check_eq!(after, vga::start());
-    check_eq!(vga::cursor(), (HEIGHT - 1, 0));
-    check!(row_shows(HEIGHT - 1, b""), "the last row is not blank");
-    for row in 0..HEIGHT - 1 {
-        let mut expected = *b"scroll self-test line 00";
-        let number = LINES - (HEIGHT - 1) + row;
-        expected[22] = b'0' + (number / 10) as u8;
-        expected[23] = b'0' + (number % 10) as u8;
+    if vga {
+        let after = crtc::start();
         check!(
-            row_shows(row, &expected),
-            "row {row} shows {:?}",
-            row_text(row)
+            after != before,
+            "the CRTC start stayed at {before} after {lines} lines"
         );
+        check_eq!(after % WIDTH, 0);
+        check_eq!(after, vga::start());
+    }
+    check_eq!(super::cursor(), (rows - 1, 0));
+    check_row_shows(rows - 1, b"")?;
+    for row in 0..rows - 1 {
+        let mut expected = *b"scroll self-test line 000";
+        let number = lines - (rows - 1) + row;
+        expected[22] = b'0' + (number / 100) as u8;
+        expected[23] = b'0' + (number / 10 % 10) as u8;
+        expected[24] = b'0' + (number % 10) as u8;
+        check_row_shows(row, &expected)?;
     }
     Ok(())
 }
@@ -99,20 +134,20 @@ fn log_records_are_tagged_and_coloured(_: &Context) -> Outcome {
         log::log!(record_level, "log self-test");
     }
     logger::set_level(level);
-    let last = vga::cursor().0;
+    let last = super::cursor().0;
     for (i, record_level) in levels.into_iter().enumerate() {
         let row = last - levels.len() + i;
         let tag = record_level.as_str().as_bytes();
-        let shown = row_text(row);
+        let shown = row_text(row)?;
         check!(
             shown[0] == b'['
                 && shown[1..].starts_with(tag)
                 && shown[1 + tag.len()..].starts_with(b"] log self-test"),
             "row {row} shows {:?}",
-            shown
+            core::str::from_utf8(&shown)
         );
         check_eq!(
-            vga::read_cell(row, 0),
+            cell(row, 0)?,
             ScreenChar {
                 ascii: b'[',
                 color: logger::color_of(record_level)
@@ -120,6 +155,30 @@ fn log_records_are_tagged_and_coloured(_: &Context) -> Outcome {
         );
     }
     check!(logger::color_of(log::Level::Error) != logger::color_of(log::Level::Info));
+    Ok(())
+}
+
+/// The console chose the screen the boot information describes; a
+/// framebuffer is mapped, whole, at its place in the direct-map window
+/// (where the console draws), and its grid fills it.
+fn the_screen_is_the_one_the_boot_information_describes(context: &Context) -> Outcome {
+    let Some(&chosen) = super::choice() else {
+        fail!("no screen was chosen");
+    };
+    check_eq!(chosen, super::choice::choose(context.boot.framebuffer()));
+    if let Choice::Framebuffer(layout) = chosen {
+        let fb = &layout.framebuffer;
+        for offset in [0, layout.size() / 2, layout.size() - 1] {
+            check_eq!(
+                crate::memory::paging::translate(DIRECT_MAP_OFFSET + fb.address + offset),
+                Some(fb.address + offset)
+            );
+        }
+        let (cell_width, cell_height) = (8 * layout.scale, 16 * layout.scale);
+        let (width, height) = (fb.width as usize, fb.height as usize);
+        check!(layout.columns * cell_width <= width && width < (layout.columns + 1) * cell_width);
+        check!(layout.rows * cell_height <= height && height < (layout.rows + 1) * cell_height);
+    }
     Ok(())
 }
 
@@ -134,8 +193,9 @@ fn serial_port_present_and_writes(_: &Context) -> Outcome {
 /// The console tests, in order.
 pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
     println_reads_back_with_colours,
-    hardware_cursor_follows_the_writer,
-    hardware_scroll_moves_crtc_start_and_screen_reads_right,
+    cursor_follows_the_writer,
+    scrolling_shows_the_last_lines,
     log_records_are_tagged_and_coloured,
+    the_screen_is_the_one_the_boot_information_describes,
     serial_port_present_and_writes,
 ];

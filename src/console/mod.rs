@@ -1,5 +1,9 @@
-//! The consoles: the VGA text screen and the serial port, written together,
-//! and the `log` facade on top of them.
+//! The consoles: a screen and the serial port, written together, and the
+//! `log` facade on top of them.
+//!
+//! The screen is chosen from the boot information ([`choice`]): the VGA
+//! text screen under BIOS, a framebuffer text console where GRUB set up a
+//! graphics mode (every UEFI PC), or none.
 //!
 //! - `println!`/`print!` go to both, so a user at the screen and a headless
 //!   user (or a test reading the serial log) see the same lines; serial gets
@@ -16,21 +20,25 @@
 //! no help from the screen writer, then the screen. It is sound only because
 //! the panicking code never runs again.
 //!
-//! Files: [`color`] and [`screen`] are the pure logic (cells; the writer with
-//! its shadow copy and hardware scrolling), tested on the host; [`vga`],
-//! [`crtc`] and [`serial`] are the thin hardware layer; `bench` and `naive`
-//! are the `bench` command-line word's benchmark.
+//! Files, the pure logic first (tested on the host): [`color`] (cells and
+//! the VGA palette), [`grid`] (the text grid both screens share: bytes into
+//! cells, wrapping, scrolling), [`screen`] (the VGA back end: shadow copy and
+//! hardware scrolling), [`font`], [`render`] and [`fbscreen`] (the
+//! framebuffer back end: cells into pixels, only where they changed),
+//! [`choice`] (which screen); then the thin hardware layer: `vga`, `crtc`,
+//! `fb`, `serial`; `output` (both consoles at once); `bench`, `naive` and
+//! `naive_fb` are the `bench` command-line word's benchmark.
 
 // The macros come first: a `macro_rules!` macro is visible only in the code
 // after it, and the submodules below use them.
 
-/// Prints to the VGA screen and the serial port.
+/// Prints to the screen and the serial port.
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => ($crate::console::_print(format_args!($($arg)*)));
 }
 
-/// Prints a line to the VGA screen and the serial port.
+/// Prints a line to the screen and the serial port.
 #[macro_export]
 macro_rules! println {
     () => ($crate::print!("\n"));
@@ -51,19 +59,30 @@ macro_rules! serial_println {
 }
 
 mod backlog;
+pub mod choice;
 pub mod color;
+pub mod fbscreen;
+pub mod font;
+pub mod grid;
+pub mod render;
 pub mod screen;
+#[cfg(test)]
+mod test_support;
 
 #[cfg(target_os = "none")]
 pub mod bench;
 #[cfg(target_os = "none")]
 mod crtc;
 #[cfg(target_os = "none")]
+pub mod fb;
+#[cfg(target_os = "none")]
 pub(crate) mod ktests;
 #[cfg(target_os = "none")]
 pub mod logger;
 #[cfg(target_os = "none")]
 mod naive;
+#[cfg(all(target_os = "none", feature = "bench"))]
+mod naive_fb;
 #[cfg(target_os = "none")]
 pub mod serial;
 #[cfg(target_os = "none")]

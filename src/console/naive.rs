@@ -10,7 +10,8 @@
 use core::fmt;
 
 use super::color::{ColorCode, ScreenChar};
-use super::screen::{HEIGHT, REPLACEMENT, WIDTH, is_printable};
+use super::grid::{REPLACEMENT, is_printable};
+use super::screen::{HEIGHT, WIDTH};
 use super::vga::cell_at;
 
 /// A cursor over the first screen of the text memory.

@@ -1,43 +1,99 @@
-//! Output to both consoles at once: what `println!`, log records and the
-//! panic screen go through.
+//! Output to the consoles: the serial port and the screen the boot
+//! information describes. What `println!`, log records and the panic screen
+//! go through.
+//!
+//! Start up is in two steps, so that the screen can be chosen from the boot
+//! information before anything is printed: [`init_early`] (serial and the
+//! log facade, printing nothing), then, once the boot information has been
+//! checked, [`init_screen`] (the VGA text screen, the framebuffer console,
+//! or none; see [`super::choice`]). Until a screen is chosen only a fault or
+//! a panic can print; it goes to the VGA text screen, as the trampoline's
+//! own errors do, and to serial.
 
 use core::fmt;
 
+use spin::Once;
+
 use crate::arch::without_interrupts;
+use crate::boot_info::framebuffer::Framebuffer;
 
-use super::color::ColorCode;
+use super::choice::{self, Choice, Reason};
+use super::color::{ColorCode, ScreenChar};
+use super::grid::TextScreen;
 use super::screen::{HEIGHT, MEMORY_ROWS, WIDTH};
-use super::{logger, serial, vga};
+use super::{fb, logger, serial, vga};
 
-/// Starts the consoles: serial first (if the hardware answers), then the
-/// screen, blanked, then the logger. Prints nothing, so the banner can be
-/// the first line on both; its log records wait for the log level.
-pub fn init() {
+/// The screen chosen by [`init_screen`].
+static CHOICE: Once<Choice> = Once::new();
+
+/// Starts the serial port (if the hardware answers) and the logger, whose
+/// records wait for the log level. Prints nothing.
+pub fn init_early() {
     serial::init();
-    vga::init();
     logger::init();
+}
+
+/// Chooses the screen from the boot information's framebuffer (`None`: no
+/// framebuffer tag) and blanks it. Prints nothing, so the banner can be the
+/// first line on both consoles; its log records wait for the log level.
+/// Call once, after [`init_early`].
+pub fn init_screen(framebuffer: Option<Framebuffer>) -> &'static Choice {
+    let mut chosen = choice::choose(framebuffer);
+    match chosen {
+        Choice::VgaText => vga::init(),
+        Choice::Framebuffer(layout) => {
+            if let Err(error) = fb::init(&layout) {
+                let address = layout.framebuffer.address;
+                log::error!("console: cannot map the framebuffer at {address:#x}: {error}");
+                chosen = Choice::SerialOnly(Reason::Unmappable(address));
+            }
+        }
+        Choice::SerialOnly(_) => {}
+    }
+    let chosen = CHOICE.call_once(|| chosen);
     if !serial::present() {
         log::warn!("no serial port");
     }
     log::debug!(
-        "console: VGA text {WIDTH}x{HEIGHT} at {:#x}, serial {}",
-        vga::VGA_TEXT_BUFFER,
+        "console: {chosen}; serial {}",
         if serial::present() {
             "on COM1"
         } else {
             "absent"
         }
     );
-    log::trace!("console: hardware scrolling through {MEMORY_ROWS} rows of text memory");
+    if *chosen == Choice::VgaText {
+        log::trace!(
+            "console: VGA text {WIDTH}x{HEIGHT} at {:#x}, hardware scrolling through \
+             {MEMORY_ROWS} rows of text memory",
+            vga::VGA_TEXT_BUFFER
+        );
+    }
+    chosen
 }
 
-/// Prints to the VGA screen and the serial port. Used by `print!`.
+/// The screen chosen, once [`init_screen`] has run.
+pub fn choice() -> Option<&'static Choice> {
+    CHOICE.get()
+}
+
+/// Runs `f` on the screen: the chosen one (none when serial only), the VGA
+/// text screen before the choice.
+fn with_screen(f: impl FnOnce(&mut dyn TextScreen)) {
+    match CHOICE.get() {
+        None | Some(Choice::VgaText) => vga::with_screen(f),
+        Some(Choice::Framebuffer(_)) => fb::with_screen(f),
+        Some(Choice::SerialOnly(_)) => {}
+    }
+}
+
+/// Prints to the screen and the serial port. Used by `print!`.
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
     // With interrupts off while a lock is held, a handler cannot deadlock
     // on it.
     without_interrupts(|| {
-        vga::print(args);
+        with_screen(|screen| screen.print(args));
         serial::print(args);
     });
 }
@@ -45,9 +101,37 @@ pub fn _print(args: fmt::Arguments) {
 /// Prints one log record's line: in `color` on the screen, plain on serial.
 pub(super) fn print_record(color: ColorCode, args: fmt::Arguments) {
     without_interrupts(|| {
-        vga::print_line_in(color, args);
+        with_screen(|screen| screen.print_line_in(color, args));
         serial::print(format_args!("{args}\n"));
     });
+}
+
+/// The screen's size in cells: (columns, rows); (0, 0) without one.
+pub fn screen_size() -> (usize, usize) {
+    match CHOICE.get() {
+        None | Some(Choice::VgaText) => (WIDTH, HEIGHT),
+        Some(Choice::Framebuffer(layout)) => (layout.columns, layout.rows),
+        Some(Choice::SerialOnly(_)) => (0, 0),
+    }
+}
+
+/// The writer's cursor: (row, column), column = width for a full line.
+pub fn cursor() -> (usize, usize) {
+    let mut cursor = (0, 0);
+    with_screen(|screen| cursor = screen.cursor());
+    cursor
+}
+
+/// The cell a person sees at visible (`row`, `column`), read back from the
+/// hardware: the VGA text memory at the CRTC's start address, or the
+/// framebuffer's pixels checked against the cell the console drew there
+/// (`Err`: the byte offset of the first pixel byte that differs). For
+/// self-tests only: the writers never read the screen.
+pub fn read_cell(row: usize, column: usize) -> Result<ScreenChar, usize> {
+    match CHOICE.get() {
+        Some(Choice::Framebuffer(_)) => fb::read_cell(row, column),
+        _ => Ok(vga::read_cell(row, column)),
+    }
 }
 
 /// Prints one line of the panic screen: on serial, then on the screen as a
@@ -65,8 +149,14 @@ pub unsafe fn panic_print(color: ColorCode, args: fmt::Arguments) {
     unsafe { serial::force_unlock() };
     serial::print(format_args!("{args}\n"));
     // SAFETY: as above.
-    unsafe { vga::force_unlock() };
-    vga::print_band(color, args);
+    unsafe {
+        match CHOICE.get() {
+            None | Some(Choice::VgaText) => vga::force_unlock(),
+            Some(Choice::Framebuffer(_)) => fb::force_unlock(),
+            Some(Choice::SerialOnly(_)) => {}
+        }
+    }
+    with_screen(|screen| screen.print_band(color, args));
 }
 
 /// Prints on serial only, breaking its lock: for a panic while panicking,
@@ -84,9 +174,13 @@ pub unsafe fn panic_serial(args: fmt::Arguments) {
 /// would (`panic=locked` on the command line): the panic screen must still
 /// appear.
 pub fn panic_with_locks_held() -> ! {
-    vga::with_lock_held(|| {
+    let panic_holding_serial = || {
         serial::with_lock_held(|| {
             panic!("deliberate panic with the console locks held (panic=locked)")
         })
-    })
+    };
+    match CHOICE.get() {
+        Some(Choice::Framebuffer(_)) => fb::with_lock_held(panic_holding_serial),
+        _ => vga::with_lock_held(panic_holding_serial),
+    }
 }

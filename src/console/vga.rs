@@ -7,14 +7,15 @@
 //! the CRTC registers. The text memory is never read on the writer's path;
 //! only the self-test reads it back, to check what a person sees.
 
-use core::fmt::{self, Write};
+use core::fmt;
 use core::ptr::NonNull;
 
 use spin::Mutex;
 use volatile::VolatilePtr;
 
-use super::color::{ColorCode, ScreenChar};
+use super::color::ScreenChar;
 use super::crtc;
+use super::grid::TextScreen;
 use super::screen::{MEMORY_CELLS, Screen, TextMemory};
 
 pub use super::screen::WIDTH;
@@ -100,43 +101,14 @@ pub fn init() {
     WRITER.lock().reset();
 }
 
+/// Runs `f` on the writer, as the consoles' [`TextScreen`].
+pub fn with_screen<R>(f: impl FnOnce(&mut dyn TextScreen) -> R) -> R {
+    f(&mut *WRITER.lock())
+}
+
 /// Writes formatted text at the cursor in the current colours.
 pub fn print(args: fmt::Arguments) {
-    let mut writer = WRITER.lock();
-    let _ = writer.write_fmt(args);
-    writer.flush();
-}
-
-/// Writes formatted text in `color`, then a new line in the colours that
-/// were current before (so the blank line does not take `color`).
-pub fn print_line_in(color: ColorCode, args: fmt::Arguments) {
-    let mut writer = WRITER.lock();
-    let previous = writer.color();
-    writer.set_color(color);
-    let _ = writer.write_fmt(args);
-    writer.set_color(previous);
-    let _ = writer.write_char('\n');
-    writer.flush();
-}
-
-/// Writes formatted text as a band in `color`: on a line of its own, the
-/// rest of its last row blanked in `color` too, then a new line. `color`
-/// stays current afterwards (the panic screen uses this).
-pub fn print_band(color: ColorCode, args: fmt::Arguments) {
-    let mut writer = WRITER.lock();
-    writer.set_color(color);
-    if writer.cursor().1 != 0 {
-        let _ = writer.write_char('\n');
-    }
-    let _ = writer.write_fmt(args);
-    writer.erase_to_end_of_line();
-    let _ = writer.write_char('\n');
-    writer.flush();
-}
-
-/// The cursor: (row, column) on the visible screen.
-pub fn cursor() -> (usize, usize) {
-    WRITER.lock().cursor()
+    WRITER.lock().print(args);
 }
 
 /// Where the writer keeps the visible screen (a cell index into the text
@@ -153,11 +125,6 @@ pub fn read_cell(row: usize, column: usize) -> ScreenChar {
     ScreenChar::from_cell(cell_at(index).read())
 }
 
-/// The characters a person sees on visible row `row` (see [`read_cell`]).
-pub fn read_row(row: usize) -> [u8; WIDTH] {
-    core::array::from_fn(|column| read_cell(row, column).ascii)
-}
-
 /// Writes the whole text memory again from the writer's copy, after other
 /// code (the benchmark's naive writer) wrote it directly.
 pub fn rewrite() {
@@ -170,11 +137,13 @@ pub fn with_lock_held<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Releases the lock regardless of who holds it.
+/// Releases the lock regardless of who holds it, and repairs what a panic
+/// inside the writer may have left half done (see [`Screen::repair`]).
 ///
 /// # Safety
 /// Only for the panic path: the holder must never run again.
 pub unsafe fn force_unlock() {
     // SAFETY: forwarded from the caller.
     unsafe { WRITER.force_unlock() };
+    WRITER.lock().repair();
 }

@@ -167,6 +167,35 @@ pub fn plan_direct_map(areas: &[MemoryArea], pages_1g: bool, mut emit: impl FnMu
     }
 }
 
+/// Calls `emit` with the chunks that map the device memory `range` (rounded
+/// out to whole 4 KiB pages): 4 KiB pages up to the first 2 MiB boundary,
+/// 2 MiB pages while a whole one fits, 4 KiB pages for the rest. Only the
+/// range's own pages are mapped, never a neighbour's, in few page tables:
+/// [`super::paging::map_device`] uses this before the kernel's tables exist,
+/// when page tables come from a small fixed pool.
+pub fn plan_device_map(range: PhysRange, mut emit: impl FnMut(Chunk)) {
+    let start = range.start - range.start % PAGE_SIZE;
+    let end = range.end.next_multiple_of(PAGE_SIZE);
+    let large_start = start.next_multiple_of(SIZE_2M);
+    let large_end = end - end % SIZE_2M;
+    let mut emit_chunk = |phys: u64, end: u64, page_size: u64| {
+        if end > phys {
+            emit(Chunk {
+                phys,
+                size: end - phys,
+                page_size,
+            });
+        }
+    };
+    if large_start >= large_end {
+        emit_chunk(start, end, PAGE_SIZE);
+    } else {
+        emit_chunk(start, large_start, PAGE_SIZE);
+        emit_chunk(large_start, large_end, SIZE_2M);
+        emit_chunk(large_end, end, PAGE_SIZE);
+    }
+}
+
 /// The range a memory-map region covers.
 fn area_range(area: &MemoryArea) -> PhysRange {
     PhysRange::from_size(area.start_address(), area.size())
@@ -189,6 +218,47 @@ mod tests {
     }
 
     const K4: u64 = PAGE_SIZE;
+
+    /// The device plan as a list.
+    fn device_plan(start: u64, end: u64) -> Vec<Chunk> {
+        let mut chunks = Vec::new();
+        plan_device_map(PhysRange::new(start, end), |chunk| chunks.push(chunk));
+        chunks
+    }
+
+    fn chunk(phys: u64, size: u64, page_size: u64) -> Chunk {
+        Chunk {
+            phys,
+            size,
+            page_size,
+        }
+    }
+
+    #[test]
+    fn device_maps_use_2m_pages_inside_and_4k_at_the_ends() {
+        // QEMU's 800x600x24 framebuffer: 1.4 MiB from 2 GiB, inside one 2 MiB page.
+        assert_eq!(
+            device_plan(0x8000_0000, 0x8000_0000 + 2400 * 600),
+            [chunk(0x8000_0000, 0x16_0000, K4)]
+        );
+        // 8 MiB from 1 MiB before a 2 MiB boundary, not page-aligned at the end.
+        let start = 0x1_0010_0000;
+        assert_eq!(
+            device_plan(start, start + (8 << 20) + 5),
+            [
+                chunk(start, 0x10_0000, K4),
+                chunk(0x1_0020_0000, 6 << 20, SIZE_2M),
+                chunk(0x1_0080_0000, 0x10_1000, K4),
+            ]
+        );
+        // Exactly 2 MiB pages.
+        assert_eq!(
+            device_plan(0xfd00_0000, 0xfd40_0000),
+            [chunk(0xfd00_0000, 4 << 20, SIZE_2M)]
+        );
+        // Unaligned start inside a page: the page is mapped.
+        assert_eq!(device_plan(0xb_8002, 0xb_8004), [chunk(0xb_8000, K4, K4)]);
+    }
 
     #[test]
     fn qemu_128m_map_uses_2m_pages_where_aligned() {

@@ -14,16 +14,31 @@
 //!   no-execute, write-back, in the largest pages that fit
 //!   ([`super::layout::plan_direct_map`]);
 //! - the few identity mappings that must stay, listed in [`IDENTITY`] with
-//!   the reason for each; page 0 and everything else stay unmapped.
+//!   the reason for each; page 0 and everything else stay unmapped;
+//! - device memory mapped before (below), at the same virtual addresses.
 //!
 //! While the tables are built, their frames are reached through the boot
 //! identity map, so they come from below 4 GiB.
+//!
+//! [`map_device`] works before [`init`] too, because the console draws on
+//! the framebuffer from the first line, long before these tables exist, and
+//! a framebuffer may lie above 4 GiB, where the boot tables do not reach.
+//! Before `init` it maps the device into the boot tables at the address it
+//! will keep (its place in the direct-map window), uncached (write-combining
+//! needs the PAT entry `init` sets up), with page tables from a small pool
+//! in .bss, and records it; `init` maps every recorded device again, at the
+//! same address with the cache type asked for, in the tables it builds. So a
+//! pointer to device memory stays valid across the switch, and the kernel's
+//! tables get no identity mapping for it.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use spin::Mutex;
 
-use super::layout::{DIRECT_MAP_OFFSET, PagingSummary as Summary, plan_direct_map};
+use super::layout::{
+    Chunk, DIRECT_MAP_OFFSET, PagingSummary as Summary, plan_device_map, plan_direct_map,
+};
 use super::range::PhysRange;
 use super::{PAGE_SIZE, with_frames};
 use crate::arch::{
@@ -69,7 +84,8 @@ pub const IDENTITY: &[Identity] = &[
     },
     Identity {
         what: "the VGA text memory 0xb8000-0xbffff, uncached",
-        why: "the VGA console writes it from the first line, before these tables exist",
+        why: "the VGA console (and a fault before the screen is chosen) writes it from the \
+              first line, before these tables exist",
     },
 ];
 
@@ -88,6 +104,63 @@ pub fn phys_to_virt(phys: u64) -> u64 {
         DIRECT_MAP_OFFSET + phys
     } else {
         phys
+    }
+}
+
+/// Device memory [`map_device`] mapped before [`init`]: `init` maps it again
+/// in the kernel's tables.
+#[derive(Debug, Clone, Copy)]
+struct EarlyDevice {
+    /// First byte (page-aligned).
+    phys: u64,
+    /// Bytes (whole pages).
+    size: u64,
+    /// What the caller asked for.
+    cache: CacheType,
+}
+
+/// How many devices may be mapped before [`init`] (the framebuffer is one).
+const EARLY_DEVICES: usize = 4;
+
+/// The devices mapped before [`init`].
+static EARLY_DEVICE_MAPPINGS: Mutex<[Option<EarlyDevice>; EARLY_DEVICES]> =
+    Mutex::new([None; EARLY_DEVICES]);
+
+/// Page-table frames for the boot tables' device mappings: with 2 MiB pages
+/// a device needs at most a third-level table, a directory per GiB it
+/// spans, and two tables for its unaligned ends.
+const EARLY_TABLE_FRAMES: usize = 8;
+
+/// The pool those frames come from: page-aligned, in .bss (so identity-mapped
+/// by the boot tables, and never handed out by the frame allocator).
+#[repr(C, align(4096))]
+struct EarlyTableFrames(UnsafeCell<[[u8; PAGE_SIZE as usize]; EARLY_TABLE_FRAMES]>);
+
+// SAFETY: the pool is only ever written through the page-table frames
+// `EarlyFrames` hands out, each once, by the mapper that owns it; nothing
+// reads or writes it as a Rust object.
+unsafe impl Sync for EarlyTableFrames {}
+
+/// See [`EarlyTableFrames`].
+static EARLY_TABLE_POOL: EarlyTableFrames = EarlyTableFrames(UnsafeCell::new(
+    [[0; PAGE_SIZE as usize]; EARLY_TABLE_FRAMES],
+));
+
+/// Frames of [`EARLY_TABLE_POOL`] handed out so far.
+static EARLY_TABLE_FRAMES_USED: AtomicUsize = AtomicUsize::new(0);
+
+/// Page-table frames for the boot tables, from [`EARLY_TABLE_POOL`].
+struct EarlyFrames;
+
+impl FrameSource for EarlyFrames {
+    fn allocate_frame(&mut self) -> Option<u64> {
+        let index = EARLY_TABLE_FRAMES_USED
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+                (used < EARLY_TABLE_FRAMES).then_some(used + 1)
+            })
+            .ok()?;
+        // The kernel image is identity-mapped: the address is physical too.
+        Some(EARLY_TABLE_POOL.0.get() as u64 + index as u64 * PAGE_SIZE)
     }
 }
 
@@ -121,6 +194,50 @@ macro_rules! symbol {
 /// Stops the boot: the kernel cannot run without its tables.
 fn fail(what: &str, error: MapError) -> ! {
     crate::boot_error(format_args!("paging: cannot map {what}: {error}"))
+}
+
+/// Maps `size` bytes from `virt` to `phys` in pages of `page_size`; where a
+/// page is mapped already (a device inside a RAM region of the direct map:
+/// its pages stay write-back), maps the rest 4 KiB at a time around it.
+fn map_skipping_mapped(
+    tables: &mut PageTables,
+    what: &str,
+    chunk: Chunk,
+    virt: u64,
+    cache: CacheType,
+) {
+    let access = Access::READ_WRITE;
+    let result = tables.map(
+        virt,
+        chunk.phys,
+        chunk.size,
+        chunk.page_size,
+        access,
+        cache,
+        &mut LowFrames,
+    );
+    match result {
+        Ok(()) => {}
+        Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {
+            for offset in (0..chunk.size).step_by(PAGE_SIZE as usize) {
+                let page = tables.map(
+                    virt + offset,
+                    chunk.phys + offset,
+                    PAGE_SIZE,
+                    PAGE_SIZE,
+                    access,
+                    cache,
+                    &mut LowFrames,
+                );
+                match page {
+                    Ok(())
+                    | Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {}
+                    Err(error) => fail(what, error),
+                }
+            }
+        }
+        Err(error) => fail(what, error),
+    }
 }
 
 /// Maps `range` (page-rounded) identity with `access`, page by page,
@@ -261,11 +378,27 @@ pub fn init(boot: &BootInfo) -> Summary {
         }
     });
 
+    // Device memory mapped under the boot tables (the framebuffer), at the
+    // same addresses, now with the cache type asked for.
+    for device in EARLY_DEVICE_MAPPINGS.lock().iter().flatten() {
+        plan_device_map(PhysRange::from_size(device.phys, device.size), |chunk| {
+            let virt = DIRECT_MAP_OFFSET + chunk.phys;
+            map_skipping_mapped(&mut tables, "device memory", chunk, virt, device.cache);
+        });
+        log::debug!(
+            "paging: device memory {} carried over at {:#x}, {:?}",
+            PhysRange::from_size(device.phys, device.size),
+            DIRECT_MAP_OFFSET + device.phys,
+            device.cache
+        );
+    }
+
     // SAFETY: the new tables map the running code (.text), the boot stack
     // and every static (.data/.bss, guard pages excepted), the boot
     // information and the VGA memory the consoles use, all at the addresses
-    // they have now; every table frame is RAM below 4 GiB, so it is in the
-    // direct map, writable, at DIRECT_MAP_OFFSET + its address.
+    // they have now, and the device memory mapped before (the framebuffer)
+    // at the address it had; every table frame is RAM below 4 GiB, so it is
+    // in the direct map, writable, at DIRECT_MAP_OFFSET + its address.
     unsafe { tables.activate(DIRECT_MAP_OFFSET) };
     DIRECT_MAP_LIVE.store(true, Ordering::Release);
     // The frame allocator's bitmap was reached through the identity map,
@@ -321,17 +454,62 @@ pub fn translate(virt: u64) -> Option<u64> {
 /// place in the direct-map window, read + write, no-execute, with `cache`;
 /// returns the virtual address of `phys`. Mapping the same device twice is
 /// an error ([`MapError::AlreadyMapped`]).
+///
+/// Before [`init`] it maps into the boot tables, uncached, and `init` maps
+/// it again at the same address with `cache` (see the module
+/// documentation); more than [`EARLY_DEVICES`] devices, or page tables
+/// beyond the early pool, fail with [`MapError::OutOfFrames`].
 pub fn map_device(phys: u64, size: u64, cache: CacheType) -> Result<u64, MapError> {
     let start = phys - phys % PAGE_SIZE;
     let end = (phys + size).next_multiple_of(PAGE_SIZE);
-    map(
-        DIRECT_MAP_OFFSET + start,
-        start,
-        end - start,
-        Access::READ_WRITE,
-        cache,
-    )?;
+    let kernel_tables_live = arch::without_interrupts(|| TABLES.lock().is_some());
+    if kernel_tables_live {
+        map(
+            DIRECT_MAP_OFFSET + start,
+            start,
+            end - start,
+            Access::READ_WRITE,
+            cache,
+        )?;
+    } else {
+        arch::without_interrupts(|| map_device_early(start, end, cache))?;
+    }
     Ok(DIRECT_MAP_OFFSET + phys)
+}
+
+/// [`map_device`] under the boot tables: the pages from `start` to `end`,
+/// 2 MiB pages where they fit, and a record for [`init`].
+fn map_device_early(start: u64, end: u64, cache: CacheType) -> Result<(), MapError> {
+    let mut early = EARLY_DEVICE_MAPPINGS.lock();
+    let Some(slot) = early.iter_mut().find(|slot| slot.is_none()) else {
+        return Err(MapError::OutOfFrames);
+    };
+    // SAFETY: the boot tables are live (the kernel's are not, checked by the
+    // caller) and every one of their table frames is reachable at its
+    // physical address: asm/boot.asm keeps them in .bss below 4 GiB, which
+    // they identity-map, and the frames EarlyFrames adds are in .bss too.
+    let mut tables = unsafe { PageTables::active(0) };
+    let mut result = Ok(());
+    plan_device_map(PhysRange::new(start, end), |chunk| {
+        if result.is_ok() {
+            result = tables.map(
+                DIRECT_MAP_OFFSET + chunk.phys,
+                chunk.phys,
+                chunk.size,
+                chunk.page_size,
+                Access::READ_WRITE,
+                cache,
+                &mut EarlyFrames,
+            );
+        }
+    });
+    result?;
+    *slot = Some(EarlyDevice {
+        phys: start,
+        size: end - start,
+        cache,
+    });
+    Ok(())
 }
 
 /// In-kernel tests of the kernel's page tables and the mapping API.

@@ -159,8 +159,10 @@ pub fn enable_nx(available: bool) -> bool {
 /// returns whether it did. Call before loading tables that use it.
 pub fn init_pat(available: bool) -> bool {
     if available {
-        // SAFETY: the boot tables set neither PWT nor PCD, so entry 1's new
-        // type changes no live mapping; the register exists (checked).
+        // SAFETY: the boot tables set PWT only together with PCD (device
+        // memory mapped before the kernel's tables: entry 3, uncached, which
+        // KERNEL_PAT keeps), so entry 1's new type changes no live mapping;
+        // the register exists (checked).
         unsafe { Msr::new(IA32_PAT).write(KERNEL_PAT) };
         PAT_ENABLED.store(true, Ordering::SeqCst);
     }

@@ -5,6 +5,8 @@ use core::fmt::Write;
 
 use super::*;
 use crate::console::color::{Color, ColorCode, ScreenChar};
+use crate::console::grid::REPLACEMENT;
+use crate::console::test_support::{Action, Plain, random_action};
 use crate::test_rng::Rng;
 
 /// Text memory in RAM that remembers the start and cursor registers and
@@ -323,128 +325,17 @@ fn rewrite_memory_repairs_what_others_wrote() {
 
 // --- the reference: a plain screen that copies every row to scroll ----------
 
-/// The obvious implementation of the same rules, as an oracle.
-struct Plain {
-    cells: [[u16; WIDTH]; HEIGHT],
-    row: usize,
-    column: usize,
-    color: ColorCode,
-}
-
-impl Plain {
-    fn new() -> Plain {
-        Plain {
-            cells: [[0x0720; WIDTH]; HEIGHT],
-            row: 0,
-            column: 0,
-            color: ColorCode::DEFAULT,
-        }
-    }
-
-    fn blank(&self) -> u16 {
-        u16::from(self.color.0) << 8 | u16::from(b' ')
-    }
-
-    fn line_feed(&mut self) {
-        self.column = 0;
-        if self.row == HEIGHT - 1 {
-            for r in 1..HEIGHT {
-                self.cells[r - 1] = self.cells[r];
-            }
-            self.cells[HEIGHT - 1] = [self.blank(); WIDTH];
-        } else {
-            self.row += 1;
-        }
-    }
-
-    fn byte(&mut self, b: u8) {
-        if b == b'\n' {
-            return self.line_feed();
-        }
-        if b == b'\r' {
-            self.column = 0;
-            return;
-        }
-        if b == 0x08 {
-            if self.column > 0 {
-                self.column -= 1;
-            }
-            return;
-        }
-        if self.column == WIDTH {
-            self.line_feed();
-        }
-        if b == b'\t' {
-            self.column = (self.column + 8 - self.column % 8).min(WIDTH);
-            return;
-        }
-        let shown = if matches!(b, 0x20..=0x7e) { b } else { 0xfe };
-        self.cells[self.row][self.column] = u16::from(self.color.0) << 8 | u16::from(shown);
-        self.column += 1;
-    }
-
-    fn clear(&mut self) {
-        self.cells = [[self.blank(); WIDTH]; HEIGHT];
-        self.row = 0;
-        self.column = 0;
-    }
-}
-
-/// One random step applied to both writers: mostly text and newlines, some
-/// of every control byte, random bytes, non-ASCII chars, colour changes,
-/// clears, and flushes at random points.
+/// One random step applied to both writers.
 fn random_step(rng: &mut Rng, s: &mut Screen<Ram>, plain: &mut Plain) {
-    match rng.below(100) {
-        0..=49 => {
-            // Through write_str (its fast path for printable runs), with a
-            // control byte now and then.
-            let len = rng.below(200);
-            let text: String = (0..len)
-                .map(|_| match rng.below(40) {
-                    0 => '\n',
-                    1 => '\t',
-                    2 => '\r',
-                    3 => '\x08',
-                    _ => char::from(0x20 + rng.below(0x5f) as u8),
-                })
-                .collect();
-            s.write_str(&text).unwrap();
-            for b in text.bytes() {
-                plain.byte(b);
-            }
-        }
-        50..=69 => {
-            s.write_byte(b'\n');
-            plain.byte(b'\n');
-        }
-        70..=79 => {
-            let b = [b'\r', b'\t', 0x08, 0x00, 0x7f][rng.below(5)];
-            s.write_byte(b);
-            plain.byte(b);
-        }
-        80..=84 => {
-            let b = rng.next() as u8;
-            s.write_byte(b);
-            plain.byte(b);
-        }
-        85..=87 => {
-            let text = ["é", "→x", "日本", "\u{1f600}\n"][rng.below(4)];
-            s.write_str(text).unwrap();
-            for c in text.chars() {
-                plain.byte(if c.is_ascii() { c as u8 } else { 0xfe });
-            }
-        }
-        88..=92 => {
-            let color = ColorCode(rng.next() as u8 & 0x7f);
-            s.set_color(color);
-            plain.color = color;
-        }
-        93 => {
-            s.clear();
-            plain.clear();
-        }
-        _ => s.flush(),
+    let action = random_action(rng);
+    match &action {
+        Action::Text(text) => s.write_str(text).unwrap(),
+        Action::Byte(b) => s.write_byte(*b),
+        Action::Color(color) => s.set_color(*color),
+        Action::Clear => s.clear(),
+        Action::Flush => s.flush(),
     }
+    plain.apply(&action);
 }
 
 /// The hardware-scrolled screen shows exactly what the plain one holds.
@@ -471,7 +362,7 @@ fn hardware_scrolling_equals_plain_scrolling_for_random_input() {
     for seed in 1..=40u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut s = screen();
-        let mut plain = Plain::new();
+        let mut plain = Plain::new(WIDTH, HEIGHT);
         // Enough steps to scroll through the text memory several times.
         for step in 0..3000 {
             random_step(&mut rng, &mut s, &mut plain);
@@ -487,7 +378,7 @@ fn hardware_scrolling_equals_plain_scrolling_for_random_input() {
 fn a_mebibyte_of_random_bytes_never_panics_and_matches_the_reference() {
     let mut rng = Rng(0x5eed_f00d_c0de);
     let mut s = screen();
-    let mut plain = Plain::new();
+    let mut plain = Plain::new(WIDTH, HEIGHT);
     let mut chunk = [0u8; 4096];
     for i in 0..(1 << 20) / chunk.len() {
         for b in chunk.iter_mut() {
