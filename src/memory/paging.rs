@@ -196,16 +196,18 @@ fn fail(what: &str, error: MapError) -> ! {
     crate::boot_error(format_args!("paging: cannot map {what}: {error}"))
 }
 
-/// Maps `size` bytes from `virt` to `phys` in pages of `page_size`; where a
-/// page is mapped already (a device inside a RAM region of the direct map:
-/// its pages stay write-back), maps the rest 4 KiB at a time around it.
+/// Maps `chunk` at `virt` in pages of its page size; where a page is mapped
+/// already (a device inside a RAM region of the direct map: its pages stay
+/// write-back; RAM regions that overlap in the firmware's map), maps the
+/// rest 4 KiB at a time around it. Returns the bytes it mapped: the whole
+/// chunk (in its own page size) unless some of it was mapped already.
 fn map_skipping_mapped(
     tables: &mut PageTables,
     what: &str,
     chunk: Chunk,
     virt: u64,
     cache: CacheType,
-) {
+) -> u64 {
     let access = Access::READ_WRITE;
     let result = tables.map(
         virt,
@@ -216,9 +218,11 @@ fn map_skipping_mapped(
         cache,
         &mut LowFrames,
     );
+    let mut mapped = chunk.size;
     match result {
         Ok(()) => {}
         Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {
+            mapped = 0;
             for offset in (0..chunk.size).step_by(PAGE_SIZE as usize) {
                 let page = tables.map(
                     virt + offset,
@@ -230,14 +234,15 @@ fn map_skipping_mapped(
                     &mut LowFrames,
                 );
                 match page {
-                    Ok(())
-                    | Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {}
+                    Ok(()) => mapped += PAGE_SIZE,
+                    Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {}
                     Err(error) => fail(what, error),
                 }
             }
         }
         Err(error) => fail(what, error),
     }
+    mapped
 }
 
 /// Maps `range` (page-rounded) identity with `access`, page by page,
@@ -352,30 +357,21 @@ pub fn init(boot: &BootInfo) -> Summary {
     };
     plan_direct_map(boot.memory_areas(), features.pages_1g, |chunk| {
         let virt = DIRECT_MAP_OFFSET + chunk.phys;
-        let access = Access::READ_WRITE;
-        let result = tables.map(
-            virt,
-            chunk.phys,
-            chunk.size,
-            chunk.page_size,
-            access,
-            wb,
-            &mut LowFrames,
-        );
-        match result {
-            Ok(()) => {
-                summary.direct_map_bytes += chunk.size;
-                let index = match chunk.page_size {
-                    super::layout::SIZE_1G => 0,
-                    super::layout::SIZE_2M => 1,
-                    _ => 2,
-                };
-                summary.direct_map_pages[index] += chunk.size / chunk.page_size;
-            }
-            // Overlapping RAM regions in the firmware's map: covered already.
-            Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {}
-            Err(error) => fail("the direct map", error),
-        }
+        // RAM regions that overlap in the firmware's map: what is covered
+        // already is skipped, the rest mapped around it.
+        let mapped = map_skipping_mapped(&mut tables, "the direct map", chunk, virt, wb);
+        let page_size = if mapped == chunk.size {
+            chunk.page_size
+        } else {
+            PAGE_SIZE
+        };
+        let index = match page_size {
+            super::layout::SIZE_1G => 0,
+            super::layout::SIZE_2M => 1,
+            _ => 2,
+        };
+        summary.direct_map_bytes += mapped;
+        summary.direct_map_pages[index] += mapped / page_size;
     });
 
     // Device memory mapped under the boot tables (the framebuffer), at the
