@@ -39,6 +39,7 @@ mod arch;
 mod boot_info;
 mod cmdline;
 mod debug;
+mod input;
 mod memory;
 #[cfg(target_os = "none")]
 mod panic;
