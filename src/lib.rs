@@ -37,6 +37,7 @@ mod console;
 #[cfg(target_os = "none")]
 mod arch;
 mod boot_info;
+mod boot_timing;
 mod cmdline;
 mod debug;
 mod input;
@@ -66,6 +67,11 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     arch::ktests::TESTS,
 ];
 
+/// How long the benchmark build measures the timestamp counter's rate
+/// against the PIT, in milliseconds, for the boot times in microseconds.
+#[cfg(feature = "bench")]
+const TSC_CALIBRATION_MS: u64 = 20;
+
 /// Stops the boot: prints `boot error: <what>` on both consoles and halts.
 /// For input the kernel cannot go on with (bad boot information); the
 /// trampoline's own checks print the same prefix.
@@ -78,22 +84,32 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 /// The kernel's entry from `asm/long_mode.asm`, in 64-bit mode with the first
 /// 4 GiB identity-mapped, interrupts off, on the boot stack.
 ///
-/// `mbi_addr` is the physical address of the Multiboot2 boot information and
-/// `magic` the value GRUB left in EAX (already checked by the assembly).
+/// `mbi_addr` is the physical address of the Multiboot2 boot information,
+/// `magic` the value GRUB left in EAX (already checked by the assembly) and
+/// `boot_tsc` the timestamp counter at the trampoline's first instruction.
+///
+/// Each step ends with a [`boot_timing::mark`], so `loglevel=debug` shows
+/// how long each took (`make bench` too); a new step adds one.
 ///
 /// Each step logs what it did where it does it. Until step 4 has read the
 /// log level from the command line, those records are held back, then
 /// printed after the banner (or dropped, as the level says).
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
-pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
+pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
+    // 0. The trampoline: its checks, the boot page tables, long mode.
+    boot_timing::start(boot_tsc);
+    boot_timing::mark("trampoline");
+
     // 1. The serial port (if there is one) and the log facade. Nothing is
     //    printed yet: the screen depends on the boot information (step 3).
     console::init_early();
+    boot_timing::mark("serial");
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
     //    prints what happened and halts instead of resetting the machine.
     arch::init();
+    boot_timing::mark("gdt and idt");
 
     // 3. The boot information: where GRUB put it, checked tag by tag without
     //    printing; then the screen it describes (VGA text, a framebuffer, or
@@ -101,27 +117,34 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     //    then the kernel's symbol table it points to, so that backtraces
     //    name functions.
     let loaded = boot_info::load(mbi_addr, magic);
+    boot_timing::mark("boot information");
     let screen = console::init_screen(match &loaded {
         Ok(boot) => boot.framebuffer(),
         Err(failed) => failed.framebuffer,
     });
     println!("{}", BANNER);
     serial_println!("console: {screen}");
+    boot_timing::mark("screen");
     let boot = loaded.unwrap_or_else(|failed| boot_error(format_args!("{}", failed.error)));
     debug::init(boot);
+    boot_timing::mark("symbols");
 
     // 4. The kernel command line, read once. Its log level applies from
     //    here on, to the records held so far and to the line's own warnings.
     let options = cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
     console::logger::set_level(options.loglevel.0);
+    boot_timing::mark("cmdline");
 
     // 5. Memory: the reserved list and the frame allocator over the memory
     //    map; the kernel's own page tables (W^X, the direct map of all RAM),
     //    replacing the boot tables; the heap, so `alloc` works from here on.
     let free_frames = memory::init(boot);
+    boot_timing::mark("frames");
     let paging = memory::paging::init(boot);
+    boot_timing::mark("paging");
     let usable = boot_info::report::total_usable_bytes(boot.memory_areas());
     let heap = memory::heap::init(memory::layout::heap_limit(usable));
+    boot_timing::mark("heap");
 
     // 6. The boot report: a summary on screen, every line on serial.
     boot_info::print_report(&boot_info::report::Report {
@@ -131,6 +154,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         paging,
         heap,
     });
+    boot_timing::mark("report");
 
     // 7. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
@@ -143,17 +167,32 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         );
     }
 
-    // 8. `bench` on the command line: time the screen writer, then go on.
+    // 8. `bench` on the command line: time the screen writer and the heap,
+    //    then go on. The benchmarks are only in the benchmark build (cargo
+    //    feature `bench`, which `make bench` boots); this word says so in
+    //    any other.
     if options.bench {
-        console::bench::run();
         #[cfg(feature = "bench")]
-        memory::heap_bench::run();
+        {
+            console::bench::run();
+            memory::heap_bench::run();
+        }
+        #[cfg(not(feature = "bench"))]
+        log::warn!("bench: this build has no benchmarks (`make bench` boots the one that has)");
+        boot_timing::mark("bench");
+        // The benchmark build also knows the counter's rate (measured
+        // against the PIT, after the last mark), so its times are in us.
+        #[cfg(feature = "bench")]
+        boot_timing::set_tsc_hz(arch::tsc_hz(TSC_CALIBRATION_MS));
     }
 
-    // 9. Done: tests and users wait for this exact line.
+    // 9. How long each step took (`loglevel=debug`), up to here.
+    boot_timing::report();
+
+    // 10. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 10. `crash=...` or `panic=...` on the command line: fault or panic on
+    // 11. `crash=...` or `panic=...` on the command line: fault or panic on
     //     purpose, to show the report. (`crash=breakpoint` carries on.)
     if let Some(kind) = options.crash {
         debug::crash(kind);
