@@ -49,4 +49,5 @@ start:
     jmp .halt
 
 section .rodata
-message: db "ready", 13, 10, 0
+; \r\n first: under UEFI, GRUB and the firmware leave text on the line.
+message: db 13, 10, "ready", 13, 10, 0
