@@ -3,7 +3,9 @@
 every figure the project measures, also written to build/bench.json. Each
 figure is the median, minimum and maximum over the runs of this invocation.
 
-- boot to `ready` (seconds from QEMU's start to the line on serial), under
+- boot to `ready` (seconds from QEMU's start to the line on serial, and the
+  CPU seconds QEMU used until then, which other work on a shared machine
+  hardly changes), under
   BIOS and UEFI, alternating between: the shipped build/os.iso; the same
   kernel and menu in a default `grub-mkrescue` ISO (every module, locale,
   theme and font); the reference kernel (bench/reference/: a Multiboot2
@@ -102,11 +104,33 @@ def qemu_command(iso: Path, uefi: bool, memory: str = "128M") -> list[str]:
     return args
 
 
+@dataclass
+class Boot:
+    """One timed boot: wall seconds from starting QEMU to `ready` on serial
+    and the CPU seconds QEMU used until then (None if `ready` never came),
+    and the serial output so far."""
+    seconds: float | None
+    cpu_seconds: float | None
+    output: str
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of every thread of process `pid` so far (the scheduler's
+    nanosecond counts): unlike wall time, hardly changed by other work on
+    the machine."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass  # a thread that just ended
+    return total / 1e9
+
+
 def timed_boot(iso: Path, uefi: bool, memory: str = "128M",
-               timeout: float | None = None) -> tuple[float | None, str]:
-    """Boots `iso`; returns the seconds from starting QEMU to the `ready`
-    line on serial (None if it never came: QEMU exited or `timeout` passed)
-    and the serial output until then. QEMU is always killed."""
+               timeout: float | None = None) -> Boot:
+    """Boots `iso` until `ready` on serial, QEMU exiting or `timeout`.
+    QEMU is always killed."""
     timeout = timeout or (UEFI_TIMEOUT if uefi else BIOS_TIMEOUT)
     output = b""
     begin = time.monotonic()
@@ -117,23 +141,23 @@ def timed_boot(iso: Path, uefi: bool, memory: str = "128M",
         while READY not in output:
             left = begin + timeout - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None, output.decode(errors="replace")
+                return Boot(None, None, output.decode(errors="replace"))
             chunk = os.read(fd, 1 << 16)
             if not chunk:  # QEMU exited
-                return None, output.decode(errors="replace")
+                return Boot(None, None, output.decode(errors="replace"))
             output += chunk
-        return time.monotonic() - begin, output.decode(errors="replace")
+        seconds = time.monotonic() - begin
+        return Boot(seconds, cpu_seconds(proc.pid), output.decode(errors="replace"))
     finally:
         proc.kill()
         proc.wait()
         proc.stdout.close()
 
 
-def must_boot(what: str, result: tuple[float | None, str]) -> tuple[float, str]:
-    seconds, output = result
-    if seconds is None:
-        raise TestFailure(f"{what}: no `ready` on serial; serial output:\n{output[-3000:]}")
-    return seconds, output
+def must_boot(what: str, boot: Boot) -> Boot:
+    if boot.seconds is None:
+        raise TestFailure(f"{what}: no `ready` on serial; serial output:\n{boot.output[-3000:]}")
+    return boot
 
 
 def kernel_lines(output: str) -> list[str]:
@@ -174,18 +198,18 @@ def kernel_benchmarks(bench: Bench) -> None:
     numbers: dict[tuple[str, str, str], list[float]] = {}
     for run in range(RUNS):
         for firmware in ("bios", "uefi"):
-            _, output = must_boot(f"benchmark build, {firmware}",
-                                  timed_boot(iso, firmware == "uefi", timeout=BENCH_TIMEOUT))
+            output = must_boot(f"benchmark build, {firmware}",
+                               timed_boot(iso, firmware == "uefi", timeout=BENCH_TIMEOUT)).output
             for line in kernel_lines(output):
                 hz = re.search(r"boot time: timestamp counter at (\d+) Hz", line)
                 if hz:
                     bench.tsc_hz = int(hz.group(1))
-                # `bench: <what>: <N> <unit>, <N> <unit>...`
-                match = re.match(r"bench: (heap: )?([a-z_ ]+): (\d.*)$", line)
+                # `bench: [heap: ]<what>: <N> <unit>, <N> <unit>...`
+                match = re.match(r"bench: (heap: )?(.+?): (\d.*)$", line)
                 if not match:
                     continue
                 for figure in match.group(3).split(", "):
-                    value = re.match(r"(\d+) (.+)$", figure)
+                    value = re.match(r"(\d+) ((cycles|bytes|ops|draws)\b.*)$", figure)
                     if value:
                         key = (firmware, (match.group(1) or "") + match.group(2), value.group(2))
                         numbers.setdefault(key, []).append(float(value.group(1)))
@@ -205,13 +229,17 @@ def boot_times(bench: Bench) -> None:
                                                                    bench.reference, menu),
     }
     for firmware in ("bios", "uefi"):
-        times: dict[str, list[float]] = {name: [] for name in images}
+        boots: dict[str, list[Boot]] = {name: [] for name in images}
         for _ in range(BOOTS):
             for name, iso in images.items():
-                seconds, _ = must_boot(f"{name}, {firmware}", timed_boot(iso, firmware == "uefi"))
-                times[name].append(round(seconds, 3))
-        for name, values in times.items():
-            bench.add(f"boot to ready ({firmware.upper()}, {ACCEL})", name, "s", values)
+                boots[name].append(must_boot(f"{name}, {firmware}",
+                                             timed_boot(iso, firmware == "uefi")))
+        for name, runs in boots.items():
+            bench.add(f"boot to ready ({firmware.upper()}, {ACCEL}), wall time", name, "s",
+                      [round(boot.seconds, 3) for boot in runs])
+        for name, runs in boots.items():
+            bench.add(f"boot to ready ({firmware.upper()}, {ACCEL}), QEMU's CPU time", name, "s",
+                      [round(boot.cpu_seconds, 3) for boot in runs])
 
 
 def kernel_phases(bench: Bench) -> None:
@@ -220,7 +248,7 @@ def kernel_phases(bench: Bench) -> None:
     iso = build_iso("bench-phases", cmdline="loglevel=debug", kernel=bench.kernel)
     phases: dict[str, list[int]] = {}
     for _ in range(BOOTS):
-        _, output = must_boot("phases", timed_boot(iso, uefi=False))
+        output = must_boot("phases", timed_boot(iso, uefi=False)).output
         for line in kernel_lines(output):
             match = re.search(r"boot time: (.+): (\d+) cycles", line)
             if match:
@@ -259,8 +287,8 @@ def smallest_ram(bench: Bench) -> None:
     low, high = 1, 128  # low: assumed too little; high: boots
     while high - low > 1:
         middle = (low + high) // 2
-        seconds, _ = timed_boot(bench.shipped_iso, uefi=False, memory=f"{middle}M", timeout=20)
-        low, high = (low, middle) if seconds is not None else (middle, high)
+        boot = timed_boot(bench.shipped_iso, uefi=False, memory=f"{middle}M", timeout=20)
+        low, high = (low, middle) if boot.seconds is not None else (middle, high)
     bench.add("smallest RAM that boots", "shipped build/os.iso, BIOS", "MiB", [high])
 
 
@@ -289,7 +317,7 @@ MEASUREMENTS = [kernel_benchmarks, boot_times, kernel_phases, sizes, smallest_ra
 # --- the table ---------------------------------------------------------------------
 
 def number(value: float) -> str:
-    if value == int(value) and abs(value) >= 100:
+    if value == int(value):
         return f"{int(value)}"
     return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 
