@@ -138,8 +138,10 @@ fn scrolling_shows_the_last_lines(_: &Context) -> Outcome {
 /// Each log level prints `[LEVEL] message` in its colour.
 fn log_records_are_tagged_and_coloured(_: &Context) -> Outcome {
     needs_a_screen()?;
+    // The filter alone: `logger::set_level` logs the new level itself, a
+    // line more to count at `loglevel=debug`.
     let level = log::max_level();
-    logger::set_level(log::LevelFilter::Trace);
+    log::set_max_level(log::LevelFilter::Trace);
     let levels = [
         log::Level::Error,
         log::Level::Warn,
@@ -150,7 +152,7 @@ fn log_records_are_tagged_and_coloured(_: &Context) -> Outcome {
     for record_level in levels {
         log::log!(record_level, "log self-test");
     }
-    logger::set_level(level);
+    log::set_max_level(level);
     let last = super::cursor().0;
     for (i, record_level) in levels.into_iter().enumerate() {
         let row = last - levels.len() + i;
