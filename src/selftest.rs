@@ -67,6 +67,7 @@ pub fn run(suites: &[&[Test]], context: &Context) -> ! {
         }
     }
     println!("{passed} passed, {failed} failed");
+    crate::console::flush();
     if context.options.qemu_exit {
         exit_qemu(if failed == 0 {
             ExitCode::Success
