@@ -47,6 +47,17 @@ pub struct FramebufferMemory {
     pub written: u64,
 }
 
+impl FramebufferMemory {
+    /// The framebuffer mapped at virtual address `base`, `len` bytes.
+    pub fn new(base: usize, len: usize) -> Self {
+        FramebufferMemory {
+            base,
+            len,
+            written: 0,
+        }
+    }
+}
+
 impl PixelTarget for FramebufferMemory {
     fn write(&mut self, offset: usize, bytes: &[u8]) {
         assert!(
@@ -98,11 +109,7 @@ pub fn init(layout: &Layout) -> Result<(), MapError> {
     // Called once: the storage is free, and from now on the screen's alone.
     let storage = MutexGuard::leak(STORAGE.lock());
     let renderer = Renderer::new(BUILTIN, layout.format, fb.pitch as usize, layout.scale);
-    let memory = FramebufferMemory {
-        base: virt as usize,
-        len: layout.size() as usize,
-        written: 0,
-    };
+    let memory = FramebufferMemory::new(virt as usize, layout.size() as usize);
     let mut screen = FbScreen::new(
         memory,
         renderer,

@@ -201,6 +201,11 @@ impl<'a, T: PixelTarget> FbScreen<'a, T> {
         &self.target
     }
 
+    /// Gives up the console, returning where its pixels went.
+    pub fn into_target(self) -> T {
+        self.target
+    }
+
     /// Where the pixels go, mutably (for tests).
     #[cfg(test)]
     pub fn target_mut(&mut self) -> &mut T {
