@@ -72,6 +72,7 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
 #[cfg(target_os = "none")]
 pub fn boot_error(what: core::fmt::Arguments) -> ! {
     println!("boot error: {what}");
+    console::flush();
     arch::halt_forever()
 }
 
@@ -164,5 +165,6 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
+    console::flush();
     arch::halt_forever()
 }

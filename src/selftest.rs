@@ -86,6 +86,7 @@ pub fn run(suites: &[&[Test]], context: &Context) -> ! {
     } else {
         println!("{passed} passed, {failed} failed, {skipped} skipped");
     }
+    crate::console::flush();
     if context.options.qemu_exit {
         exit_qemu(if failed == 0 {
             ExitCode::Success
