@@ -78,6 +78,7 @@ const TSC_CALIBRATION_MS: u64 = 20;
 #[cfg(target_os = "none")]
 pub fn boot_error(what: core::fmt::Arguments) -> ! {
     println!("boot error: {what}");
+    console::flush();
     arch::halt_forever()
 }
 
@@ -129,10 +130,13 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     debug::init(boot);
     boot_timing::mark("symbols");
 
-    // 4. The kernel command line, read once. Its log level applies from
-    //    here on, to the records held so far and to the line's own warnings.
-    let options = cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
+    // 4. The kernel command line. Its log level applies from here on, to
+    //    the records held so far and to the line's own warnings, which a
+    //    second pass prints once the level is set: held back, the warnings
+    //    of a long line would overflow the backlog.
+    let options = cmdline::Options::parse(boot.cmdline(), |_| {});
     console::logger::set_level(options.loglevel.0);
+    cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
     boot_timing::mark("cmdline");
 
     // 5. Memory: the reserved list and the frame allocator over the memory
@@ -200,5 +204,6 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
+    console::flush();
     arch::halt_forever()
 }
