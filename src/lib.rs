@@ -12,6 +12,9 @@
 //! 6. [`memory`] — physical memory: the frame allocator.
 //! 7. [`debug`] — fault details in words, backtraces with function names,
 //!    and `crash=KIND`.
+//! 8. `firmware` (ACPI tables), `interrupts` (controllers and dispatch),
+//!    `time` (the tick and the TSC), [`input`] (keyboard and serial keys),
+//!    `power` (reboot, power off).
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -39,13 +42,20 @@ mod arch;
 mod boot_info;
 mod cmdline;
 mod debug;
+mod firmware;
 mod input;
+#[cfg(target_os = "none")]
+mod interrupts;
 mod memory;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+mod power;
+#[cfg(target_os = "none")]
 mod selftest;
 mod test_rng;
+#[cfg(target_os = "none")]
+mod time;
 
 /// The banner: the crate's name and version, the first line on every console.
 pub const BANNER: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
@@ -64,6 +74,9 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     memory::paging::ktests::TESTS,
     memory::heap::ktests::TESTS,
     arch::ktests::TESTS,
+    interrupts::ktests::TESTS,
+    time::ktests::TESTS,
+    input::ktests::TESTS,
 ];
 
 /// Stops the boot: prints `boot error: <what>` on both consoles and halts.
@@ -87,8 +100,10 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
-    // 1. The serial port (if there is one) and the log facade. Nothing is
-    //    printed yet: the screen depends on the boot information (step 3).
+    // 1. The start of uptime; the serial port (if there is one) and the log
+    //    facade. Nothing is printed yet: the screen depends on the boot
+    //    information (step 3).
+    time::mark_boot();
     console::init_early();
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
@@ -132,7 +147,17 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         heap,
     });
 
-    // 7. `selftest` on the command line: run the in-kernel tests, then stop.
+    // 7. Interrupts: ACPI's tables, the controller they describe (or the
+    //    8259s), the tick calibrated against the PIT, keyboard and serial
+    //    input; then interrupts on. Prints `interrupts:`, `timer:` and,
+    //    without a PS/2 controller, `keyboard:`.
+    let acpi = firmware::init(boot);
+    let controller = interrupts::init(acpi);
+    time::init(matches!(controller, interrupts::Controller::Apic { .. }));
+    input::init(options.keymap, acpi.is_some_and(|acpi| acpi.no_8042));
+    arch::enable_interrupts();
+
+    // 8. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
         selftest::run(
             SELF_TEST_SUITES,
@@ -143,17 +168,17 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         );
     }
 
-    // 8. `bench` on the command line: time the screen writer, then go on.
+    // 9. `bench` on the command line: time the screen writer, then go on.
     if options.bench {
         console::bench::run();
         #[cfg(feature = "bench")]
         memory::heap_bench::run();
     }
 
-    // 9. Done: tests and users wait for this exact line.
+    // 10. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 10. `crash=...` or `panic=...` on the command line: fault or panic on
+    // 11. `crash=...` or `panic=...` on the command line: fault or panic on
     //     purpose, to show the report. (`crash=breakpoint` carries on.)
     if let Some(kind) = options.crash {
         debug::crash(kind);
@@ -161,5 +186,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
-    arch::halt_forever()
+    if options.keytest {
+        input::keytest::run();
+    }
+    // Until the shell: sleep with interrupts on (the tick keeps time).
+    loop {
+        arch::enable_and_wait();
+    }
 }
