@@ -192,5 +192,6 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     // Until the shell: sleep with interrupts on (the tick keeps time).
     loop {
         arch::enable_and_wait();
+        interrupts::print_unexpected();
     }
 }
