@@ -85,6 +85,7 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
 #[cfg(target_os = "none")]
 pub fn boot_error(what: core::fmt::Arguments) -> ! {
     println!("boot error: {what}");
+    console::flush();
     arch::halt_forever()
 }
 
@@ -125,10 +126,13 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let boot = loaded.unwrap_or_else(|failed| boot_error(format_args!("{}", failed.error)));
     debug::init(boot);
 
-    // 4. The kernel command line, read once. Its log level applies from
-    //    here on, to the records held so far and to the line's own warnings.
-    let options = cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
+    // 4. The kernel command line. Its log level applies from here on, to
+    //    the records held so far and to the line's own warnings, which a
+    //    second pass prints once the level is set: held back, the warnings
+    //    of a long line would overflow the backlog.
+    let options = cmdline::Options::parse(boot.cmdline(), |_| {});
     console::logger::set_level(options.loglevel.0);
+    cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
 
     // 5. Memory: the reserved list and the frame allocator over the memory
     //    map; the kernel's own page tables (W^X, the direct map of all RAM),
@@ -186,6 +190,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
+    console::flush();
     if options.keytest {
         input::keytest::run();
     }

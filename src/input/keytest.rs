@@ -47,6 +47,7 @@ pub fn run() -> ! {
 /// Sleeps without reading input until none arrives for [`QUIET`].
 fn busy() {
     println!("\nkeytest: busy");
+    crate::console::flush();
     let mut last = received();
     let mut since = crate::time::uptime();
     loop {

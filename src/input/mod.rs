@@ -88,6 +88,8 @@ mod device {
                 crate::arch::enable_interrupts();
                 return key;
             }
+            // Output may stop here for a while: bring the screen up to date.
+            crate::console::flush();
             crate::arch::enable_and_wait();
             crate::interrupts::print_unexpected();
         }
