@@ -12,6 +12,9 @@
 //! 6. [`memory`] — physical memory: the frame allocator.
 //! 7. [`debug`] — fault details in words, backtraces with function names,
 //!    and `crash=KIND`.
+//! 8. `firmware` (ACPI tables), `interrupts` (controllers and dispatch),
+//!    `time` (the tick and the TSC), [`input`] (keyboard and serial keys),
+//!    `power` (reboot, power off).
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -40,13 +43,20 @@ mod boot_info;
 mod boot_timing;
 mod cmdline;
 mod debug;
+mod firmware;
 mod input;
+#[cfg(target_os = "none")]
+mod interrupts;
 mod memory;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+mod power;
+#[cfg(target_os = "none")]
 mod selftest;
 mod test_rng;
+#[cfg(target_os = "none")]
+mod time;
 
 /// The banner: the crate's name and version, the first line on every console.
 pub const BANNER: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
@@ -65,12 +75,10 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     memory::paging::ktests::TESTS,
     memory::heap::ktests::TESTS,
     arch::ktests::TESTS,
+    interrupts::ktests::TESTS,
+    time::ktests::TESTS,
+    input::ktests::TESTS,
 ];
-
-/// How long the benchmark build measures the timestamp counter's rate
-/// against the PIT, in milliseconds, for the boot times in microseconds.
-#[cfg(feature = "bench")]
-const TSC_CALIBRATION_MS: u64 = 20;
 
 /// Stops the boot: prints `boot error: <what>` on both consoles and halts.
 /// For input the kernel cannot go on with (bad boot information); the
@@ -98,8 +106,11 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
-    // 0. The trampoline: its checks, the boot page tables, long mode.
+    // 0. The trampoline: its checks, the boot page tables, long mode. Its
+    //    first instruction read the timestamp counter: the boot's time zero,
+    //    for the boot times and for uptime.
     boot_timing::start(boot_tsc);
+    time::mark_boot(boot_tsc);
     boot_timing::mark("trampoline");
 
     // 1. The serial port (if there is one) and the log facade. Nothing is
@@ -160,7 +171,19 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     });
     boot_timing::mark("report");
 
-    // 7. `selftest` on the command line: run the in-kernel tests, then stop.
+    // 7. Interrupts: ACPI's tables, the controller they describe (or the
+    //    8259s), the tick calibrated against the PIT, keyboard and serial
+    //    input; then interrupts on. Prints `interrupts:`, `timer:` and,
+    //    without a PS/2 controller, `keyboard:`.
+    let acpi = firmware::init(boot);
+    let controller = interrupts::init(acpi);
+    time::init(matches!(controller, interrupts::Controller::Apic { .. }));
+    input::init(options.keymap, acpi.is_some_and(|acpi| acpi.no_8042));
+    arch::enable_interrupts();
+    boot_timing::set_tsc_hz(time::tsc_hz());
+    boot_timing::mark("interrupts and timer");
+
+    // 8. `selftest` on the command line: run the in-kernel tests, then stop.
     if options.selftest {
         selftest::run(
             SELF_TEST_SUITES,
@@ -171,7 +194,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         );
     }
 
-    // 8. `bench` on the command line: time the screen writer and the heap,
+    // 9. `bench` on the command line: time the screen writer and the heap,
     //    then go on. The benchmarks are only in the benchmark build (cargo
     //    feature `bench`, which `make bench` boots); this word says so in
     //    any other.
@@ -184,19 +207,15 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         #[cfg(not(feature = "bench"))]
         log::warn!("bench: this build has no benchmarks (`make bench` boots the one that has)");
         boot_timing::mark("bench");
-        // The benchmark build also knows the counter's rate (measured
-        // against the PIT, after the last mark), so its times are in us.
-        #[cfg(feature = "bench")]
-        boot_timing::set_tsc_hz(arch::tsc_hz(TSC_CALIBRATION_MS));
     }
 
-    // 9. How long each step took (`loglevel=debug`), up to here.
+    // 10. How long each step took (`loglevel=debug`), up to here.
     boot_timing::report();
 
-    // 10. Done: tests and users wait for this exact line.
+    // 11. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 11. `crash=...` or `panic=...` on the command line: fault or panic on
+    // 12. `crash=...` or `panic=...` on the command line: fault or panic on
     //     purpose, to show the report. (`crash=breakpoint` carries on.)
     if let Some(kind) = options.crash {
         debug::crash(kind);
@@ -205,5 +224,12 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         panic::deliberate(kind);
     }
     console::flush();
-    arch::halt_forever()
+    if options.keytest {
+        input::keytest::run();
+    }
+    // Until the shell: sleep with interrupts on (the tick keeps time).
+    loop {
+        arch::enable_and_wait();
+        interrupts::print_unexpected();
+    }
 }

@@ -9,6 +9,7 @@ use core::fmt::{self, Write};
 
 use spin::Mutex;
 use uart_16550::backend::PioBackend;
+use uart_16550::spec::registers::FifoTriggerLevel;
 use uart_16550::{Config, Uart16550Tty};
 
 /// The I/O port base of COM1 on every PC.
@@ -19,30 +20,45 @@ static SERIAL: Mutex<Option<Uart16550Tty<PioBackend>>> = Mutex::new(None);
 
 /// Probes and initialises COM1 (115200 baud, 8N1, FIFO) and tests it in
 /// loopback mode; leaves the port absent if any of that fails.
+///
+/// The receive FIFO interrupts at its first byte (not the driver's default
+/// of 14): a typed key then reaches the kernel at once rather than after the
+/// FIFO's timeout (`make bench` measures the difference).
 pub fn init() {
+    let config = Config {
+        fifo_trigger_level: Some(FifoTriggerLevel::One),
+        ..Config::default()
+    };
     // SAFETY: 0x3f8..0x3f8+8 are COM1's registers on a PC and nothing else in
     // the kernel touches them; the driver owns them from here on.
-    let port = unsafe { Uart16550Tty::new_port(COM1, Config::default()) };
+    let port = unsafe { Uart16550Tty::new_port(COM1, config) };
     *SERIAL.lock() = port.ok();
 }
 
 /// Whether a working serial port was found.
 pub fn present() -> bool {
-    SERIAL.lock().is_some()
+    crate::arch::without_interrupts(|| SERIAL.lock().is_some())
 }
 
-/// Writes formatted text to the serial port, if there is one.
+/// Writes formatted text to the serial port, if there is one. The lock is
+/// taken with interrupts off, so an interrupt handler that prints can never
+/// find it held on this CPU.
 pub fn print(args: fmt::Arguments) {
-    if let Some(port) = SERIAL.lock().as_mut() {
-        // The driver's write_str never fails.
-        let _ = port.write_fmt(args);
-    }
+    crate::arch::without_interrupts(|| {
+        if let Some(port) = SERIAL.lock().as_mut() {
+            // The driver's write_str never fails.
+            let _ = port.write_fmt(args);
+        }
+    });
 }
 
-/// Runs `f` while holding the port's lock (to test the panic path).
+/// Runs `f` while holding the port's lock (to test the panic path), with
+/// interrupts off as every holder of the lock.
 pub fn with_lock_held<R>(f: impl FnOnce() -> R) -> R {
-    let _guard = SERIAL.lock();
-    f()
+    crate::arch::without_interrupts(|| {
+        let _guard = SERIAL.lock();
+        f()
+    })
 }
 
 /// Releases the lock regardless of who holds it.
