@@ -33,6 +33,12 @@ const CHANNEL_0: u16 = 0x40;
 /// Command: channel 0, low then high byte, mode 2 (rate generator: one
 /// pulse on IRQ 0 every `count` input cycles), binary.
 const CHANNEL_0_RATE: u8 = 0b0011_0100;
+/// Command: latch channel 2's count, so that two reads of its data port
+/// give the count at the moment of the latch (low byte, then high).
+const LATCH_2: u8 = 0b1000_0000;
+/// The largest count: a window of 65535 / 1.193182 MHz = 54.9 ms.
+const FULL_COUNT: u64 = 0xffff;
+
 /// The longest window [`measure`] allows: 50 ms, which keeps the 16-bit
 /// count from wrapping (65535 / 1.193182 MHz = 54.9 ms).
 const MAX_WINDOW_MS: u64 = 50;
@@ -68,6 +74,43 @@ pub fn measure<T>(millis: u64, mut sample: impl FnMut() -> T) -> (T, T, u64) {
         port_b.write(control);
         (start, end, count)
     }
+}
+
+/// Starts channel 2 on a one-shot count of its full length (54.9 ms), for
+/// [`window_elapsed`] to read while other work goes on: the boot's own
+/// time then serves as the calibration window.
+pub fn start_window() {
+    let mut port_b = Port::<u8>::new(PORT_B);
+    let mut command = Port::<u8>::new(COMMAND);
+    let mut data = Port::<u8>::new(CHANNEL_2);
+    // SAFETY: as in `measure`: the PIT's channel 2 and port B, speaker off,
+    // port B's other bits written back unchanged.
+    unsafe {
+        let control = port_b.read() & !(GATE_2 | SPEAKER);
+        port_b.write(control);
+        command.write(CHANNEL_2_ONE_SHOT);
+        data.write(FULL_COUNT as u8);
+        data.write((FULL_COUNT >> 8) as u8);
+        port_b.write(control | GATE_2);
+    }
+}
+
+/// PIT cycles since [`start_window`], or `None` once its count has run out
+/// (the window then no longer says how long it lasted).
+pub fn window_elapsed() -> Option<u64> {
+    let mut port_b = Port::<u8>::new(PORT_B);
+    let mut command = Port::<u8>::new(COMMAND);
+    let mut data = Port::<u8>::new(CHANNEL_2);
+    // SAFETY: latching and reading channel 2's count and reading port B
+    // have no effect beyond the PIT's read-back state.
+    let (low, high, out) = unsafe {
+        command.write(LATCH_2);
+        let low = data.read();
+        let high = data.read();
+        (low, high, port_b.read() & OUT_2)
+    };
+    let count = u64::from(u16::from_le_bytes([low, high]));
+    (out == 0).then_some(FULL_COUNT - count)
 }
 
 /// The channel-0 divisor for `hz` interrupts a second, rounded to nearest:
