@@ -33,7 +33,7 @@
 use core::fmt;
 
 use super::color::{ColorCode, ScreenChar};
-use super::grid::{TextGrid, TextScreen};
+use super::grid::{SCROLLBACK, Scroll, TextGrid, TextScreen};
 
 /// Screen width in cells.
 pub const WIDTH: usize = 80;
@@ -76,8 +76,12 @@ pub trait TextMemory {
     fn set_cursor(&mut self, index: usize, shown: Option<usize>);
 }
 
-/// The grid of the VGA screen: 80x25 cells and 25 dirty flags, inline.
-type Grid = TextGrid<[u16; WIDTH * HEIGHT], [bool; HEIGHT]>;
+/// Lines of the grid's ring: the screen and its scrollback.
+const LINES: usize = HEIGHT + SCROLLBACK;
+
+/// The grid of the VGA screen: 80x25 cells, [`SCROLLBACK`] lines above them,
+/// and a dirty flag per line, inline.
+type Grid = TextGrid<[u16; WIDTH * LINES], [bool; LINES]>;
 
 /// The writer: the grid, and the bookkeeping of what the text memory holds.
 pub struct Screen<M> {
@@ -102,7 +106,12 @@ impl<M: TextMemory> Screen<M> {
         let blank = ScreenChar::blank(ColorCode::DEFAULT).to_cell();
         Screen {
             memory,
-            grid: TextGrid::new([blank; WIDTH * HEIGHT], [true; HEIGHT], WIDTH, HEIGHT),
+            grid: TextGrid::new(
+                [blank; WIDTH * LINES],
+                [true; LINES],
+                (WIDTH, HEIGHT),
+                SCROLLBACK,
+            ),
             mirror: [0; MEMORY_CELLS],
             start_row: 0,
             shown_start: None,
@@ -216,6 +225,26 @@ impl<M: TextMemory> TextScreen for Screen<M> {
         self.grid.erase_to_end_of_line();
     }
 
+    fn cursor_left(&mut self, count: usize) {
+        self.grid.cursor_left(count);
+    }
+
+    fn cursor_right(&mut self, count: usize) {
+        self.grid.cursor_right(count);
+    }
+
+    fn clear_screen(&mut self) {
+        self.grid.clear_screen();
+    }
+
+    fn scroll_view(&mut self, scroll: Scroll) {
+        self.grid.scroll_view(scroll);
+    }
+
+    fn view_bottom(&mut self) {
+        self.grid.view_bottom();
+    }
+
     /// Writes what changed since the last flush to the text memory, then
     /// the start address and the cursor if they moved.
     fn flush(&mut self) {
@@ -253,8 +282,12 @@ impl<M: TextMemory> TextScreen for Screen<M> {
             self.memory.set_start(start, self.shown_start);
             self.shown_start = Some(start);
         }
-        let (row, column) = self.grid.cursor_cell();
-        let cursor = start + row * WIDTH + column;
+        // With the view moved back past the cursor's row, the cursor goes to
+        // the cell after the visible screen, where the VGA does not show it.
+        let cursor = match self.grid.visible_cursor() {
+            Some((row, column)) => start + row * WIDTH + column,
+            None => start + HEIGHT * WIDTH,
+        };
         if self.shown_cursor != Some(cursor) {
             self.memory.set_cursor(cursor, self.shown_cursor);
             self.shown_cursor = Some(cursor);
