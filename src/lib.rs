@@ -45,6 +45,7 @@ mod memory;
 mod panic;
 #[cfg(target_os = "none")]
 mod selftest;
+mod shell;
 mod test_rng;
 
 /// The banner: the crate's name and version, the first line on every console.
