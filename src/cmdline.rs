@@ -34,6 +34,8 @@ pub struct Options {
     /// `crash=KIND`: make the CPU raise one fault on purpose after the boot,
     /// to show (and test) its report.
     pub crash: Option<Crash>,
+    /// `noshell`: halt after `ready` instead of starting the shell.
+    pub noshell: bool,
 }
 
 /// The log level the command line chose (`info` by default).
@@ -212,6 +214,7 @@ impl Options {
             ("selftest", None) => self.selftest = true,
             ("qemu-exit", None) => self.qemu_exit = true,
             ("bench", None) => self.bench = true,
+            ("noshell", None) => self.noshell = true,
             ("loglevel", Some(value)) => {
                 self.loglevel = LogLevel::parse(value).ok_or(Problem::BadValue {
                     key: "loglevel",
@@ -357,6 +360,15 @@ mod tests {
                 "ignoring unknown kernel option `loglevel`",
             ]
         );
+    }
+
+    #[test]
+    fn noshell_is_a_flag() {
+        let (options, problems) = parse("noshell");
+        assert!(options.noshell && problems.is_empty());
+        assert!(!parse("").0.noshell);
+        let (_, problems) = parse("noshell=1");
+        assert_eq!(problems, ["ignoring unknown kernel option `noshell=1`"]);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! 6. [`memory`] — physical memory: the frame allocator.
 //! 7. [`debug`] — fault details in words, backtraces with function names,
 //!    and `crash=KIND`.
+//! 8. [`shell`] — after `ready`: the prompt, the line editor, the commands.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -40,13 +41,19 @@ mod boot_info;
 mod cmdline;
 mod debug;
 mod input;
+#[cfg(target_os = "none")]
+mod interrupts;
 mod memory;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+mod power;
+#[cfg(target_os = "none")]
 mod selftest;
 mod shell;
 mod test_rng;
+#[cfg(target_os = "none")]
+mod time;
 
 /// The banner: the crate's name and version, the first line on every console.
 pub const BANNER: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
@@ -125,23 +132,22 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let heap = memory::heap::init(memory::layout::heap_limit(usable));
 
     // 6. The boot report: a summary on screen, every line on serial.
-    boot_info::print_report(&boot_info::report::Report {
+    let report = boot_info::report::Report {
         boot,
         kernel: memory::kernel_range(),
         free_frames,
         paging,
         heap,
-    });
+    };
+    boot_info::print_report(&report);
 
     // 7. `selftest` on the command line: run the in-kernel tests, then stop.
+    let tests = selftest::Context {
+        boot,
+        options: &options,
+    };
     if options.selftest {
-        selftest::run(
-            SELF_TEST_SUITES,
-            &selftest::Context {
-                boot,
-                options: &options,
-            },
-        );
+        selftest::run(SELF_TEST_SUITES, &tests);
     }
 
     // 8. `bench` on the command line: time the screen writer, then go on.
@@ -162,5 +168,14 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
-    arch::halt_forever()
+
+    // 11. The shell, on both consoles, for good; `noshell`: halt as before.
+    if options.noshell {
+        arch::halt_forever()
+    }
+    shell::run(&shell::Context {
+        report: &report,
+        tests: &tests,
+        suites: SELF_TEST_SUITES,
+    })
 }

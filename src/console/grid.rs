@@ -207,11 +207,13 @@ where
 
     /// How many lines the view is moved back from the bottom (0: at the
     /// bottom).
+    #[cfg(test)]
     pub fn view_back(&self) -> usize {
         self.back
     }
 
     /// Lines of scrollback held above the screen.
+    #[cfg(test)]
     pub fn stored(&self) -> usize {
         self.stored
     }

@@ -38,6 +38,7 @@ impl History {
     }
 
     /// Lines held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
