@@ -36,6 +36,74 @@ pub struct Options {
     pub crash: Option<Crash>,
     /// `noshell`: halt after `ready` instead of starting the shell.
     pub noshell: bool,
+    /// `keymap=NAME`: the PS/2 keyboard's layout (US unless set).
+    pub keymap: Keymap,
+    /// `keytest`: after the boot, show each key as it is decoded instead of
+    /// running the shell (to see what the keyboard and the serial port
+    /// send; what the input tests boot).
+    pub keytest: bool,
+}
+
+/// The keyboard layouts `keymap=` offers: every layout of the
+/// `pc-keyboard` crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Keymap {
+    /// `us`: US 104-key (the default).
+    #[default]
+    Us,
+    /// `uk`: UK 105-key.
+    Uk,
+    /// `de`: German 105-key.
+    De,
+    /// `fr`: French AZERTY.
+    Fr,
+    /// `no`: Norwegian 105-key.
+    No,
+    /// `fi-se`: Finnish/Swedish 105-key.
+    FiSe,
+    /// `jp`: Japanese 109-key.
+    Jp,
+    /// `dvorak`: US Dvorak.
+    Dvorak,
+    /// `dvorak-programmer`: Programmer Dvorak.
+    DvorakProgrammer,
+    /// `colemak`: Colemak.
+    Colemak,
+}
+
+impl Keymap {
+    /// Every layout with its command-line name.
+    pub const ALL: [(&'static str, Keymap); 10] = [
+        ("us", Keymap::Us),
+        ("uk", Keymap::Uk),
+        ("de", Keymap::De),
+        ("fr", Keymap::Fr),
+        ("no", Keymap::No),
+        ("fi-se", Keymap::FiSe),
+        ("jp", Keymap::Jp),
+        ("dvorak", Keymap::Dvorak),
+        ("dvorak-programmer", Keymap::DvorakProgrammer),
+        ("colemak", Keymap::Colemak),
+    ];
+
+    /// The accepted values, for messages (the names of [`Keymap::ALL`]).
+    const EXPECTED: &'static str = "us|uk|de|fr|no|fi-se|jp|dvorak|dvorak-programmer|colemak";
+
+    /// The layout named `value`.
+    fn parse(value: &str) -> Option<Keymap> {
+        Keymap::ALL
+            .iter()
+            .find(|(name, _)| *name == value)
+            .map(|&(_, map)| map)
+    }
+
+    /// Its command-line name.
+    pub fn name(self) -> &'static str {
+        Keymap::ALL
+            .iter()
+            .find(|(_, map)| *map == self)
+            .map_or("?", |(name, _)| name)
+    }
 }
 
 /// The log level the command line chose (`info` by default).
@@ -215,6 +283,14 @@ impl Options {
             ("qemu-exit", None) => self.qemu_exit = true,
             ("bench", None) => self.bench = true,
             ("noshell", None) => self.noshell = true,
+            ("keytest", None) => self.keytest = true,
+            ("keymap", Some(value)) => {
+                self.keymap = Keymap::parse(value).ok_or(Problem::BadValue {
+                    key: "keymap",
+                    value,
+                    expected: Keymap::EXPECTED,
+                })?;
+            }
             ("loglevel", Some(value)) => {
                 self.loglevel = LogLevel::parse(value).ok_or(Problem::BadValue {
                     key: "loglevel",
@@ -466,4 +542,25 @@ pub(crate) mod ktests {
 
     pub(crate) const TESTS: &[crate::selftest::Test] =
         crate::kernel_tests![boot_command_line_asks_for_selftest, flags_and_unknown_words];
+
+    #[test]
+    fn keymap_takes_every_layout_and_keytest_is_a_flag() {
+        assert_eq!(parse("").0.keymap, Keymap::Us);
+        for (name, map) in Keymap::ALL {
+            let (options, problems) = parse(&format!("keymap={name}"));
+            assert_eq!((options.keymap, problems.len()), (map, 0), "{name}");
+            assert_eq!(map.name(), name);
+        }
+        let names: Vec<&str> = Keymap::ALL.iter().map(|(name, _)| *name).collect();
+        assert_eq!(Keymap::EXPECTED, names.join("|"));
+        let (options, problems) = parse("keymap=de keymap=klingon keytest");
+        assert_eq!((options.keymap, options.keytest), (Keymap::De, true));
+        assert_eq!(
+            problems,
+            [format!(
+                "ignoring `keymap=klingon`: expected keymap={}",
+                Keymap::EXPECTED
+            )]
+        );
+    }
 }

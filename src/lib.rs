@@ -12,7 +12,10 @@
 //! 6. [`memory`] — physical memory: the frame allocator.
 //! 7. [`debug`] — fault details in words, backtraces with function names,
 //!    and `crash=KIND`.
-//! 8. [`shell`] — after `ready`: the prompt, the line editor, the commands.
+//! 8. `firmware` (ACPI tables), `interrupts` (controllers and dispatch),
+//!    `time` (the tick and the TSC), [`input`] (keyboard and serial keys),
+//!    `power` (reboot, power off).
+//! 9. [`shell`] — after `ready`: the prompt, the line editor, the commands.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -40,6 +43,7 @@ mod arch;
 mod boot_info;
 mod cmdline;
 mod debug;
+mod firmware;
 mod input;
 #[cfg(target_os = "none")]
 mod interrupts;
@@ -72,6 +76,9 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     memory::paging::ktests::TESTS,
     memory::heap::ktests::TESTS,
     arch::ktests::TESTS,
+    interrupts::ktests::TESTS,
+    time::ktests::TESTS,
+    input::ktests::TESTS,
 ];
 
 /// Stops the boot: prints `boot error: <what>` on both consoles and halts.
@@ -95,8 +102,10 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
-    // 1. The serial port (if there is one) and the log facade. Nothing is
-    //    printed yet: the screen depends on the boot information (step 3).
+    // 1. The start of uptime; the serial port (if there is one) and the log
+    //    facade. Nothing is printed yet: the screen depends on the boot
+    //    information (step 3).
+    time::mark_boot();
     console::init_early();
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
@@ -141,7 +150,17 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     };
     boot_info::print_report(&report);
 
-    // 7. `selftest` on the command line: run the in-kernel tests, then stop.
+    // 7. Interrupts: ACPI's tables, the controller they describe (or the
+    //    8259s), the tick calibrated against the PIT, keyboard and serial
+    //    input; then interrupts on. Prints `interrupts:`, `timer:` and,
+    //    without a PS/2 controller, `keyboard:`.
+    let acpi = firmware::init(boot);
+    let controller = interrupts::init(acpi);
+    time::init(matches!(controller, interrupts::Controller::Apic { .. }));
+    input::init(options.keymap, acpi.is_some_and(|acpi| acpi.no_8042));
+    arch::enable_interrupts();
+
+    // 8. `selftest` on the command line: run the in-kernel tests, then stop.
     let tests = selftest::Context {
         boot,
         options: &options,
@@ -150,17 +169,17 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         selftest::run(SELF_TEST_SUITES, &tests);
     }
 
-    // 8. `bench` on the command line: time the screen writer, then go on.
+    // 9. `bench` on the command line: time the screen writer, then go on.
     if options.bench {
         console::bench::run();
         #[cfg(feature = "bench")]
         memory::heap_bench::run();
     }
 
-    // 9. Done: tests and users wait for this exact line.
+    // 10. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 10. `crash=...` or `panic=...` on the command line: fault or panic on
+    // 11. `crash=...` or `panic=...` on the command line: fault or panic on
     //     purpose, to show the report. (`crash=breakpoint` carries on.)
     if let Some(kind) = options.crash {
         debug::crash(kind);
@@ -168,8 +187,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
+    if options.keytest {
+        input::keytest::run();
+    }
 
-    // 11. The shell, on both consoles, for good; `noshell`: halt as before.
+    // 12. The shell, on both consoles, for good; `noshell`: halt as before.
     if options.noshell {
         arch::halt_forever()
     }

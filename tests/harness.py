@@ -377,11 +377,15 @@ class Boot:
     def __init__(self, name: str, iso: Path | None = None, *, entry: int | None = 0,
                  uefi: bool = False, memory: str = "128M", serial: bool = True,
                  qemu_args: list[str] | tuple = (), timeout: float | None = None,
-                 dir: Path | None = None):
+                 dir: Path | None = None, serial_input: bool = False):
         """Starts QEMU. Its files (serial log, QMP socket, stderr, screen
         dumps) go to `dir`, which the caller owns (the tests' `qemu` fixture
         passes one under pytest's tmp_path); without one, a temporary
-        directory that stop() removes."""
+        directory that stop() removes.
+
+        serial_input=True: COM1 is a Unix socket as well as the log, so the
+        test can type on it (send_serial); a thread reads the socket's
+        output, which QEMU would otherwise stall on once its buffer fills."""
         self.name = name
         self.iso = iso or default_iso()
         self.uefi = uefi
@@ -395,10 +399,13 @@ class Boot:
         self.dir = dir
         self.serial_log = self.dir / "serial.log"
         self.qmp_path = self.dir / "qmp.sock"
+        self.serial_socket_path = self.dir / "serial.sock"
         if len(bytes(self.qmp_path)) > 100:  # a Unix socket path has at most 107 bytes
             short = Path(tempfile.mkdtemp(prefix="kestrel-qmp-"))
             self._temporary.append(short)
             self.qmp_path = short / "qmp.sock"
+            self.serial_socket_path = short / "serial.sock"
+        self._serial_socket: socket.socket | None = None
         accel = os.environ.get("ACCEL", "tcg")
         args = [
             "qemu-system-x86_64",
@@ -411,7 +418,14 @@ class Boot:
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
             "-monitor", "none",
         ]
-        args += ["-serial", f"file:{self.serial_log}"] if serial else ["-serial", "none"]
+        if serial and serial_input:
+            args += ["-chardev", f"socket,id=com1,path={self.serial_socket_path},server=on,"
+                                 f"wait=off,logfile={self.serial_log}",
+                     "-serial", "chardev:com1"]
+        elif serial:
+            args += ["-serial", f"file:{self.serial_log}"]
+        else:
+            args += ["-serial", "none"]
         if uefi:
             args += ["-bios", str(OVMF)]
         if entry is not None:
@@ -441,6 +455,13 @@ class Boot:
         self.stop()
 
     def stop(self):
+        if self._serial_socket:
+            try:
+                self._serial_socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._serial_socket.close()
+            self._serial_socket = None
         if self._qmp:
             try:
                 self._qmp.close()
@@ -518,6 +539,46 @@ class Boot:
         if status is not None:
             self.fail(f"QEMU exited with status {status}: the machine reset or "
                       f"stopped instead of halting")
+
+    # -- typing --
+    def _serial_connection(self) -> socket.socket:
+        """The socket behind COM1 (serial_input=True), connected on first use,
+        with a thread that reads and discards what the kernel writes (the
+        log file already has it)."""
+        if self._serial_socket is None:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    connection.connect(str(self.serial_socket_path))
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    if time.monotonic() > deadline:
+                        connection.close()
+                        self.fail("the serial socket never appeared (serial_input=True?)")
+                    time.sleep(0.05)
+
+            def drain():
+                while True:
+                    try:
+                        if not connection.recv(65536):
+                            return
+                    except OSError:
+                        return
+
+            threading.Thread(target=drain, daemon=True).start()
+            self._serial_socket = connection
+        return self._serial_socket
+
+    def send_serial(self, data: bytes):
+        """Types `data` on COM1, all at once (needs serial_input=True)."""
+        self._serial_connection().sendall(data)
+
+    def sendkey(self, *keys: str):
+        """Presses each key on the PS/2 keyboard through the monitor's
+        `sendkey` (QEMU key names: `a`, `shift-a`, `ret`, `up`, `ctrl-c`)."""
+        for key in keys:
+            self.qmp().hmp(f"sendkey {key}")
 
     # -- the screen --
     def qmp(self) -> Qmp:

@@ -11,12 +11,12 @@ pub use self::x86_64::paging::{
     Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables, access_of,
     enable_nx, init_pat, nx_enabled, translate,
 };
-#[cfg(feature = "bench")]
-pub use self::x86_64::pit::tsc_hz;
 pub use self::x86_64::port::Port;
 pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};
+pub use self::x86_64::{apic, ioapic, pic, pit};
 pub use self::x86_64::{
-    disable_interrupts, halt_forever, init, read_timestamp, stack_guard_pages, without_interrupts,
+    disable_interrupts, enable_and_wait, enable_interrupts, halt_forever, init, read_timestamp,
+    stack_guard_pages, triple_fault, without_interrupts,
 };
 
 #[cfg(target_os = "none")]

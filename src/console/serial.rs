@@ -28,21 +28,28 @@ pub fn init() {
 
 /// Whether a working serial port was found.
 pub fn present() -> bool {
-    SERIAL.lock().is_some()
+    crate::arch::without_interrupts(|| SERIAL.lock().is_some())
 }
 
-/// Writes formatted text to the serial port, if there is one.
+/// Writes formatted text to the serial port, if there is one. The lock is
+/// taken with interrupts off, so an interrupt handler that prints can never
+/// find it held on this CPU.
 pub fn print(args: fmt::Arguments) {
-    if let Some(port) = SERIAL.lock().as_mut() {
-        // The driver's write_str never fails.
-        let _ = port.write_fmt(args);
-    }
+    crate::arch::without_interrupts(|| {
+        if let Some(port) = SERIAL.lock().as_mut() {
+            // The driver's write_str never fails.
+            let _ = port.write_fmt(args);
+        }
+    });
 }
 
-/// Runs `f` while holding the port's lock (to test the panic path).
+/// Runs `f` while holding the port's lock (to test the panic path), with
+/// interrupts off as every holder of the lock.
 pub fn with_lock_held<R>(f: impl FnOnce() -> R) -> R {
-    let _guard = SERIAL.lock();
-    f()
+    crate::arch::without_interrupts(|| {
+        let _guard = SERIAL.lock();
+        f()
+    })
 }
 
 /// Releases the lock regardless of who holds it.

@@ -1,8 +1,137 @@
 //! Input: what the user types, from the PS/2 keyboard and the serial port,
 //! as [`key::Key`]s for the shell.
 //!
-//! Data flows one way: the devices' interrupt handlers push raw bytes into
-//! fixed-size queues, the decoders turn them into keys, the shell reads the
-//! keys. Pure pieces (the key type, the decoders, the queue) are host-tested.
+//! Data flows one way: the devices' interrupt handlers ([`ps2`],
+//! [`serial_rx`]) push raw bytes into a fixed-size lock-free [`queue`] each;
+//! [`poll_key`] and [`wait_key`], in normal code, drain them through the
+//! decoders ([`ps2_keys`] with the `pc-keyboard` crate, [`ansi`]) into keys.
+//! A full queue drops and counts ([`take_dropped`]). [`wait_key`] sleeps in
+//! `hlt` with interrupts on while there is nothing to read.
+//!
+//! Pure pieces (the key type, the decoders, the queue) are host-tested.
+//! USB keyboards are out of scope: on a PC without a PS/2 controller (or
+//! firmware emulation of one), type on the serial port.
 
+pub mod ansi;
 pub mod key;
+#[cfg(target_os = "none")]
+pub mod keytest;
+#[cfg(target_os = "none")]
+pub mod ps2;
+pub mod ps2_keys;
+pub mod queue;
+#[cfg(target_os = "none")]
+pub mod serial_rx;
+
+#[cfg(target_os = "none")]
+pub use self::device::*;
+
+/// The kernel side: the queues, the decoders and the calls the shell uses.
+#[cfg(target_os = "none")]
+mod device {
+    use spin::Mutex;
+
+    use super::ansi::Decoder;
+    use super::key::Key;
+    use super::queue::ByteQueue;
+    use crate::cmdline::Keymap;
+
+    /// Bytes from COM1, as received (a pasted line or two fits).
+    pub static SERIAL_QUEUE: ByteQueue<1024> = ByteQueue::new();
+    /// Scancodes from the PS/2 keyboard (a press and release take 2–6).
+    pub static PS2_QUEUE: ByteQueue<256> = ByteQueue::new();
+
+    /// The serial decoder; only normal code (the consumer) takes the lock.
+    static ANSI: Mutex<Decoder> = Mutex::new(Decoder::new());
+
+    /// Starts both devices and routes their IRQs: COM1's receive interrupt
+    /// if there is a serial port; the keyboard unless ACPI says there is no
+    /// 8042 (`no_8042`) or the controller does not answer, which prints
+    /// `keyboard: no PS/2 controller; type on the serial port`.
+    pub fn init(keymap: Keymap, no_8042: bool) {
+        if super::serial_rx::init() {
+            crate::interrupts::enable_irq(crate::interrupts::IRQ_COM1);
+        }
+        if super::ps2::init(keymap, no_8042) {
+            crate::interrupts::enable_irq(crate::interrupts::IRQ_KEYBOARD);
+        } else {
+            println!("keyboard: no PS/2 controller; type on the serial port");
+        }
+    }
+
+    /// The next key, if one is ready; never waits. Serial bytes first, then
+    /// keyboard scancodes.
+    pub fn poll_key() -> Option<Key> {
+        {
+            let mut ansi = ANSI.lock();
+            while let Some(byte) = SERIAL_QUEUE.pop() {
+                if let Some(key) = ansi.feed(byte) {
+                    return Some(key);
+                }
+            }
+        }
+        while let Some(scancode) = PS2_QUEUE.pop() {
+            if let Some(key) = super::ps2::decode(scancode) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// The next key: sleeps (`sti; hlt`, so an interrupt between the check
+    /// and the sleep still wakes it) until one arrives. Leaves interrupts
+    /// on.
+    pub fn wait_key() -> Key {
+        loop {
+            crate::arch::disable_interrupts();
+            if let Some(key) = poll_key() {
+                crate::arch::enable_interrupts();
+                return key;
+            }
+            crate::arch::enable_and_wait();
+        }
+    }
+
+    /// Input bytes dropped because a queue was full since the last call.
+    pub fn take_dropped() -> usize {
+        SERIAL_QUEUE.take_dropped() + PS2_QUEUE.take_dropped()
+    }
+
+    /// Bytes dropped since boot: (serial, keyboard).
+    pub fn dropped_totals() -> (usize, usize) {
+        (SERIAL_QUEUE.dropped(), PS2_QUEUE.dropped())
+    }
+}
+
+/// In-kernel tests of the input path.
+#[cfg(target_os = "none")]
+pub(crate) mod ktests {
+    use crate::selftest::{Context, Outcome};
+    use crate::{check, check_eq};
+
+    use super::queue::ByteQueue;
+
+    /// A full queue drops what does not fit and counts exactly that.
+    fn a_full_queue_counts_its_drops(_: &Context) -> Outcome {
+        let queue = ByteQueue::<16>::new();
+        let accepted = (0..100u8).filter(|&b| queue.push(b)).count();
+        check_eq!(accepted, 16);
+        check_eq!(queue.dropped(), queue.received() - accepted);
+        check_eq!(queue.take_dropped(), 84);
+        check_eq!(queue.take_dropped(), 0);
+        Ok(())
+    }
+
+    /// Without input, polling finds nothing and never blocks.
+    fn polling_an_idle_port_returns_nothing(_: &Context) -> Outcome {
+        // The self-test boots with nothing typed; anything queued would be
+        // a device inventing input.
+        check!(super::poll_key().is_none());
+        Ok(())
+    }
+
+    pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
+        a_full_queue_counts_its_drops,
+        polling_an_idle_port_returns_nothing
+    ];
+}

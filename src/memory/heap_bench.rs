@@ -21,7 +21,7 @@ use talc::DefaultBinning;
 use talc::base::Talc;
 use talc::source::Manual;
 
-use crate::arch::{read_timestamp, tsc_hz};
+use crate::arch::read_timestamp;
 
 /// Bytes of each allocator's arena.
 const ARENA_BYTES: usize = 8 << 20;
@@ -95,7 +95,7 @@ fn round(allocator: &mut dyn Candidate, live: &mut Vec<(NonNull<u8>, Layout)>) -
 
 /// Runs the benchmark and prints its figures on both consoles.
 pub fn run() {
-    let hz = tsc_hz(50);
+    let hz = crate::time::tsc_hz();
     let mut talc_arena = alloc::vec![0u8; ARENA_BYTES].into_boxed_slice();
     let mut list_arena = alloc::vec![0u8; ARENA_BYTES].into_boxed_slice();
     let mut talc = Talc::<Manual, DefaultBinning>::new(Manual);

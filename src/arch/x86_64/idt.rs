@@ -7,8 +7,8 @@
 //! fault the address and the error code, for #GP/#TS/#NP/#SS the selector),
 //! the state it saved, and a backtrace whose frame 0 is the faulting
 //! instruction. A breakpoint (`int3`) prints the same state and backtrace,
-//! then returns. Hardware interrupts are not enabled yet, so no IRQ handlers
-//! exist.
+//! then returns. Vectors 32–255 (hardware interrupts, and any other vector)
+//! go to the interrupt dispatcher through `irq.rs`.
 //!
 //! The backtrace needs the interrupted code's frame pointer. An
 //! `x86-interrupt` handler built with frame pointers starts with `push rbp;
@@ -61,6 +61,7 @@ static IDT: Lazy<InterruptDescriptorTable> = Lazy::new(|| {
             .set_handler_fn(double_fault)
             .set_stack_index(DOUBLE_FAULT_IST_INDEX);
     }
+    super::irq::install(&mut idt);
     idt
 });
 

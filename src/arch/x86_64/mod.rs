@@ -1,17 +1,20 @@
-//! The x86_64 CPU: descriptor tables, exceptions, paging, halting and the
-//! QEMU exit device.
+//! The x86_64 CPU and the chips on every PC: descriptor tables, exceptions
+//! and interrupt entry points, paging, the interrupt controllers (local
+//! APIC, I/O APIC, 8259 PICs), the PIT, halting and the QEMU exit device.
 //!
 //! The assembly trampoline (`asm/`) already put the CPU in long mode with a
 //! minimal GDT and identity-mapped page tables; [`init`] replaces that GDT
 //! with one that has a TSS (for a safe double-fault stack) and installs the
 //! exception handlers.
 
+pub mod apic;
 pub mod cpuid;
 pub mod gdt;
 pub mod idt;
+pub mod ioapic;
+mod irq;
 pub mod paging;
-// Only the benchmark build measures the TSC so far; the timer will too.
-#[cfg(feature = "bench")]
+pub mod pic;
 pub mod pit;
 pub mod port;
 pub mod qemu_exit;
@@ -30,6 +33,39 @@ pub fn halt_forever() -> ! {
     loop {
         ::x86_64::instructions::hlt();
     }
+}
+
+/// Turns maskable interrupts on on this CPU (`sti`).
+pub fn enable_interrupts() {
+    ::x86_64::instructions::interrupts::enable();
+}
+
+/// Sleeps until the next interrupt with interrupts on: `sti; hlt`, which
+/// the CPU runs as one step (an interrupt right after `sti` still wakes the
+/// `hlt`), so code that checked for work with interrupts off cannot miss
+/// the interrupt that brings it. Returns with interrupts on.
+pub fn enable_and_wait() {
+    ::x86_64::instructions::interrupts::enable_and_hlt();
+}
+
+/// Resets the CPU the hard way: an empty IDT, then an exception, which
+/// cannot be delivered, nor can the double fault after it: a triple fault,
+/// which resets the machine (or ends QEMU under `-no-reboot`).
+pub fn triple_fault() -> ! {
+    use ::x86_64::VirtAddr;
+    use ::x86_64::structures::DescriptorTablePointer;
+    let empty = DescriptorTablePointer {
+        limit: 0,
+        base: VirtAddr::zero(),
+    };
+    disable_interrupts();
+    // SAFETY: deliberately loads an IDT with no entries so that the next
+    // exception resets the machine; nothing is expected to run afterwards.
+    unsafe {
+        ::x86_64::instructions::tables::lidt(&empty);
+        core::arch::asm!("int3");
+    }
+    halt_forever()
 }
 
 /// Turns maskable interrupts off on this CPU (`cli`).

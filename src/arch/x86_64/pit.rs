@@ -2,11 +2,12 @@
 //! input clock runs at a fixed 1.193182 MHz on every PC, so counting TSC
 //! cycles over a known number of PIT ticks gives the TSC's frequency.
 //!
-//! Channel 2 is used because its gate is under software control (port 0x61)
-//! and its output can be read back there, so no interrupt is needed.
+//! Channel 2 is used for measuring because its gate is under software
+//! control (port 0x61) and its output can be read back there, so no
+//! interrupt is needed. Channel 0, wired to IRQ 0, is the periodic tick when
+//! there is no local APIC timer.
 
 use super::port::Port;
-use super::read_timestamp;
 
 /// The PIT's input clock, in Hz.
 pub const PIT_HZ: u64 = 1_193_182;
@@ -27,18 +28,31 @@ const SPEAKER: u8 = 1 << 1;
 /// Port B bit 5: channel 2's output, read-only.
 const OUT_2: u8 = 1 << 5;
 
-/// Measures the timestamp counter's frequency over `millis` milliseconds
-/// of PIT time (at most 50: the 16-bit count then does not wrap). Takes
-/// that long, busy-waiting, with interrupts as they are.
-pub fn tsc_hz(millis: u64) -> u64 {
-    let count = PIT_HZ * millis.clamp(1, 50) / 1000;
+/// Channel 0's data port: the counter wired to IRQ 0.
+const CHANNEL_0: u16 = 0x40;
+/// Command: channel 0, low then high byte, mode 2 (rate generator: one
+/// pulse on IRQ 0 every `count` input cycles), binary.
+const CHANNEL_0_RATE: u8 = 0b0011_0100;
+/// The longest window [`measure`] allows: 50 ms, which keeps the 16-bit
+/// count from wrapping (65535 / 1.193182 MHz = 54.9 ms).
+const MAX_WINDOW_MS: u64 = 50;
+
+/// Samples `sample` right when channel 2 starts a one-shot count of
+/// `millis` milliseconds (1 to 50) and right when it ends, busy-waiting in
+/// between, with interrupts as they are. Returns both samples and the
+/// window's exact length in PIT cycles (of [`PIT_HZ`]).
+///
+/// `sample` should be short (it reads counters): its own time counts in the
+/// window.
+pub fn measure<T>(millis: u64, mut sample: impl FnMut() -> T) -> (T, T, u64) {
+    let count = PIT_HZ * millis.clamp(1, MAX_WINDOW_MS) / 1000;
     let mut port_b = Port::<u8>::new(PORT_B);
     let mut command = Port::<u8>::new(COMMAND);
     let mut data = Port::<u8>::new(CHANNEL_2);
     // SAFETY: ports 0x42, 0x43 and 0x61 are the PIT's channel 2 and the
     // system control port on every PC; channel 2 drives only the speaker,
     // which stays off, and port B's other bits are written back unchanged.
-    let cycles = unsafe {
+    unsafe {
         let control = port_b.read() & !(GATE_2 | SPEAKER);
         port_b.write(control);
         command.write(CHANNEL_2_ONE_SHOT);
@@ -46,13 +60,33 @@ pub fn tsc_hz(millis: u64) -> u64 {
         data.write((count >> 8) as u8);
         // Raising the gate starts the count.
         port_b.write(control | GATE_2);
-        let start = read_timestamp();
+        let start = sample();
         while port_b.read() & OUT_2 == 0 {
             core::hint::spin_loop();
         }
-        let cycles = read_timestamp() - start;
+        let end = sample();
         port_b.write(control);
-        cycles
-    };
-    cycles * PIT_HZ / count
+        (start, end, count)
+    }
+}
+
+/// The channel-0 divisor for `hz` interrupts a second, rounded to nearest:
+/// 100 Hz gives 11932 (99.998 Hz).
+pub fn divisor_for(hz: u32) -> u16 {
+    let hz = u64::from(hz.max(19));
+    ((PIT_HZ + hz / 2) / hz).min(u64::from(u16::MAX)) as u16
+}
+
+/// Makes channel 0 raise IRQ 0 `hz` times a second (mode 2).
+pub fn start_periodic(hz: u32) {
+    let divisor = divisor_for(hz);
+    let mut command = Port::<u8>::new(COMMAND);
+    let mut data = Port::<u8>::new(CHANNEL_0);
+    // SAFETY: ports 0x40 and 0x43 are the PIT's channel 0 and command
+    // register; channel 0 only raises IRQ 0.
+    unsafe {
+        command.write(CHANNEL_0_RATE);
+        data.write(divisor as u8);
+        data.write((divisor >> 8) as u8);
+    }
 }

@@ -1,0 +1,229 @@
+//! Reading the ACPI tables into [`Acpi`] (see the module above).
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use acpi::AcpiTables;
+use acpi::address::AddressSpace;
+use acpi::platform::interrupt::{InterruptModel, Polarity, TriggerMode};
+use acpi::sdt::fadt::Fadt;
+use spin::Once;
+
+use crate::boot_info::BootInfo;
+
+use super::handler::{self, KernelAcpi};
+
+/// A register the FADT names (a generic address), in the two address
+/// spaces the kernel can reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Register {
+    /// An I/O port, `bits` wide.
+    Port { port: u16, bits: u8 },
+    /// Physical memory, `bits` wide.
+    Memory { address: u64, bits: u8 },
+}
+
+impl core::fmt::Display for Register {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Register::Port { port, .. } => write!(f, "port {port:#x}"),
+            Register::Memory { address, .. } => write!(f, "memory {address:#x}"),
+        }
+    }
+}
+
+/// One ISA IRQ's route to the I/O APIC, after the MADT's overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IsaRoute {
+    /// The global system interrupt it arrives on.
+    pub gsi: u32,
+    /// Active low (ISA default: high).
+    pub active_low: bool,
+    /// Level triggered (ISA default: edge).
+    pub level: bool,
+}
+
+/// The APIC interrupt model the MADT describes.
+#[derive(Debug, Clone)]
+pub struct Apic {
+    /// Physical address of the local APICs' registers.
+    pub local_apic: u64,
+    /// The I/O APIC that serves the ISA IRQs: physical address and first
+    /// GSI.
+    pub io_apic: (u64, u32),
+    /// ISA IRQ 0–15, each mapped through the interrupt source overrides.
+    pub isa: [IsaRoute; 16],
+}
+
+/// What the kernel knows from ACPI.
+#[derive(Debug, Clone)]
+pub struct Acpi {
+    /// The APIC model, or why there is none (for the `interrupts:` line).
+    pub apic: Result<Apic, &'static str>,
+    /// The FADT's reset register and the value to write, if it has one.
+    pub reset: Option<(Register, u8)>,
+    /// PM1a and PM1b control blocks (sleep type and enable).
+    pub pm1_control: (Option<Register>, Option<Register>),
+    /// The DSDT's physical address and length.
+    pub dsdt: Option<(u64, usize)>,
+    /// The FADT says there is no 8042 keyboard controller (only meaningful
+    /// from FADT revision 2 on; earlier ones leave the flag unset).
+    pub no_8042: bool,
+}
+
+/// The summary, once [`init`] ran and found ACPI tables.
+static ACPI: Once<Option<Acpi>> = Once::new();
+
+/// FADT offset just past the reset register's value: a FADT shorter than
+/// this (ACPI 1.0, 116 bytes) has no reset register.
+const FADT_RESET_END: u32 = 129;
+
+/// Reads the ACPI tables the boot information points to (once); `None`
+/// without an RSDP.
+pub fn init(boot: &BootInfo) -> Option<&'static Acpi> {
+    ACPI.call_once(|| read(boot)).as_ref()
+}
+
+/// The summary [`init`] made, if there are ACPI tables.
+pub fn get() -> Option<&'static Acpi> {
+    ACPI.get().and_then(Option::as_ref)
+}
+
+/// The physical address of the RSDP copy in the boot information: GRUB
+/// passes the firmware's RSDP bytes, so the copy is itself a valid RSDP.
+fn rsdp_address(boot: &BootInfo) -> Option<u64> {
+    use multiboot2::TagType;
+    let payload = boot
+        .tag_payload(TagType::AcpiV2)
+        .or_else(|| boot.tag_payload(TagType::AcpiV1))?;
+    // The boot information is identity-mapped, so the slice's address is
+    // its physical address.
+    Some(payload.as_ptr() as u64)
+}
+
+/// Reads everything [`Acpi`] holds.
+fn read(boot: &BootInfo) -> Option<Acpi> {
+    let rsdp = rsdp_address(boot)?;
+    // SAFETY: `rsdp` is the RSDP copy GRUB put in the boot information
+    // (checked to have the RSDP's size by boot_info::validate); the crate
+    // checks its signature before following it.
+    let tables = match unsafe { AcpiTables::from_rsdp(KernelAcpi, rsdp as usize) } {
+        Ok(tables) => tables,
+        Err(error) => {
+            log::warn!("acpi: cannot read the tables: {error:?}");
+            return None;
+        }
+    };
+    let apic = read_madt(&tables);
+    let mut acpi = Acpi {
+        apic,
+        reset: None,
+        pm1_control: (None, None),
+        dsdt: None,
+        no_8042: false,
+    };
+    if let Some(fadt) = tables.find_table::<Fadt>() {
+        read_fadt(&fadt, &mut acpi);
+    }
+    if let Ok(dsdt) = tables.dsdt() {
+        acpi.dsdt = Some((dsdt.phys_address as u64, dsdt.length as usize));
+    }
+    Some(acpi)
+}
+
+/// The MADT's APIC model, or why it cannot be used.
+fn read_madt(tables: &AcpiTables<KernelAcpi>) -> Result<Apic, &'static str> {
+    let model = match InterruptModel::new(tables) {
+        Ok((model, _)) => model,
+        Err(acpi::AcpiError::TableNotFound(_)) => return Err("no MADT"),
+        Err(_) => return Err("MADT unreadable"),
+    };
+    let InterruptModel::Apic(model) = model else {
+        return Err("MADT lists no APIC");
+    };
+    let mut isa = [IsaRoute {
+        gsi: 0,
+        active_low: false,
+        level: false,
+    }; 16];
+    for (irq, route) in isa.iter_mut().enumerate() {
+        route.gsi = irq as u32;
+    }
+    for o in &model.interrupt_source_overrides {
+        if let Some(route) = isa.get_mut(usize::from(o.isa_source)) {
+            *route = IsaRoute {
+                gsi: o.global_system_interrupt,
+                active_low: matches!(o.polarity, Polarity::ActiveLow),
+                level: matches!(o.trigger_mode, TriggerMode::Level),
+            };
+        }
+    }
+    // The I/O APIC that serves the ISA IRQs is the one whose range starts
+    // lowest (GSI 0 on every PC); the others are ignored.
+    let io_apics: Vec<_> = model.io_apics.iter().collect();
+    let Some(io_apic) = io_apics
+        .iter()
+        .min_by_key(|io| io.global_system_interrupt_base)
+    else {
+        return Err("MADT lists no I/O APIC");
+    };
+    Ok(Apic {
+        local_apic: model.local_apic_address,
+        io_apic: (
+            u64::from(io_apic.address),
+            io_apic.global_system_interrupt_base,
+        ),
+        isa,
+    })
+}
+
+/// The FADT's reset register, PM1 control blocks and 8042 flag.
+fn read_fadt(fadt: &Fadt, acpi: &mut Acpi) {
+    let revision = fadt.header.revision;
+    let length = fadt.header.length;
+    if revision >= 2 {
+        let boot_arch = fadt.iapc_boot_arch;
+        acpi.no_8042 = !boot_arch.motherboard_implements_8042();
+    }
+    // A FADT too short to hold the reset register has none.
+    let flags = fadt.flags;
+    if length >= FADT_RESET_END && flags.supports_system_reset_via_fadt() {
+        let raw = fadt.reset_reg;
+        if let Ok(gas) = acpi::address::GenericAddress::from_raw(raw) {
+            acpi.reset = register(&gas).map(|reg| (reg, fadt.reset_value));
+        }
+    }
+    let pm1a = fadt.pm1a_control_block().ok();
+    let pm1b = fadt.pm1b_control_block().ok().flatten();
+    acpi.pm1_control = (
+        pm1a.as_ref().and_then(register),
+        pm1b.as_ref().and_then(register),
+    );
+}
+
+/// A generic address the kernel can use, or `None` (address 0, another
+/// address space).
+fn register(gas: &acpi::address::GenericAddress) -> Option<Register> {
+    if gas.address == 0 {
+        return None;
+    }
+    let bits = if gas.bit_width == 0 { 8 } else { gas.bit_width };
+    match gas.address_space {
+        AddressSpace::SystemIo => Some(Register::Port {
+            port: u16::try_from(gas.address).ok()?,
+            bits,
+        }),
+        AddressSpace::SystemMemory => Some(Register::Memory {
+            address: gas.address,
+            bits,
+        }),
+        _ => None,
+    }
+}
+
+/// Makes the physical range `phys..phys + size` readable and returns the
+/// virtual address of `phys` (see the module documentation).
+pub fn map_table(phys: u64, size: u64) -> u64 {
+    handler::map(phys, size)
+}
