@@ -1,0 +1,212 @@
+"""End-to-end tests of interrupts, the timer and input (issue 11, part A):
+the controller and timer lines on each machine, keys typed on the serial
+port and on the PS/2 keyboard reaching `input::wait_key`, an input flood
+that overflows the queue, and reboot/poweroff ending QEMU.
+
+The kernels here boot with `keytest` on the command line: after `ready`
+they show each decoded key (printable characters as themselves, Enter as a
+new line, other keys as `<Name>`); Ctrl-B stops reading input until it
+pauses, Ctrl-T prints the interrupt report, Ctrl-R reboots, Ctrl-P powers
+off (src/input/keytest.rs)."""
+
+import re
+
+import pytest
+
+from harness import Boot, build_iso, check
+
+KEYTEST_PROMPT = r"^keytest: type keys"
+APIC_LINE = "interrupts: apic, ioapic at 0xfec00000 (24 pins)"
+PIC_LINE = "interrupts: 8259 pic (no ACPI tables)"
+TIMER_LINE = r"^timer: (lapic|pit) 100 Hz, tsc (\d+) MHz$"
+REPORT_TICKS = r"^ticks: (\d+) at 100 Hz \(uptime (\d+)\.(\d+) s\)$"
+CTRL_B, CTRL_P, CTRL_R, CTRL_T = b"\x02", b"\x10", b"\x12", b"\x14"
+
+
+def keytest_iso(cmdline: str = "keytest"):
+    return build_iso("keytest" if cmdline == "keytest" else cmdline.replace(" ", "-"),
+                     cmdline=cmdline)
+
+
+def start(qemu, name: str, machine: list[str] = (), cmdline: str = "keytest",
+          **options) -> Boot:
+    """Boots a keytest kernel with COM1 on a socket; waits for its prompt."""
+    boot = qemu(name, keytest_iso(cmdline), serial_input=True, qemu_args=list(machine),
+                **options)
+    boot.wait_for_line(KEYTEST_PROMPT, regex=True)
+    return boot
+
+
+def after_ready(boot: Boot) -> list[str]:
+    """The serial lines after `ready`."""
+    lines = boot.serial_lines()
+    return lines[lines.index("ready") + 1:]
+
+
+def uptime_from_report(boot: Boot, seen: int) -> tuple[int, float]:
+    """Asks for the interrupt report (Ctrl-T) and waits for its ticks line,
+    the `seen`+1-th one; returns (ticks, uptime in s)."""
+    boot.send_serial(CTRL_T)
+    pattern = re.compile(REPORT_TICKS)
+    while True:
+        boot.wait_for_line(REPORT_TICKS, regex=True)
+        matches = [pattern.match(l) for l in boot.serial_lines()]
+        matches = [m for m in matches if m]
+        if len(matches) > seen:
+            m = matches[seen]
+            return int(m.group(1)), float(f"{m.group(2)}.{m.group(3)}")
+
+
+MACHINES = {
+    "pc": ([], APIC_LINE, "lapic"),
+    "q35": (["-machine", "q35"], APIC_LINE, "lapic"),
+    "pc-acpi-off": (["-machine", "pc,acpi=off"], PIC_LINE, "pit"),
+}
+
+
+@pytest.mark.parametrize("smp", [1, 2], ids=["smp1", "smp2"])
+@pytest.mark.parametrize("machine", MACHINES)
+def test_controller_timer_and_answer(qemu, machine, smp):
+    """Each machine says which controller and timer it uses, ticks at 100 Hz
+    against the TSC, answers a line typed on serial, and with -smp 2 the
+    second CPU stays asleep."""
+    args, controller_line, timer = MACHINES[machine]
+    args = args + (["-smp", "2"] if smp == 2 else [])
+    boot = start(qemu, f"{machine}-smp{smp}", args)
+    lines = boot.serial_lines()
+    if controller_line not in lines:
+        boot.fail(f"no {controller_line!r} line")
+    timer_lines = [re.match(TIMER_LINE, l) for l in lines]
+    timer_lines = [m for m in timer_lines if m]
+    check(len(timer_lines) == 1 and timer_lines[0].group(1) == timer,
+          f"expected one `timer: {timer} 100 Hz, ...` line: {lines}")
+    check(int(timer_lines[0].group(2)) > 10, f"implausible TSC rate: {timer_lines[0].group(0)}")
+    boot.send_serial(b"ping\r")
+    boot.wait_for_line("ping")
+    ticks1, up1 = uptime_from_report(boot, 0)
+    boot.send_serial(b"ping2\r")
+    boot.wait_for_line("ping2")
+    ticks2, up2 = uptime_from_report(boot, 1)
+    check(up2 > up1 and ticks2 > ticks1,
+          f"time stood still: ticks {ticks1} -> {ticks2}, uptime {up1} -> {up2}")
+    if any(l.startswith("unexpected interrupt") for l in boot.serial_lines()):
+        boot.fail("an unexpected interrupt was reported")
+    if smp == 2:
+        # The kernel never wakes the second CPU: it stays halted where the
+        # firmware parked it, outside long mode (EIP, not RIP).
+        registers = boot.qmp().hmp("info registers -a")
+        cpu1 = registers[registers.index("CPU#1"):]
+        check(re.search(r"^EIP=[0-9a-f]{8} .* HLT=1", cpu1, re.M) is not None,
+              f"CPU 1 is not asleep:\n{cpu1[:400]}")
+    boot.check_running()
+
+
+def test_serial_keys_and_escape_sequences(qemu):
+    """Bytes on COM1 reach wait_key decoded: text, CR/LF/CRLF as one Enter
+    each, arrows and Delete from their escape sequences, 0x7f as Backspace;
+    an unknown sequence and a lone ESC show nothing, never raw."""
+    boot = start(qemu, "serial-keys")
+    boot.send_serial(b"hello\r\n"
+                     b"\x1b[A\x1b[3~\x7f\t\x1b[1~\x1b[4~\x1b[5;2~\x1b[6;2~X\r"
+                     b"\x1b[99~\x1b\x03end\n")
+    boot.wait_for_line("<Ctrl(99)>end")
+    lines = after_ready(boot)
+    expected = ["hello", "<Up><Delete><Backspace><Tab><Home><End><ScrollUp><ScrollDown>X",
+                "<Ctrl(99)>end"]
+    check(lines[1:4] == expected, f"keys decoded as {lines[1:4]}, expected {expected}")
+    if "\x1b" in "".join(lines):
+        boot.fail("an escape byte was echoed raw")
+    screen = boot.screen().text()
+    check("hello" in screen and "<Ctrl(99)>end" in screen, f"not on screen:\n{screen}")
+
+
+def test_ps2_typing_through_sendkey(qemu):
+    """Keys pressed on the PS/2 keyboard (the monitor's sendkey) arrive
+    decoded, US layout: letters, Shift, Enter, arrows, Shift-PgUp."""
+    boot = start(qemu, "ps2-keys")
+    boot.sendkey("h", "i", "shift-a", "spc", "1", "ret", "up", "left", "shift-pgup", "ret")
+    boot.wait_for_line("<Up><Left><ScrollUp>")
+    check("hiA 1" in after_ready(boot), f"typed line missing: {after_ready(boot)}")
+    check("hiA 1" in boot.screen().text(), "typed line not on screen")
+
+
+def test_keymap_chooses_the_layout(qemu):
+    """keymap=de: the key US calls `y` types `z`, and `z` types `y`."""
+    boot = start(qemu, "keymap-de", cmdline="keytest keymap=de")
+    boot.sendkey("y", "z", "ret")
+    boot.wait_for_line("zy")
+
+
+def test_serial_flood_is_counted(qemu):
+    """10,000 bytes sent at once while the kernel reads no input: the queue
+    keeps what fits, the rest is dropped and counted (dropped = sent -
+    accepted), and the kernel still answers afterwards."""
+    boot = start(qemu, "flood")
+    boot.send_serial(CTRL_B)
+    boot.wait_for_line("keytest: busy")
+    sent = 10_000
+    boot.send_serial(b"x" * sent)
+    boot.wait_for_line("keytest: busy done")
+    match = boot.wait_for_line(r"^keytest: dropped (\d+)$", regex=True)
+    dropped = int(match.group(1))
+    boot.send_serial(b"\rafter\r")
+    boot.wait_for_line("after")
+    log = boot.serial()
+    tail = log[log.index("keytest: busy done"):log.index("\nafter\n")]
+    tail = re.sub(r"keytest: dropped \d+", "", tail)
+    accepted = tail.count("x")
+    check(dropped > 0, "nothing was dropped: the flood did not overflow the queue")
+    check(dropped == sent - accepted,
+          f"dropped {dropped}, but sent {sent} and {accepted} were accepted")
+    boot.send_serial(CTRL_T)
+    boot.wait_for_line(f"dropped input: {dropped} bytes (serial {dropped}, keyboard 0)")
+    boot.check_running()
+
+
+@pytest.mark.parametrize("machine,method", [
+    ("pc", "reboot: through the keyboard controller (0xfe to port 0x64)"),
+    ("q35", "reboot: through the ACPI reset register (port 0xcf9, value 0xf)"),
+])
+def test_reboot_ends_qemu(qemu, machine, method):
+    """Ctrl-R reboots: the first method's line, no fallback or panic before
+    the reset, and QEMU ends (-no-reboot)."""
+    boot = start(qemu, f"reboot-{machine}", MACHINES[machine][0])
+    boot.send_serial(CTRL_R)
+    status = boot.wait_exit()
+    lines = [l for l in after_ready(boot) if l.strip()]
+    check(lines[-1] == method, f"last lines {lines[-3:]}, expected {method!r}")
+    check(status == 0, f"QEMU exited with {status}")
+    check(not any("PANIC" in l for l in lines), "a panic before the reset")
+
+
+@pytest.mark.parametrize("machine,port", [("pc", "0x604"), ("q35", "0x604")])
+def test_poweroff_ends_qemu(qemu, machine, port):
+    """Ctrl-P powers off through ACPI S5 (sleep type from the DSDT's \\_S5):
+    its line, then QEMU ends."""
+    boot = start(qemu, f"poweroff-{machine}", MACHINES[machine][0])
+    boot.send_serial(CTRL_P)
+    status = boot.wait_exit()
+    lines = [l for l in after_ready(boot) if l.strip()]
+    expected = f"poweroff: ACPI S5 (PM1a control port {port}, SLP_TYPa 0, SLP_TYPb 0)"
+    check(lines[-1] == expected, f"last lines {lines[-3:]}, expected {expected!r}")
+    check(status == 0, f"QEMU exited with {status}")
+
+
+def test_poweroff_without_acpi_halts(qemu):
+    """Without ACPI there is no soft-off: the kernel says so and halts."""
+    boot = start(qemu, "poweroff-no-acpi", MACHINES["pc-acpi-off"][0])
+    boot.send_serial(CTRL_P)
+    boot.wait_for_line(
+        "poweroff: no ACPI tables, so no soft-off; halting (switch the machine off)")
+    boot.check_running(settle=1.0)
+
+
+@pytest.mark.slow
+def test_uefi_interrupts_and_serial_input(qemu):
+    """Under OVMF: the APIC path, and serial input reaches the kernel."""
+    boot = start(qemu, "uefi", uefi=True)
+    if APIC_LINE not in boot.serial_lines():
+        boot.fail(f"no {APIC_LINE!r} line")
+    boot.send_serial(b"uefi\r")
+    boot.wait_for_line("uefi")
+    boot.check_running()
