@@ -30,8 +30,9 @@ args=(
     -no-reboot
     # For `selftest qemu-exit`: QEMU exits with the test result.
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
-    # grub.cfg boots menu entry ENTRY (0: the kernel, 1: the self-test).
-    -smbios "type=11,value=kestrel-entry=${ENTRY:-0}"
+    # grub.cfg boots menu entry ENTRY (0: the kernel, 1: the self-test),
+    # read from the SMBIOS system SKU.
+    -smbios "type=1,sku=kestrel-entry=${ENTRY:-0}"
 )
 if [ -n "${UEFI:-}" ]; then
     args+=(-bios /usr/share/ovmf/OVMF.fd)

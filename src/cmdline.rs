@@ -1,17 +1,32 @@
 //! The kernel command line: what the user typed after the kernel's path in
 //! GRUB's `multiboot2` line, parsed into a typed [`Options`] struct.
 //!
-//! Words are separated by ASCII whitespace. A word is either a flag
-//! (`selftest`) or `key=value` (split at the first `=`). Unknown words and
-//! bad values never stop the boot: each is reported once through a callback
-//! and otherwise ignored. New options get a field in [`Options`] and an arm in
-//! [`Options::apply`].
+//! The line is read as bytes and split into words at ASCII whitespace
+//! (space, tab, newline, form feed, carriage return). A word is either a
+//! flag (`selftest`) or `key=value` (split at the first `=`). Nothing on the
+//! line stops the boot, and nothing is ignored without a word: each of
+//! these is reported once through a callback ([`Problem`]) and otherwise
+//! ignored, while every other word still takes effect:
+//!
+//! - a word that is not valid UTF-8;
+//! - an unknown word, or a known key with a bad value;
+//! - an option given again later (the last one counts);
+//! - an option another one makes ineffective: `qemu-exit` without
+//!   `selftest`; `panic=`, `crash=`, `bench`, `noshell` or `keytest` with
+//!   `selftest` (the self-test stops the kernel before them); `panic=` after a `crash=`
+//!   kind that stops the kernel (all but `breakpoint`).
+//!
+//! Words appear in messages through [`Escaped`], byte for byte where they
+//! are printable ASCII. New options get a field in [`Options`], a [`Key`]
+//! and an arm in [`Options::apply`].
 //!
 //! Pure logic: no hardware, tested on the host.
 
 #![forbid(unsafe_code)]
 
 use core::fmt;
+
+use crate::console::escape::Escaped;
 
 /// Everything the kernel command line can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,38 +234,10 @@ pub struct Word<'a> {
     pub value: Option<&'a str>,
 }
 
-/// Something on the command line that was ignored, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem<'a> {
-    /// A word no option matches.
-    Unknown(&'a str),
-    /// A known key with a value it does not accept; `expected` lists the
-    /// accepted values.
-    BadValue {
-        key: &'a str,
-        value: &'a str,
-        expected: &'static str,
-    },
-}
-
-impl fmt::Display for Problem<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Problem::Unknown(word) => write!(f, "ignoring unknown kernel option `{word}`"),
-            Problem::BadValue {
-                key,
-                value,
-                expected,
-            } => write!(f, "ignoring `{key}={value}`: expected {key}={expected}"),
-        }
-    }
-}
-
-/// Splits a command line into its words.
-pub fn words(cmdline: &str) -> impl Iterator<Item = Word<'_>> {
-    cmdline
-        .split_ascii_whitespace()
-        .map(|text| match text.split_once('=') {
+impl<'a> Word<'a> {
+    /// Splits `text` into key and value.
+    pub fn new(text: &'a str) -> Word<'a> {
+        match text.split_once('=') {
             Some((key, value)) => Word {
                 text,
                 key,
@@ -261,35 +248,238 @@ pub fn words(cmdline: &str) -> impl Iterator<Item = Word<'_>> {
                 key: text,
                 value: None,
             },
-        })
+        }
+    }
+}
+
+/// Each option the command line knows, as the parser tracks which word set
+/// it (for the warnings about overridden and ineffective options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// `selftest`.
+    Selftest,
+    /// `qemu-exit`.
+    QemuExit,
+    /// `bench`.
+    Bench,
+    /// `loglevel=`.
+    Loglevel,
+    /// `panic=`.
+    Panic,
+    /// `crash=`.
+    Crash,
+    /// `noshell`.
+    Noshell,
+    /// `keytest`.
+    Keytest,
+    /// `keymap=`.
+    Keymap,
+}
+
+/// How many [`Key`]s there are.
+const KEYS: usize = 9;
+
+/// Something on the command line that was ignored, and why. Displayed as
+/// one line; every word in it is shown through [`Escaped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem<'a> {
+    /// A word that is not valid UTF-8.
+    NotUtf8(&'a [u8]),
+    /// A word no option matches.
+    Unknown(&'a str),
+    /// A known key with a value it does not accept; `expected` lists the
+    /// accepted values.
+    BadValue {
+        key: &'a str,
+        value: &'a str,
+        expected: &'static str,
+    },
+    /// An option given again later: the later word counts.
+    Overridden { earlier: &'a str, later: &'a str },
+    /// An option that cannot act because of another one (`because`).
+    Ineffective {
+        word: &'a str,
+        because: Ineffective<'a>,
+    },
+}
+
+/// Why an option cannot take effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ineffective<'a> {
+    /// `qemu-exit` reports the self-test's result, and there is none.
+    NeedsSelftest,
+    /// This word (`selftest`, or a `crash=` kind that does not return)
+    /// stops the kernel before the option would act.
+    StoppedBy(&'a str),
+}
+
+impl fmt::Display for Problem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Problem::NotUtf8(word) => {
+                write!(f, "ignoring kernel option `{}`: not UTF-8", Escaped(word))
+            }
+            Problem::Unknown(word) => {
+                write!(f, "ignoring unknown kernel option `{}`", shown(word))
+            }
+            Problem::BadValue {
+                key,
+                value,
+                expected,
+            } => write!(
+                f,
+                "ignoring `{}={}`: expected {}={expected}",
+                shown(key),
+                shown(value),
+                shown(key)
+            ),
+            Problem::Overridden { earlier, later } if earlier == later => write!(
+                f,
+                "ignoring `{}`: repeated later on the command line",
+                shown(earlier)
+            ),
+            Problem::Overridden { earlier, later } => write!(
+                f,
+                "ignoring `{}`: `{}` later on the command line overrides it",
+                shown(earlier),
+                shown(later)
+            ),
+            Problem::Ineffective {
+                word,
+                because: Ineffective::NeedsSelftest,
+            } => write!(
+                f,
+                "ignoring `{}`: it acts only after `selftest`, which is not on the command line",
+                shown(word)
+            ),
+            Problem::Ineffective {
+                word,
+                because: Ineffective::StoppedBy(other),
+            } => write!(
+                f,
+                "ignoring `{}`: `{}` stops the kernel before it would act",
+                shown(word),
+                shown(other)
+            ),
+        }
+    }
+}
+
+/// A word of the command line as messages show it (see [`Escaped`]).
+fn shown(text: &str) -> Escaped<'_> {
+    Escaped(text.as_bytes())
+}
+
+/// Splits a command line into its words (runs of bytes between ASCII
+/// whitespace).
+pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
+    cmdline
+        .split(|byte| byte.is_ascii_whitespace())
+        .filter(|word| !word.is_empty())
 }
 
 impl Options {
-    /// Parses `cmdline`, calling `report` once for every ignored word.
-    pub fn parse<'a>(cmdline: &'a str, mut report: impl FnMut(Problem<'a>)) -> Options {
+    /// Parses `cmdline`, calling `report` once for every word that is
+    /// ignored or cannot take effect.
+    pub fn parse<'a>(cmdline: &'a [u8], mut report: impl FnMut(Problem<'a>)) -> Options {
         let mut options = Options::default();
-        for word in words(cmdline) {
-            if let Err(problem) = options.apply(word) {
-                report(problem);
+        // The word that set each option, last one first.
+        let mut set_by: [Option<&'a str>; KEYS] = [None; KEYS];
+        for bytes in words(cmdline) {
+            let Ok(text) = core::str::from_utf8(bytes) else {
+                report(Problem::NotUtf8(bytes));
+                continue;
+            };
+            match options.apply(Word::new(text)) {
+                Ok(key) => {
+                    if let Some(earlier) = set_by[key as usize].replace(text) {
+                        report(Problem::Overridden {
+                            earlier,
+                            later: text,
+                        });
+                    }
+                }
+                Err(problem) => report(problem),
             }
         }
+        options.drop_ineffective(&set_by, report);
         options
     }
 
-    /// Applies one word; the last occurrence of an option wins.
-    fn apply<'a>(&mut self, word: Word<'a>) -> Result<(), Problem<'a>> {
-        match (word.key, word.value) {
-            ("selftest", None) => self.selftest = true,
-            ("qemu-exit", None) => self.qemu_exit = true,
-            ("bench", None) => self.bench = true,
-            ("noshell", None) => self.noshell = true,
-            ("keytest", None) => self.keytest = true,
+    /// Turns off, with a report each, the options another one makes
+    /// ineffective; `set_by` holds the word that set each option.
+    fn drop_ineffective<'a>(
+        &mut self,
+        set_by: &[Option<&'a str>; KEYS],
+        mut report: impl FnMut(Problem<'a>),
+    ) {
+        let word = |key: Key| set_by[key as usize].unwrap_or("");
+        let mut ineffective = |word: &'a str, because| {
+            report(Problem::Ineffective { word, because });
+        };
+        if self.selftest {
+            let selftest = Ineffective::StoppedBy(word(Key::Selftest));
+            if self.bench {
+                ineffective(word(Key::Bench), selftest);
+                self.bench = false;
+            }
+            if self.crash.is_some() {
+                ineffective(word(Key::Crash), selftest);
+                self.crash = None;
+            }
+            if self.panic.is_some() {
+                ineffective(word(Key::Panic), selftest);
+                self.panic = None;
+            }
+            if self.noshell {
+                ineffective(word(Key::Noshell), selftest);
+                self.noshell = false;
+            }
+            if self.keytest {
+                ineffective(word(Key::Keytest), selftest);
+                self.keytest = false;
+            }
+        } else if self.qemu_exit {
+            ineffective(word(Key::QemuExit), Ineffective::NeedsSelftest);
+            self.qemu_exit = false;
+        }
+        if self.panic.is_some() && self.crash.is_some_and(|kind| kind != Crash::Breakpoint) {
+            ineffective(word(Key::Panic), Ineffective::StoppedBy(word(Key::Crash)));
+            self.panic = None;
+        }
+    }
+
+    /// Applies one word and says which option it set; the last occurrence
+    /// of an option wins.
+    fn apply<'a>(&mut self, word: Word<'a>) -> Result<Key, Problem<'a>> {
+        let key = match (word.key, word.value) {
+            ("selftest", None) => {
+                self.selftest = true;
+                Key::Selftest
+            }
+            ("qemu-exit", None) => {
+                self.qemu_exit = true;
+                Key::QemuExit
+            }
+            ("bench", None) => {
+                self.bench = true;
+                Key::Bench
+            }
+            ("noshell", None) => {
+                self.noshell = true;
+                Key::Noshell
+            }
+            ("keytest", None) => {
+                self.keytest = true;
+                Key::Keytest
+            }
             ("keymap", Some(value)) => {
                 self.keymap = Keymap::parse(value).ok_or(Problem::BadValue {
                     key: "keymap",
                     value,
                     expected: Keymap::EXPECTED,
                 })?;
+                Key::Keymap
             }
             ("loglevel", Some(value)) => {
                 self.loglevel = LogLevel::parse(value).ok_or(Problem::BadValue {
@@ -297,6 +487,7 @@ impl Options {
                     value,
                     expected: LogLevel::EXPECTED,
                 })?;
+                Key::Loglevel
             }
             ("panic", Some(value)) => {
                 self.panic = Some(match value {
@@ -310,6 +501,7 @@ impl Options {
                         });
                     }
                 });
+                Key::Panic
             }
             ("crash", Some(value)) => {
                 self.crash = Some(Crash::parse(value).ok_or(Problem::BadValue {
@@ -317,10 +509,11 @@ impl Options {
                     value,
                     expected: Crash::EXPECTED,
                 })?);
+                Key::Crash
             }
             _ => return Err(Problem::Unknown(word.text)),
-        }
-        Ok(())
+        };
+        Ok(key)
     }
 }
 
@@ -329,9 +522,9 @@ mod tests {
     use super::*;
 
     /// Parses and collects the problems as strings.
-    fn parse(cmdline: &str) -> (Options, Vec<String>) {
+    fn parse(cmdline: impl AsRef<[u8]>) -> (Options, Vec<String>) {
         let mut problems = Vec::new();
-        let options = Options::parse(cmdline, |p| problems.push(p.to_string()));
+        let options = Options::parse(cmdline.as_ref(), |p| problems.push(p.to_string()));
         (options, problems)
     }
 
@@ -372,7 +565,9 @@ mod tests {
 
     #[test]
     fn key_value_splits_at_the_first_equals_sign() {
-        let all: Vec<Word> = words("a=b=c d= e").collect();
+        let all: Vec<Word> = words(b"a=b=c d= e")
+            .map(|word| Word::new(core::str::from_utf8(word).unwrap()))
+            .collect();
         assert_eq!(
             all[0],
             Word {
@@ -416,7 +611,7 @@ mod tests {
             ("debug", log::LevelFilter::Debug),
             ("trace", log::LevelFilter::Trace),
         ] {
-            let (options, problems) = parse(&format!("loglevel={word}"));
+            let (options, problems) = parse(format!("loglevel={word}"));
             assert_eq!(
                 (options.loglevel, problems.len()),
                 (LogLevel(level), 0),
@@ -445,6 +640,15 @@ mod tests {
         assert!(!parse("").0.noshell);
         let (_, problems) = parse("noshell=1");
         assert_eq!(problems, ["ignoring unknown kernel option `noshell=1`"]);
+        let (options, problems) = parse("noshell keytest selftest");
+        assert!(!options.noshell && !options.keytest && options.selftest);
+        assert_eq!(
+            problems,
+            [
+                "ignoring `noshell`: `selftest` stops the kernel before it would act",
+                "ignoring `keytest`: `selftest` stops the kernel before it would act",
+            ]
+        );
     }
 
     #[test]
@@ -470,7 +674,7 @@ mod tests {
     #[test]
     fn crash_takes_every_kind_by_name() {
         for (name, kind) in Crash::ALL {
-            let (options, problems) = parse(&format!("crash={name}"));
+            let (options, problems) = parse(format!("crash={name}"));
             assert_eq!((options.crash, problems.len()), (Some(kind), 0), "{name}");
             assert_eq!(kind.name(), name);
         }
@@ -495,6 +699,122 @@ mod tests {
     }
 
     #[test]
+    fn a_word_that_is_not_utf8_is_reported_and_the_others_take_effect() {
+        let (options, problems) = parse(b"loglevel=debug selftest \xff\xfe x\xc3 bench");
+        assert_eq!(options.loglevel, LogLevel(log::LevelFilter::Debug));
+        assert!(options.selftest);
+        assert_eq!(
+            problems,
+            [
+                "ignoring kernel option `\\xff\\xfe`: not UTF-8",
+                "ignoring kernel option `x\\xc3`: not UTF-8",
+                "ignoring `bench`: `selftest` stops the kernel before it would act",
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_bytes_in_words_are_escaped_in_messages() {
+        let (options, problems) =
+            parse(b"x\x08 \x08\x7f\x1b[2J sel\\ftest loglevel=\x1b[0m \xc3\xa9");
+        assert_eq!(options, Options::default());
+        assert_eq!(
+            problems,
+            [
+                "ignoring unknown kernel option `x\\x08`",
+                "ignoring unknown kernel option `\\x08\\x7f\\x1b[2J`",
+                "ignoring unknown kernel option `sel\\\\ftest`",
+                "ignoring `loglevel=\\x1b[0m`: expected loglevel=error|warn|info|debug|trace",
+                "ignoring unknown kernel option `\\xc3\\xa9`",
+            ]
+        );
+        // Newlines separate words: a forged line is only more words.
+        let (_, problems) = parse(b"x\nready\nboot error: fake");
+        assert_eq!(problems.len(), 5);
+        for problem in problems {
+            assert!(!problem.contains('\n') && problem.starts_with("ignoring "));
+        }
+    }
+
+    #[test]
+    fn an_option_given_again_is_reported_and_the_last_counts() {
+        let (options, problems) = parse("loglevel=debug selftest loglevel=trace selftest");
+        assert_eq!(options.loglevel, LogLevel(log::LevelFilter::Trace));
+        assert!(options.selftest);
+        assert_eq!(
+            problems,
+            [
+                "ignoring `loglevel=debug`: `loglevel=trace` later on the command line overrides it",
+                "ignoring `selftest`: repeated later on the command line",
+            ]
+        );
+        // A bad value overrides nothing.
+        let (options, problems) = parse("crash=gp crash=oops");
+        assert_eq!(options.crash, Some(Crash::Gp));
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn options_the_self_test_would_never_reach_are_reported_and_dropped() {
+        let (options, problems) = parse("panic=test selftest crash=gp bench qemu-exit");
+        assert_eq!(
+            options,
+            Options {
+                selftest: true,
+                qemu_exit: true,
+                ..Options::default()
+            }
+        );
+        assert_eq!(
+            problems,
+            [
+                "ignoring `bench`: `selftest` stops the kernel before it would act",
+                "ignoring `crash=gp`: `selftest` stops the kernel before it would act",
+                "ignoring `panic=test`: `selftest` stops the kernel before it would act",
+            ]
+        );
+    }
+
+    #[test]
+    fn qemu_exit_without_selftest_is_reported_and_dropped() {
+        let (options, problems) = parse("qemu-exit loglevel=warn");
+        assert!(!options.qemu_exit);
+        assert_eq!(options.loglevel, LogLevel(log::LevelFilter::Warn));
+        assert_eq!(
+            problems,
+            [
+                "ignoring `qemu-exit`: it acts only after `selftest`, which is not on the command line"
+            ]
+        );
+    }
+
+    #[test]
+    fn panic_after_a_crash_that_stops_the_kernel_is_reported() {
+        let (options, problems) = parse("panic=locked crash=divide");
+        assert_eq!((options.panic, options.crash), (None, Some(Crash::Divide)));
+        assert_eq!(
+            problems,
+            ["ignoring `panic=locked`: `crash=divide` stops the kernel before it would act"]
+        );
+        // The breakpoint carries on, so the panic follows it.
+        let (options, problems) = parse("panic=test crash=breakpoint");
+        assert_eq!(
+            (options.panic, options.crash),
+            (Some(DeliberatePanic::Test), Some(Crash::Breakpoint))
+        );
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn a_long_command_line_is_parsed_whole() {
+        let mut line = vec![b'a'; 20_000];
+        line.extend_from_slice(b" loglevel=debug");
+        let (options, problems) = parse(&line);
+        assert_eq!(options.loglevel, LogLevel(log::LevelFilter::Debug));
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
     fn bad_value_message_names_the_accepted_values() {
         let p = Problem::BadValue {
             key: "loglevel",
@@ -512,8 +832,8 @@ mod tests {
 #[cfg(target_os = "none")]
 pub(crate) mod ktests {
     use super::*;
-    use crate::selftest::{Context, Outcome};
     use crate::check_eq;
+    use crate::selftest::{Context, Outcome};
 
     /// The options the kernel runs with are GRUB's line parsed: the
     /// self-test entry runs because `selftest` is on it (the shell's
@@ -523,7 +843,7 @@ pub(crate) mod ktests {
         let options = Options::parse(context.boot.cmdline(), |_| problems += 1);
         check_eq!(options, *context.options);
         check_eq!(
-            context.boot.cmdline().split_whitespace().any(|w| w == "selftest"),
+            words(context.boot.cmdline()).any(|word| word == b"selftest"),
             options.selftest
         );
         Ok(())
@@ -532,7 +852,7 @@ pub(crate) mod ktests {
     /// Known flags set their fields; unknown words are counted, not fatal.
     fn flags_and_unknown_words(_: &Context) -> Outcome {
         let mut problems = 0;
-        let options = Options::parse("qemu-exit bogus selftest x=y", |_| problems += 1);
+        let options = Options::parse(b"qemu-exit bogus selftest x=y", |_| problems += 1);
         check_eq!(
             options,
             Options {

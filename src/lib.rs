@@ -87,6 +87,7 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
 #[cfg(target_os = "none")]
 pub fn boot_error(what: core::fmt::Arguments) -> ! {
     println!("boot error: {what}");
+    console::flush();
     arch::halt_forever()
 }
 
@@ -127,10 +128,13 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let boot = loaded.unwrap_or_else(|failed| boot_error(format_args!("{}", failed.error)));
     debug::init(boot);
 
-    // 4. The kernel command line, read once. Its log level applies from
-    //    here on, to the records held so far and to the line's own warnings.
-    let options = cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
+    // 4. The kernel command line. Its log level applies from here on, to
+    //    the records held so far and to the line's own warnings, which a
+    //    second pass prints once the level is set: held back, the warnings
+    //    of a long line would overflow the backlog.
+    let options = cmdline::Options::parse(boot.cmdline(), |_| {});
     console::logger::set_level(options.loglevel.0);
+    cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
 
     // 5. Memory: the reserved list and the frame allocator over the memory
     //    map; the kernel's own page tables (W^X, the direct map of all RAM),
@@ -193,6 +197,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
 
     // 12. The shell, on both consoles, for good; `noshell`: halt as before.
     if options.noshell {
+        console::flush();
         arch::halt_forever()
     }
     shell::run(&shell::Context {

@@ -6,8 +6,13 @@
 //! ```text
 //! test console::vga_write_reads_back ... ok
 //! test arch::page_zero_is_unmapped ... FAILED
-//! 12 passed, 1 failed
+//! test console::serial_port_present_and_writes ... skipped (no serial port at COM1)
+//! 11 passed, 1 failed, 1 skipped
 //! ```
+//!
+//! A test that needs hardware this machine lacks (a serial port, a screen)
+//! says so with [`skip!`]: it is counted apart, neither passed nor failed,
+//! and `, N skipped` joins the summary when there is one.
 //!
 //! With `qemu-exit` also on the command line, the result goes to QEMU's
 //! `isa-debug-exit` device afterwards (QEMU exits 33 when all passed, 35
@@ -19,7 +24,7 @@
 //! module's list to [`run`] (`SELF_TEST_SUITES`); counts are never kept by
 //! hand. A test returns [`Outcome`]; the [`check!`], [`check_eq!`] and
 //! [`fail!`] macros print what failed, and where, before returning the
-//! failure.
+//! failure; [`skip!`] returns a skip with its reason.
 
 use core::fmt;
 
@@ -35,12 +40,18 @@ pub struct Context<'a> {
     pub options: &'a Options,
 }
 
-/// A failed test; the details were printed when the failure was found.
+/// Why a test did not pass.
 #[derive(Debug)]
-pub struct Failure;
+pub enum NotPassed {
+    /// It failed; the details were printed when the failure was found.
+    Failed,
+    /// It cannot run on this machine, for this reason (printed with the
+    /// result): it needs hardware the machine lacks.
+    Skipped(&'static str),
+}
 
 /// What a test returns.
-pub type Outcome = Result<(), Failure>;
+pub type Outcome = Result<(), NotPassed>;
 
 /// One registered test case.
 pub struct Test {
@@ -67,7 +78,7 @@ pub fn run(suites: &[&[Test]], context: &Context) -> ! {
 /// Runs every test of every suite in `suites` and prints the summary, then
 /// returns the number that failed (the shell's `selftest` command).
 pub fn run_and_return(suites: &[&[Test]], context: &Context) -> usize {
-    let (mut passed, mut failed) = (0usize, 0usize);
+    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     for test in suites.iter().flat_map(|suite| suite.iter()) {
         let name = test.name.strip_prefix("kestrel::").unwrap_or(test.name);
         match (test.run)(context) {
@@ -75,13 +86,22 @@ pub fn run_and_return(suites: &[&[Test]], context: &Context) -> usize {
                 passed += 1;
                 println!("test {name} ... ok");
             }
-            Err(Failure) => {
+            Err(NotPassed::Failed) => {
                 failed += 1;
                 println!("test {name} ... FAILED");
             }
+            Err(NotPassed::Skipped(why)) => {
+                skipped += 1;
+                println!("test {name} ... skipped ({why})");
+            }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    if skipped == 0 {
+        println!("{passed} passed, {failed} failed");
+    } else {
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    }
+    crate::console::flush();
     failed
 }
 
@@ -108,8 +128,17 @@ macro_rules! kernel_tests {
 macro_rules! fail {
     ($($message:tt)+) => {{
         $crate::selftest::report_failure(format_args!($($message)+), file!(), line!());
-        return Err($crate::selftest::Failure);
+        return Err($crate::selftest::NotPassed::Failed);
     }};
+}
+
+/// Skips the test: it needs hardware this machine lacks (`$why` says
+/// which), so it is counted apart, neither passed nor failed.
+#[macro_export]
+macro_rules! skip {
+    ($why:expr) => {
+        return Err($crate::selftest::NotPassed::Skipped($why))
+    };
 }
 
 /// Fails the test unless the condition holds.

@@ -172,6 +172,15 @@ def default_iso() -> Path:
     return DEFAULT_ISO_SNAPSHOT
 
 
+def grub_entry_chooser() -> str:
+    """The block of grub/grub.cfg.in that picks the default menu entry from
+    QEMU's `-smbios type=1,sku=<crate>-entry=N` (what Boot(entry=N) passes),
+    for the tests' own menus."""
+    text = (ROOT / "grub" / "grub.cfg.in").read_text()
+    begin, end = "# begin entry chooser\n", "# end entry chooser\n"
+    return text[text.index(begin):text.index(end) + len(end)]
+
+
 def _digest(*parts: bytes) -> str:
     sha = hashlib.sha256()
     for part in parts:
@@ -180,10 +189,11 @@ def _digest(*parts: bytes) -> str:
     return sha.hexdigest()
 
 
-def build_iso(name: str, cmdline: str = "", cfg: str | None = None,
+def build_iso(name: str, cmdline: str = "", cfg: str | bytes | None = None,
               files: dict[str, Path] | None = None, kernel: Path = KERNEL) -> Path:
     """Builds build/test-isos/NAME.iso with scripts/mkiso.sh: the menu from
-    grub/grub.cfg.in with CMDLINE, or the grub.cfg text `cfg`; `files` maps
+    grub/grub.cfg.in with CMDLINE, or the grub.cfg `cfg` (text, or bytes
+    written as they are, e.g. for hostile input); `files` maps
     paths inside the ISO to files to copy there; `kernel` is the kernel ELF
     (build/kernel.bin unless given).
 
@@ -192,8 +202,10 @@ def build_iso(name: str, cmdline: str = "", cfg: str | None = None,
     the same inputs (the kernel, the scripts, the arguments, the files'
     contents, this run's RUN_ID) reuses it, from any worker."""
     files = dict(sorted((files or {}).items()))
+    if isinstance(cfg, str):
+        cfg = cfg.encode()
     inputs = [RUN_ID.encode(), name.encode(), cmdline.encode(),
-              (cfg if cfg is not None else "\0none").encode()]
+              cfg if cfg is not None else b"\0none"]
     for path in (kernel, ROOT / "scripts" / "mkiso.sh", ROOT / "grub" / "grub.cfg.in",
                  ROOT / "Cargo.toml"):
         inputs.append(path.read_bytes())
@@ -213,7 +225,7 @@ def build_iso(name: str, cmdline: str = "", cfg: str | None = None,
             args = ["bash", str(ROOT / "scripts" / "mkiso.sh")]
             if cfg is not None:
                 cfg_path = Path(scratch) / "grub.cfg"
-                cfg_path.write_text(cfg)
+                cfg_path.write_bytes(cfg)
                 args += ["--cfg", str(cfg_path)]
             for dest, src in files.items():
                 args += ["--add", f"{src}={dest}"]
@@ -431,9 +443,9 @@ class Boot:
         if uefi:
             args += ["-bios", str(OVMF)]
         if entry is not None:
-            # grub.cfg picks its default entry from this SMBIOS OEM string
-            # (entry=None: no OEM string at all, as on a plain QEMU).
-            args += ["-smbios", f"type=11,value={CRATE_NAME}-entry={entry}"]
+            # grub.cfg picks its default entry from the SMBIOS system SKU
+            # (entry=None: none, as on a plain QEMU).
+            args += ["-smbios", f"type=1,sku={CRATE_NAME}-entry={entry}"]
         args += list(qemu_args)
         self.command = args
         self.stderr_path = self.dir / "qemu.stderr"

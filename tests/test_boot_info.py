@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness import BANNER, KERNEL, Boot, build_iso, check
+from harness import BANNER, KERNEL, Boot, build_iso, check, grub_entry_chooser
 from test_boot import run_selftest
 
 KIB = 1024
@@ -211,10 +211,7 @@ def modules_cfg() -> str:
         entries += (f'menuentry "kestrel {title}" {{\n'
                     f"    multiboot2 /boot/kernel.bin {extra}{CMDLINE}\n"
                     f"{module_lines}    boot\n}}\n")
-    return ("set timeout=0\nset default=0\n"
-            "if smbios --type 11 --get-string 4 --set oem_string; then\n"
-            "    regexp --set 1:default '^kestrel-entry=([0-9]+)$' \"$oem_string\"\n"
-            "fi\n" + entries)
+    return "set timeout=0\nset default=0\n" + grub_entry_chooser() + entries
 
 
 @pytest.fixture

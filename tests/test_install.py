@@ -26,7 +26,7 @@ import pytest
 import debian_linux
 from framebuffer import check_shows_serial
 from harness import (BANNER, BUILD, CRATE_NAME, KERNEL, ROOT, UEFI_TIMEOUT, TestFailure,
-                     build_iso, check)
+                     build_iso, check, grub_entry_chooser)
 
 KERNEL_PATH = f"boot/{CRATE_NAME}.bin"
 SCRIPT_PATH = f"etc/grub.d/45_{CRATE_NAME}"
@@ -423,10 +423,8 @@ def beside_linux_iso(tmp_path) -> tuple[Path, str]:
         "# Built by tests/test_install.py: Linux beside this kernel's installed entry.\n"
         "set timeout=0\n"
         "set default=0\n"
-        f"if smbios --type 11 --get-string 4 --set oem_string; then\n"
-        f"    regexp --set 1:default '^{CRATE_NAME}-entry=([0-9]+)$' \"$oem_string\"\n"
-        "fi\n"
-        f"menuentry 'Debian GNU/Linux, {debian_linux.version(vmlinuz)}' {{\n"
+        + grub_entry_chooser()
+        + f"menuentry 'Debian GNU/Linux, {debian_linux.version(vmlinuz)}' {{\n"
         "\tlinux /boot/vmlinuz console=ttyS0\n"
         "}\n"
         + entry

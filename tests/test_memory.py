@@ -110,11 +110,17 @@ def test_cpu_without_nx_boots_with_one_warning(qemu):
 @pytest.mark.parametrize("memory, cpu", [("6G", "qemu64"), ("4G", "max")])
 def test_selftest_with_ram_above_4g(qemu, memory, cpu):
     """The in-kernel tests pass with RAM above 4 GiB, where the direct map
-    is the only way to reach it (6 GiB), and with 1 GiB pages (`-cpu max`)."""
+    is the only way to reach it (6 GiB), and with 1 GiB pages (`-cpu max`).
+    With 6 GiB the console's test draws on a framebuffer above 4 GiB."""
     boot = qemu(f"selftest-{memory}-{cpu}", entry=1, memory=memory, qemu_args=["-cpu", cpu])
     match = boot.wait_for_line(SELFTEST_SUMMARY, regex=True)
     failed = [l for l in boot.serial_lines() if l.endswith("... FAILED")]
     check(int(match.group(2)) == 0, f"in-kernel tests failed: {failed}{boot.evidence()}")
+    above = "test console::ktests::a_framebuffer_above_4_gib_is_mapped_and_drawn ... ok"
+    check(above in boot.serial_lines(), f"no {above!r}{boot.evidence()}")
+    if memory == "6G":
+        check(not any("drawing part did not run" in l for l in boot.serial_lines()),
+              f"the framebuffer above 4 GiB was not drawn{boot.evidence()}")
     paging = next(m for m in map(PAGING_LINE.match, boot.serial_lines()) if m)
     check(int(paging.group(4)) > 4 << 20 if memory == "6G" else True,
           f"the direct map does not reach above 4 GiB: {paging.group(0)}")

@@ -58,21 +58,24 @@ impl<'a> BootInfo<'a> {
         }
     }
 
-    /// The kernel command line, or "" when GRUB passed none or it is not
-    /// valid UTF-8.
-    pub fn cmdline(&self) -> &str {
-        self.mbi
-            .command_line_tag()
-            .and_then(|tag| tag.cmdline().ok())
-            .unwrap_or("")
+    /// The kernel command line's bytes (before the NUL), or none when GRUB
+    /// passed no command line. Bytes, not a `str`: one byte that is not
+    /// UTF-8 must not hide the rest of the line.
+    pub fn cmdline(&self) -> &[u8] {
+        self.tag_string(TagType::Cmdline).map_or(&[], |s| s.bytes)
     }
 
-    /// The boot loader's name, or "" when it gave none.
-    pub fn loader_name(&self) -> &str {
-        self.mbi
-            .boot_loader_name_tag()
-            .and_then(|tag| tag.name().ok())
-            .unwrap_or("")
+    /// The boot loader's name (bytes before the NUL), or none when it gave
+    /// none.
+    pub fn loader_name(&self) -> &[u8] {
+        self.tag_string(TagType::BootLoaderName)
+            .map_or(&[], |s| s.bytes)
+    }
+
+    /// The string that is the whole payload of the first tag of type `typ`
+    /// (the command line, the loader's name), if there is such a tag.
+    pub fn tag_string(&self, typ: TagType) -> Option<TagString<'_>> {
+        self.tag_payload(typ).map(TagString::new)
     }
 
     /// The memory map's regions (validation guarantees there is a map).
@@ -109,6 +112,49 @@ impl<'a> BootInfo<'a> {
     pub fn modules(&self) -> impl Iterator<Item = &ModuleTag> {
         self.mbi.module_tags()
     }
+
+    /// Every module's string (the words after its file name in `module2`),
+    /// in the order of [`BootInfo::modules`].
+    pub fn module_strings(&self) -> impl Iterator<Item = TagString<'_>> {
+        self.mbi
+            .tags()
+            .filter(|tag| tag.header().typ == TagType::Module)
+            .map(|tag| {
+                let payload = tag.payload();
+                // Validation checked that the start and end fields are there.
+                TagString::new(payload.get(MODULE_FIELDS..).unwrap_or(&[]))
+            })
+    }
+}
+
+/// Bytes of a module tag's payload before its string: start and end.
+const MODULE_FIELDS: usize = 8;
+
+/// A string from the boot information, as the bytes GRUB wrote: outside
+/// input, to be shown through [`crate::console::escape::Escaped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagString<'a> {
+    /// The bytes before the terminating NUL (all of them if there is none).
+    pub bytes: &'a [u8],
+    /// Whether a NUL ended the string inside its tag, as the specification
+    /// requires.
+    pub terminated: bool,
+}
+
+impl<'a> TagString<'a> {
+    /// The string at the start of `field`, up to its first NUL.
+    pub fn new(field: &'a [u8]) -> TagString<'a> {
+        match field.iter().position(|&b| b == 0) {
+            Some(nul) => TagString {
+                bytes: &field[..nul],
+                terminated: true,
+            },
+            None => TagString {
+                bytes: field,
+                terminated: false,
+            },
+        }
+    }
 }
 
 /// Where a module lies in physical memory (validation guarantees its end is
@@ -127,13 +173,16 @@ pub(crate) mod ktests {
     fn loaded_from_grub(context: &Context) -> Outcome {
         let boot = context.boot;
         check!(
-            boot.loader_name().starts_with("GRUB"),
-            "loader is {:?}",
-            boot.loader_name()
+            boot.loader_name().starts_with(b"GRUB"),
+            "loader is {}",
+            crate::console::escape::Escaped(boot.loader_name())
         );
         check!(boot.mbi.memory_map_tag().is_some());
         // The self-test entry's line, unless the shell's `selftest` runs this.
-        check_eq!(boot.cmdline().contains("selftest"), context.options.selftest);
+        check_eq!(
+            crate::cmdline::words(boot.cmdline()).any(|word| word == b"selftest"),
+            context.options.selftest
+        );
         check_eq!(boot.mbi.start_address() % 8, 0);
         check!(boot.mbi.total_size() >= 16);
         Ok(())

@@ -16,7 +16,9 @@
 //! frames: 32581 usable
 //! ```
 //!
-//! Ranges print with an inclusive end, like Linux's firmware map. Each line
+//! Ranges print with an inclusive end, like Linux's firmware map. Strings
+//! from outside (the loader's name, the command line, module strings) are
+//! shown through [`Escaped`]: one line each, whatever their bytes. Each line
 //! is marked [`Shown::Everywhere`] (the short summary for the 25-row screen)
 //! or [`Shown::SerialOnly`]; the serial port gets every line once, in order.
 //!
@@ -26,9 +28,10 @@
 
 use core::fmt;
 
-use multiboot2::{MemoryArea, MemoryAreaType, StringError, TagType};
+use multiboot2::{MemoryArea, MemoryAreaType, TagType};
 
-use super::{BootInfo, module_range};
+use super::{BootInfo, TagString, module_range};
+use crate::console::escape::Escaped;
 use crate::memory::frame_allocator::{area_range, is_usable};
 use crate::memory::layout::{DIRECT_MAP_OFFSET, HEAP_START, HeapUsage, PagingSummary};
 use crate::memory::range::PhysRange;
@@ -65,9 +68,9 @@ impl Report<'_, '_> {
     pub fn emit(&self, mut line: impl FnMut(Shown, fmt::Arguments) -> fmt::Result) -> fmt::Result {
         use Shown::{Everywhere, SerialOnly};
         let boot = self.boot;
-        let loader = boot.mbi.boot_loader_name_tag().map(|tag| tag.name());
+        let loader = boot.tag_string(TagType::BootLoaderName);
         line(Everywhere, format_args!("loader: {}", Text(loader)))?;
-        let cmdline = boot.mbi.command_line_tag().map(|tag| tag.cmdline());
+        let cmdline = boot.tag_string(TagType::Cmdline);
         line(Everywhere, format_args!("cmdline: {}", Text(cmdline)))?;
         for area in boot.memory_areas() {
             line(
@@ -82,8 +85,8 @@ impl Report<'_, '_> {
         )?;
         line(SerialOnly, format_args!("kernel: {}", self.kernel))?;
         line(SerialOnly, format_args!("mbi: {}", boot.mbi_range()))?;
-        for module in boot.modules() {
-            let cmdline = Text(Some(module.cmdline()));
+        for (module, string) in boot.modules().zip(boot.module_strings()) {
+            let cmdline = Text(Some(string));
             line(
                 SerialOnly,
                 format_args!("module: {} {cmdline}", module_range(module)),
@@ -201,18 +204,21 @@ impl fmt::Display for OnOff {
     }
 }
 
-/// A string from a tag: as is, empty when the tag is missing, or a
-/// bracketed note when it is malformed.
-struct Text<'a>(Option<Result<&'a str, StringError>>);
+/// A string from a tag, by the rule for outside strings
+/// ([`Escaped`]: printable ASCII as is, every other byte escaped); empty
+/// when the tag is missing, with a note when it lacks its NUL.
+struct Text<'a>(Option<TagString<'a>>);
 
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            None => Ok(()),
-            Some(Ok(text)) => f.write_str(text),
-            Some(Err(StringError::MissingNul(_))) => f.write_str("<not NUL-terminated>"),
-            Some(Err(StringError::Utf8(_))) => f.write_str("<not UTF-8>"),
+        let Some(string) = self.0 else {
+            return Ok(());
+        };
+        write!(f, "{}", Escaped(string.bytes))?;
+        if !string.terminated {
+            f.write_str(" <not NUL-terminated>")?;
         }
+        Ok(())
     }
 }
 
@@ -366,7 +372,10 @@ mod tests {
                 .end(),
             0,
         );
-        assert!(report.contains("cmdline:   a=b  c\"x\" ü \n"), "{report}");
+        assert!(
+            report.contains("cmdline:   a=b  c\"x\" \\xc3\\xbc \n"),
+            "{report}"
+        );
     }
 
     #[test]
@@ -380,10 +389,46 @@ mod tests {
             0,
         );
         assert!(
-            report.contains("cmdline: <not NUL-terminated>\n"),
+            report.contains("cmdline: no nul <not NUL-terminated>\n"),
             "{report}"
         );
-        assert!(report.contains("loader: <not UTF-8>\n"), "{report}");
+        assert!(report.contains("loader: \\xff\\xfe\n"), "{report}");
+    }
+
+    #[test]
+    fn outside_strings_are_one_escaped_line_each() {
+        let hostile = b"selftest x\nready\nboot error: fake\r\x08 \x08\x7f\x1b[2J\xff\\";
+        let escaped = "selftest x\\nready\\nboot error: fake\\r\\x08 \\x08\\x7f\\x1b[2J\\xff\\\\";
+        let mut module = Vec::new();
+        module.extend_from_slice(&0x20_0000u32.to_le_bytes());
+        module.extend_from_slice(&0x20_0fffu32.to_le_bytes());
+        module.extend_from_slice(hostile);
+        module.push(0);
+        let mut string = hostile.to_vec();
+        string.push(0);
+        let report = full(
+            Builder::new()
+                .tag(1, &string)
+                .tag(2, &string)
+                .tag(3, &module)
+                .memory_map(&[])
+                .end(),
+            0,
+        );
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines[0], format!("loader: {escaped}"));
+        assert_eq!(lines[1], format!("cmdline: {escaped}"));
+        assert!(
+            lines.contains(
+                &format!("module: [0x0000000000200000-0x0000000000200ffe] {escaped}").as_str()
+            ),
+            "{report}"
+        );
+        assert!(
+            report
+                .bytes()
+                .all(|b| b == b'\n' || (0x20..0x7f).contains(&b))
+        );
     }
 
     #[test]

@@ -51,14 +51,18 @@ fn line(number: usize) -> [u8; LINE_LENGTH] {
     text
 }
 
-/// Cycles per line for printing the workload with `print_line`.
-fn measure(mut print_line: impl FnMut(&str)) -> u64 {
+/// Cycles per line for printing the workload's lines `first..first +
+/// LINES` with `print_line`, then `finish` (what brings the screen up to
+/// date). Each run starts at another line, so no run ends on the screen
+/// an earlier one left.
+fn measure(first: usize, mut print_line: impl FnMut(&str), finish: impl FnOnce()) -> u64 {
     let begin = crate::arch::read_timestamp();
-    for number in 0..LINES {
+    for number in first..first + LINES {
         let text = line(number);
         // The line is ASCII by construction.
         print_line(core::str::from_utf8(&text).unwrap_or(""));
     }
+    finish();
     (crate::arch::read_timestamp() - begin) / LINES as u64
 }
 
@@ -78,16 +82,25 @@ fn run_vga() {
         "bench: {LINES} lines of {LINE_LENGTH} characters through each screen writer, best of {ROUNDS} rounds"
     );
     let (mut shipped_cycles, mut naive_cycles) = (u64::MAX, u64::MAX);
-    for _ in 0..ROUNDS {
+    for round in 0..ROUNDS {
+        let first = round * 2 * LINES;
         // The naive writer works on the first screen of the text memory.
         crtc::set_start(0, None);
         let mut naive = NaiveWriter::new();
-        naive_cycles = naive_cycles.min(measure(|text| {
-            let _ = writeln!(naive, "{text}");
-        }));
+        naive_cycles = naive_cycles.min(measure(
+            first,
+            |text| {
+                let _ = writeln!(naive, "{text}");
+            },
+            || {},
+        ));
         // Put back what the naive writer overwrote, then run the shipped one.
         vga::rewrite();
-        shipped_cycles = shipped_cycles.min(measure(|text| vga::print(format_args!("{text}\n"))));
+        shipped_cycles = shipped_cycles.min(measure(
+            first + LINES,
+            |text| vga::print(format_args!("{text}\n")),
+            || {},
+        ));
     }
     let tenths = naive_cycles * 10 / shipped_cycles.max(1);
     println!("bench: shipped writer: {shipped_cycles} cycles/line");
@@ -99,60 +112,116 @@ fn run_vga() {
     );
 }
 
-/// The framebuffer console against the naive framebuffer writer: both
-/// [`ROUNDS`] times, alternately; the best cycles per line of each, the
-/// bytes each wrote and read per line, and the ratio.
+/// The framebuffer console against the naive framebuffer writer, each
+/// [`ROUNDS`] times, alternately: the naive writer, the console drawing
+/// every line (pacing off), and the console as shipped (paced: one draw
+/// per frame at most). For each, the best cycles per line, the bytes
+/// written to and read from the framebuffer per line, and the draws.
 #[cfg(feature = "bench")]
 fn run_framebuffer(layout: &super::choice::Layout) {
     use super::fb;
     use super::naive_fb::NaiveFbWriter;
 
+    /// One writer's figures.
+    #[derive(Clone, Copy)]
+    struct Figures {
+        /// Best cycles per line.
+        cycles: u64,
+        /// Bytes written per line (in the last round).
+        written: u64,
+        /// Draws for the whole workload (in the last round).
+        draws: u64,
+    }
     let fb = &layout.framebuffer;
     println!(
         "bench: framebuffer {}x{}x{}: {LINES} lines of {LINE_LENGTH} characters through each \
          framebuffer writer, best of {ROUNDS} rounds",
         fb.width, fb.height, fb.bpp
     );
-    let written = || fb::with_console(|screen| screen.target().written).unwrap_or(0);
     let lines = LINES as u64;
-    let (mut shipped_cycles, mut naive_cycles) = (u64::MAX, u64::MAX);
-    let (mut shipped_written, mut naive_written, mut naive_read) = (0, 0, 0);
-    for _ in 0..ROUNDS {
-        let mut naive = NaiveFbWriter::new(layout);
-        naive_cycles = naive_cycles.min(measure(|text| {
-            let _ = writeln!(naive, "{text}");
-        }));
-        (naive_written, naive_read) = (naive.written / lines, naive.read / lines);
-        // Draw again what the naive writer overwrote, then run the console.
-        fb::with_console(|screen| screen.redraw());
-        let before = written();
-        shipped_cycles = shipped_cycles.min(measure(|text| fb::print(format_args!("{text}\n"))));
-        shipped_written = (written() - before) / lines;
+    let counters =
+        || fb::with_console(|screen| (screen.target().written, screen.draws())).unwrap_or((0, 0));
+    // The console with `paced` pacing (or none), from lines `first` on.
+    let console = |first: usize, paced: bool, best: &mut Figures| {
+        let pacing = fb::with_console(|screen| {
+            let pacing = screen.pacing();
+            // Draw again what the naive writer overwrote.
+            screen.redraw();
+            if !paced {
+                screen.set_pacing(None);
+            }
+            pacing
+        })
+        .flatten();
+        let (written, draws) = counters();
+        let cycles = measure(
+            first,
+            |text| fb::print(format_args!("{text}\n")),
+            fb::flush_pending,
+        );
+        let (written_after, draws_after) = counters();
+        fb::with_console(|screen| screen.set_pacing(pacing));
+        *best = Figures {
+            cycles: best.cycles.min(cycles),
+            written: (written_after - written) / lines,
+            draws: draws_after - draws,
+        };
+    };
+    let start = Figures {
+        cycles: u64::MAX,
+        written: 0,
+        draws: 0,
+    };
+    let (mut naive, mut every_line, mut paced) = (start, start, start);
+    let mut naive_read = 0;
+    for round in 0..ROUNDS {
+        let first = round * 3 * LINES;
+        let mut writer = NaiveFbWriter::new(layout);
+        let cycles = measure(
+            first,
+            |text| {
+                let _ = writeln!(writer, "{text}");
+            },
+            || {},
+        );
+        naive = Figures {
+            cycles: naive.cycles.min(cycles),
+            written: writer.written / lines,
+            draws: lines,
+        };
+        naive_read = writer.read / lines;
+        console(first + LINES, false, &mut every_line);
+        console(first + 2 * LINES, true, &mut paced);
     }
-    println!(
-        "bench: framebuffer console: {shipped_cycles} cycles/line, {shipped_written} bytes \
-         written/line, 0 bytes read/line"
-    );
-    println!(
-        "bench: naive framebuffer writer: {naive_cycles} cycles/line, {naive_written} bytes \
-         written/line, {naive_read} bytes read/line"
-    );
+    for (name, figures, read) in [
+        ("naive framebuffer writer", naive, naive_read),
+        ("framebuffer console, every line drawn", every_line, 0),
+        ("framebuffer console, paced (as shipped)", paced, 0),
+    ] {
+        println!(
+            "bench: {name}: {} cycles/line, {} bytes written/line, {read} bytes read/line, \
+             {} draws",
+            figures.cycles, figures.written, figures.draws
+        );
+    }
     // Under emulation the framebuffer is plain RAM and the naive writer's
     // block copies are cheap; on real hardware its reads of video memory
     // are what costs, and the bytes say more than the cycles.
-    let (faster, slower) = (naive_cycles.max(1), shipped_cycles.max(1));
-    let (tenths, word) = if faster >= slower {
-        (faster * 10 / slower, "faster")
-    } else {
-        (slower * 10 / faster, "slower")
-    };
-    println!(
-        "bench: framebuffer console is {}.{}x {word} in cycles, writes {}% of the naive \
-         writer's bytes and reads none",
-        tenths / 10,
-        tenths % 10,
-        shipped_written * 100 / naive_written.max(1)
-    );
+    for (name, figures) in [("every line drawn", every_line), ("paced", paced)] {
+        let (naive_cycles, cycles) = (naive.cycles.max(1), figures.cycles.max(1));
+        let (tenths, word) = if naive_cycles >= cycles {
+            (naive_cycles * 10 / cycles, "faster")
+        } else {
+            (cycles * 10 / naive_cycles, "slower")
+        };
+        println!(
+            "bench: framebuffer console, {name}, is {}.{}x {word} in cycles than the naive \
+             writer, writes {}% of its bytes and reads none",
+            tenths / 10,
+            tenths % 10,
+            figures.written * 100 / naive.written.max(1)
+        );
+    }
 }
 
 /// Without the naive writer (only in the benchmark build) there is nothing

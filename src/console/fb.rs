@@ -19,12 +19,19 @@ use spin::{Mutex, MutexGuard};
 
 use super::choice::{Layout, MAX_COLUMNS, MAX_ROWS};
 use super::color::ScreenChar;
-use super::fbscreen::FbScreen;
+use super::fbscreen::{FbScreen, Pacing};
 use super::font::BUILTIN;
 use super::grid::{SCROLLBACK, TextScreen};
 use super::render::{PixelTarget, Renderer};
 use crate::arch::{CacheType, MapError};
 use crate::memory::paging::map_device;
+
+/// The shortest time between two draws after scrolls, in timestamp-counter
+/// cycles: 2^24, 17 ms at 1 GHz, 6 ms at 3 GHz; about one frame of a 60 Hz
+/// display or less, so a person sees every frame a display could show.
+/// (A cycle count rather than a time: the counter's rate is not known
+/// when the console starts.)
+const FRAME_CYCLES: u64 = 1 << 24;
 
 /// Cells in the largest grid.
 const MAX_CELLS: usize = MAX_COLUMNS * MAX_ROWS;
@@ -40,6 +47,17 @@ pub struct FramebufferMemory {
     len: usize,
     /// Bytes written so far.
     pub written: u64,
+}
+
+impl FramebufferMemory {
+    /// The framebuffer mapped at virtual address `base`, `len` bytes.
+    pub fn new(base: usize, len: usize) -> Self {
+        FramebufferMemory {
+            base,
+            len,
+            written: 0,
+        }
+    }
 }
 
 impl PixelTarget for FramebufferMemory {
@@ -93,11 +111,7 @@ pub fn init(layout: &Layout) -> Result<(), MapError> {
     // Called once: the storage is free, and from now on the screen's alone.
     let storage = MutexGuard::leak(STORAGE.lock());
     let renderer = Renderer::new(BUILTIN, layout.format, fb.pitch as usize, layout.scale);
-    let memory = FramebufferMemory {
-        base: virt as usize,
-        len: layout.size() as usize,
-        written: 0,
-    };
+    let memory = FramebufferMemory::new(virt as usize, layout.size() as usize);
     let mut screen = FbScreen::new(
         memory,
         renderer,
@@ -106,6 +120,11 @@ pub fn init(layout: &Layout) -> Result<(), MapError> {
         (&mut storage.cells, &mut storage.dirty, &mut storage.shown),
     );
     screen.reset();
+    screen.set_pacing(Some(Pacing {
+        clock: crate::arch::read_timestamp,
+        frame: FRAME_CYCLES,
+        last: crate::arch::read_timestamp(),
+    }));
     *SCREEN.lock() = Some(screen);
     Ok(())
 }
@@ -115,6 +134,13 @@ pub fn init(layout: &Layout) -> Result<(), MapError> {
 pub fn with_screen(f: impl FnOnce(&mut dyn TextScreen)) {
     if let Some(screen) = SCREEN.lock().as_mut() {
         f(screen);
+    }
+}
+
+/// Draws what pacing put off, if anything (see [`FbScreen::flush_pending`]).
+pub fn flush_pending() {
+    if let Some(screen) = SCREEN.lock().as_mut() {
+        screen.flush_pending();
     }
 }
 
@@ -167,10 +193,12 @@ impl PixelTarget for Compare {
 /// first byte that differs. For self-tests only: the console itself never
 /// reads the framebuffer.
 pub fn read_cell(row: usize, column: usize) -> Result<ScreenChar, usize> {
-    let guard = SCREEN.lock();
-    let Some(screen) = guard.as_ref() else {
+    let mut guard = SCREEN.lock();
+    let Some(screen) = guard.as_mut() else {
         return Err(0);
     };
+    // What a person sees once the display has caught up.
+    screen.flush_pending();
     let cell = screen.shown_cell(row, column);
     let cursor = (screen.shown_cursor() == Some((row, column))).then_some(0);
     let memory = screen.target();

@@ -26,6 +26,16 @@
 //!   other: only the cells that differ from what the screen shows are
 //!   drawn.
 //!
+//! - pacing ([`FbScreen::set_pacing`], the kernel's console sets it): a
+//!   flush after a scroll that comes less than a frame after the previous
+//!   draw is put off, not done, so a stream of scrolling lines costs one
+//!   redraw per frame rather than one per line, as a display only shows so
+//!   many frames anyway. What is put off is drawn by the next flush after
+//!   the frame has passed, or by [`FbScreen::flush_pending`], which the
+//!   kernel calls wherever output may stop for a while (before it halts or
+//!   waits for input). A flush without a scroll (typing, a status line) is
+//!   never put off, and the panic path turns pacing off.
+//!
 //! The margins right of and below the grid (what a mode's size leaves over)
 //! are filled with black once, by [`FbScreen::reset`].
 //!
@@ -58,6 +68,25 @@ pub struct FbScreen<'a, T> {
     shown_cursor: Option<(usize, usize)>,
     /// Pixels of the framebuffer: (width, height).
     pixels: (usize, usize),
+    /// When flushes after scrolls may be put off; `None`: never.
+    pacing: Option<Pacing>,
+    /// A flush was put off: the screen is behind the grid.
+    pending: bool,
+    /// Draws so far (for the benchmark: paced, a stream of lines costs
+    /// far fewer draws than lines).
+    draws: u64,
+}
+
+/// How often a scrolling console draws: at most once per `frame` ticks of
+/// `clock`.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// A monotonic counter (the timestamp counter in the kernel).
+    pub clock: fn() -> u64,
+    /// The shortest time between two draws after scrolls, in `clock` ticks.
+    pub frame: u64,
+    /// `clock` when the last draw ended.
+    pub last: u64,
 }
 
 impl<'a, T: PixelTarget> FbScreen<'a, T> {
@@ -88,6 +117,9 @@ impl<'a, T: PixelTarget> FbScreen<'a, T> {
             shown: &mut shown[..count],
             shown_cursor: None,
             pixels,
+            pacing: None,
+            pending: false,
+            draws: 0,
         }
     }
 
@@ -123,16 +155,51 @@ impl<'a, T: PixelTarget> FbScreen<'a, T> {
         self.shown.fill(UNKNOWN);
         self.shown_cursor = None;
         self.grid.mark_all_dirty();
-        self.flush();
+        self.draw();
     }
 
     /// For the panic path: puts the cursor back inside the grid and forgets
     /// what is shown, so the next flush draws every cell, whatever a panic
     /// interrupted.
     pub fn repair(&mut self) {
+        self.pacing = None;
+        self.pending = false;
         self.grid.repair();
         self.shown.fill(UNKNOWN);
         self.shown_cursor = None;
+    }
+
+    /// Puts off flushes after scrolls that come within `pacing.frame` of
+    /// the last draw (see the module documentation); `None`: draws at
+    /// every flush.
+    pub fn set_pacing(&mut self, pacing: Option<Pacing>) {
+        self.pacing = pacing;
+    }
+
+    /// The pacing in force, if any.
+    #[cfg(feature = "bench")]
+    pub fn pacing(&self) -> Option<Pacing> {
+        self.pacing
+    }
+
+    /// Draws what a paced flush put off, if anything: for wherever output
+    /// may stop for a while.
+    pub fn flush_pending(&mut self) {
+        if self.pending {
+            self.draw();
+        }
+    }
+
+    /// Draws so far.
+    #[cfg(any(test, feature = "bench"))]
+    pub fn draws(&self) -> u64 {
+        self.draws
+    }
+
+    /// Whether a flush was put off and the screen is behind.
+    #[cfg(test)]
+    pub fn is_pending(&self) -> bool {
+        self.pending
     }
 
     /// The renderer (for tests that draw the expected pixels).
@@ -143,6 +210,11 @@ impl<'a, T: PixelTarget> FbScreen<'a, T> {
     /// Where the pixels go.
     pub fn target(&self) -> &T {
         &self.target
+    }
+
+    /// Gives up the console, returning where its pixels went.
+    pub fn into_target(self) -> T {
+        self.target
     }
 
     /// Where the pixels go, mutably (for tests).
@@ -212,10 +284,27 @@ impl<T: PixelTarget> TextScreen for FbScreen<'_, T> {
         self.grid.view_bottom();
     }
 
+    /// Draws what changed (see [`FbScreen::draw`]), unless pacing puts it
+    /// off: after a scroll, within a frame of the last draw.
+    fn flush(&mut self) {
+        let put_off = self.pacing.is_some_and(|pacing| {
+            self.grid.has_scrolled() && (pacing.clock)().wrapping_sub(pacing.last) < pacing.frame
+        });
+        if put_off {
+            self.pending = true;
+        } else {
+            self.draw();
+        }
+    }
+}
+
+impl<T: PixelTarget> FbScreen<'_, T> {
     /// Draws every cell whose value differs from what it shows, and the
     /// cursor where it moved: rows that may have changed (all of them after
     /// a scroll), runs of changed cells per row, each cell once.
-    fn flush(&mut self) {
+    fn draw(&mut self) {
+        self.pending = false;
+        self.draws += 1;
         if self.grid.take_scrolled() > 0 {
             self.grid.mark_all_dirty();
         }
@@ -266,6 +355,9 @@ impl<T: PixelTarget> TextScreen for FbScreen<'_, T> {
             }
         }
         self.shown_cursor = cursor;
+        if let Some(pacing) = &mut self.pacing {
+            pacing.last = (pacing.clock)();
+        }
     }
 }
 

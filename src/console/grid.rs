@@ -268,6 +268,11 @@ where
         self.dirty.as_mut()[..lines].fill(true);
     }
 
+    /// Whether the grid scrolled since the last [`TextGrid::take_scrolled`].
+    pub fn has_scrolled(&self) -> bool {
+        self.scrolled > 0
+    }
+
     /// How many times the grid scrolled since the last call; resets the
     /// count.
     pub fn take_scrolled(&mut self) -> usize {

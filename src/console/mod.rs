@@ -61,6 +61,7 @@ macro_rules! serial_println {
 mod backlog;
 pub mod choice;
 pub mod color;
+pub mod escape;
 pub mod fbscreen;
 pub mod font;
 pub mod grid;

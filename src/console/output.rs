@@ -98,6 +98,17 @@ pub fn _print(args: fmt::Arguments) {
     });
 }
 
+/// Brings the screen up to date: draws what the framebuffer console's
+/// pacing put off. Call wherever output may stop for a while: before
+/// halting, before waiting for input.
+pub fn flush() {
+    without_interrupts(|| {
+        if let Some(Choice::Framebuffer(_)) = CHOICE.get() {
+            fb::flush_pending();
+        }
+    });
+}
+
 /// Prints one log record's line: in `color` on the screen, plain on serial.
 pub(super) fn print_record(color: ColorCode, args: fmt::Arguments) {
     without_interrupts(|| {

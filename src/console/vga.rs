@@ -125,6 +125,29 @@ pub fn read_cell(row: usize, column: usize) -> ScreenChar {
     ScreenChar::from_cell(cell_at(index).read())
 }
 
+/// The cell [`text_memory_present`] probes: the last of the text memory.
+const PROBE_CELL: usize = MEMORY_CELLS - 1;
+
+/// Two cells [`text_memory_present`] writes and reads back (character and
+/// attribute bytes all different).
+const PROBE_VALUES: [u16; 2] = [0x5a4b, 0xa5b4];
+
+/// Whether the VGA text memory keeps what is written to it. A machine
+/// without one (a UEFI PC: there 0xb8000 reads as 0xff) has no VGA text
+/// screen, whatever the console chose. Probes one cell under the writer's
+/// lock and puts its value back, so the writer's copy stays true.
+pub fn text_memory_present() -> bool {
+    let _guard = WRITER.lock();
+    let cell = cell_at(PROBE_CELL);
+    let old = cell.read();
+    let present = PROBE_VALUES.iter().all(|&value| {
+        cell.write(value);
+        cell.read() == value
+    });
+    cell.write(old);
+    present
+}
+
 /// Writes the whole text memory again from the writer's copy, after other
 /// code (the benchmark's naive writer) wrote it directly.
 pub fn rewrite() {

@@ -216,6 +216,48 @@ impl<'a> FrameAllocator<'a> {
         Some(address)
     }
 
+    /// The physical address of the lowest run of `count` free frames, next
+    /// to each other, at or above `from`, now all taken; `None` when there
+    /// is none (or `count` is 0). Each frame is given back with
+    /// [`FrameAllocator::free`]. A plain scan, one frame at a time: for rare
+    /// large buffers (a test's stand-in for device memory), not for speed.
+    pub fn allocate_contiguous(&mut self, count: u64, from: u64) -> Option<u64> {
+        if count == 0 {
+            return None;
+        }
+        let is_free = |bitmap: &[u64], bit: u64| {
+            bitmap[(bit / WORD_BITS) as usize] & (1 << (bit % WORD_BITS)) == 0
+        };
+        for region in self.regions().iter().copied() {
+            let first = from.max(region.start).next_multiple_of(FRAME_SIZE);
+            if first >= region.end() {
+                continue;
+            }
+            let (mut bit, last_bit) = (
+                region.first_bit + (first - region.start) / FRAME_SIZE,
+                region.first_bit + region.frames,
+            );
+            let mut run = 0;
+            while bit < last_bit {
+                run = if is_free(self.bitmap, bit) {
+                    run + 1
+                } else {
+                    0
+                };
+                bit += 1;
+                if run == count {
+                    let start = bit - count;
+                    for taken in start..bit {
+                        self.bitmap[(taken / WORD_BITS) as usize] |= 1 << (taken % WORD_BITS);
+                    }
+                    self.free -= count;
+                    return Some(region.start + (start - region.first_bit) * FRAME_SIZE);
+                }
+            }
+        }
+        None
+    }
+
     /// Gives back the frame at `address` (as [`FrameAllocator::allocate`]
     /// returned it).
     pub fn free(&mut self, address: u64) -> Result<(), FreeError> {
@@ -508,6 +550,49 @@ mod tests {
             reserved_area(128 * MIB - 128 * KIB, 128 * KIB),
             usable(4 * GIB, GIB),
         ]
+    }
+
+    /// A contiguous run comes from at or above `from`, skips frames that
+    /// are taken, never spans two regions, and is all taken afterwards.
+    #[test]
+    fn contiguous_runs_are_free_adjacent_and_inside_one_region() {
+        let areas = pc_map();
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        let before = allocator.free_frames();
+        // Above 4 GiB: the first frames there.
+        assert_eq!(allocator.allocate_contiguous(300, 4 * GIB), Some(4 * GIB));
+        // The next run starts after them; an unaligned `from` rounds up.
+        assert_eq!(
+            allocator.allocate_contiguous(2, 4 * GIB + 1),
+            Some(4 * GIB + 300 * FRAME_SIZE)
+        );
+        assert_eq!(allocator.free_frames(), before - 302);
+        // A frame taken in the middle of low memory splits the run there.
+        let mut storage = storage_for(&areas);
+        let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
+        let low = drain_n(&mut allocator, 3); // 0x1000, 0x2000, 0x3000
+        allocator.free(low[0]).unwrap();
+        assert_eq!(allocator.allocate_contiguous(2, 0), Some(0x4000));
+        assert_eq!(allocator.allocate_contiguous(1, 0), Some(0x1000));
+        // Too large for the region below 640 KiB: the run comes from the
+        // next region, never across the hole.
+        assert_eq!(allocator.allocate_contiguous(200, 0), Some(MIB));
+        // Larger than any region, or nothing asked: none.
+        assert_eq!(allocator.allocate_contiguous(GIB / FRAME_SIZE + 1, 0), None);
+        assert_eq!(allocator.allocate_contiguous(0, 0), None);
+        // Every frame of a run is handed back one by one.
+        let run = allocator.allocate_contiguous(4, 4 * GIB).unwrap();
+        let free = allocator.free_frames();
+        for frame in 0..4 {
+            allocator.free(run + frame * FRAME_SIZE).unwrap();
+        }
+        assert_eq!(allocator.free_frames(), free + 4);
+    }
+
+    /// The next `n` frames the allocator hands out.
+    fn drain_n(allocator: &mut FrameAllocator, n: usize) -> Vec<u64> {
+        (0..n).map(|_| allocator.allocate().unwrap()).collect()
     }
 
     #[test]

@@ -518,3 +518,96 @@ fn scrollback_pages_draw_like_a_redraw_from_scratch() {
     write_both(&mut fixture, &mut plain, "x");
     assert_shows(&mut fixture, &plain, "back at the bottom");
 }
+
+thread_local! {
+    /// The fake clock the pacing tests move by hand.
+    static NOW: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Reads [`NOW`].
+fn fake_clock() -> u64 {
+    NOW.with(|now| now.get())
+}
+
+/// A small console paced at 100 ticks per frame, its last draw at tick 0.
+fn paced_console() -> (Fixture, Plain) {
+    let mode = Mode::new(rgb32(), 160, 64);
+    let mut fixture = console(mode);
+    NOW.with(|now| now.set(0));
+    fixture.screen.set_pacing(Some(Pacing {
+        clock: fake_clock,
+        frame: 100,
+        last: 0,
+    }));
+    (fixture, plain(&mode))
+}
+
+/// Scrolls within a frame of the last draw are not drawn; the pending
+/// flush then draws exactly what a redraw from scratch would.
+#[test]
+fn scrolls_within_a_frame_are_put_off_and_drawn_by_flush_pending() {
+    let (mut fixture, mut plain) = paced_console();
+    NOW.with(|now| now.set(50));
+    // Fill the four rows: no scroll yet, so drawn at once.
+    write_both(&mut fixture, &mut plain, "a\nb\nc\n");
+    fixture.screen.flush();
+    assert!(!fixture.screen.is_pending());
+    for n in 0..9 {
+        write_both(&mut fixture, &mut plain, &format!("line {n}\n"));
+        fixture.screen.target_mut().forget_writes();
+        fixture.screen.flush();
+        assert_eq!(fixture.screen.target().calls, 0, "line {n} drawn");
+        assert!(fixture.screen.is_pending());
+    }
+    fixture.screen.flush_pending();
+    assert!(!fixture.screen.is_pending());
+    assert_shows(&mut fixture, &plain, "after flush_pending");
+    // Nothing is pending any more: a second call draws nothing.
+    fixture.screen.target_mut().forget_writes();
+    fixture.screen.flush_pending();
+    assert_eq!(fixture.screen.target().calls, 0);
+}
+
+/// Once a frame has passed since the last draw, the next flush draws, put
+/// off lines included.
+#[test]
+fn the_first_flush_after_a_frame_draws_everything_put_off() {
+    let (mut fixture, mut plain) = paced_console();
+    NOW.with(|now| now.set(10));
+    write_both(&mut fixture, &mut plain, "one\ntwo\nthree\nfour\nfive\n");
+    fixture.screen.flush();
+    assert!(fixture.screen.is_pending());
+    NOW.with(|now| now.set(110));
+    write_both(&mut fixture, &mut plain, "six\n");
+    fixture.screen.flush();
+    assert!(!fixture.screen.is_pending());
+    assert_shows(&mut fixture, &plain, "after a frame");
+}
+
+/// Text that does not scroll (typing, a status line) is drawn at once,
+/// even within a frame of the last draw.
+#[test]
+fn a_flush_without_a_scroll_is_never_put_off() {
+    let (mut fixture, mut plain) = paced_console();
+    NOW.with(|now| now.set(1));
+    write_both(&mut fixture, &mut plain, "typed");
+    fixture.screen.flush();
+    assert!(!fixture.screen.is_pending());
+    assert_shows(&mut fixture, &plain, "typed");
+}
+
+/// The panic path's repair turns pacing off: the panic screen is drawn at
+/// once, however recent the last draw.
+#[test]
+fn repair_turns_pacing_off() {
+    let (mut fixture, mut plain) = paced_console();
+    NOW.with(|now| now.set(1));
+    write_both(&mut fixture, &mut plain, "a\nb\nc\nd\ne\n");
+    fixture.screen.flush();
+    assert!(fixture.screen.is_pending());
+    fixture.screen.repair();
+    write_both(&mut fixture, &mut plain, "panic\n");
+    fixture.screen.flush();
+    assert!(!fixture.screen.is_pending());
+    assert_shows(&mut fixture, &plain, "repaired");
+}
