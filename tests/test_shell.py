@@ -365,3 +365,38 @@ def test_ten_thousand_bytes_at_once_are_counted_and_the_shell_answers(qemu):
     interrupts = run(boot, "interrupts")
     check(any(l.startswith(f"dropped input: {dropped} bytes") for l in interrupts),
           f"`interrupts` disagrees: {interrupts}")
+
+
+def test_the_shell_on_a_framebuffer_types_answers_and_scrolls_back(qemu):
+    """Under BIOS with a forced 1024x768x32 framebuffer: a command typed on
+    serial shows on the framebuffer pixel for pixel as serial has it (the
+    cursor after the new prompt); after enough output to scroll the banner
+    off, Shift-PgUp pages back until the banner is the top row again, and a
+    typed character returns to the bottom."""
+    from framebuffer import Font, Mode, check_shows_serial, read_text
+    from test_framebuffer import forced_framebuffer_iso
+    boot = shell(qemu, "shell-fb", forced_framebuffer_iso("shell-fb"))
+    check(run(boot, "echo on the framebuffer") == ["on the framebuffer"], "echo")
+    mode = check_shows_serial(boot)
+    font = Font()
+    for _ in range(4):
+        run(boot, "help")
+    run(boot, "bootinfo")
+    bottom = read_text(boot.screendump(), mode, font)
+    check(BANNER not in bottom, f"the banner is still on the framebuffer: {bottom}")
+    rows, pages = bottom, 0
+    while rows[0] != BANNER:
+        check(pages < 10, f"ten pages back and no banner: {rows}")
+        boot.sendkey("shift-pgup")
+        deadline = time.monotonic() + 20
+        while (new := read_text(boot.screendump(), mode, font)) == rows:
+            check(time.monotonic() < deadline, "Shift-PgUp did not move the view")
+            time.sleep(0.05)
+        rows, pages = new, pages + 1
+    boot.send_serial(b"x")
+    deadline = time.monotonic() + 20
+    while read_text(boot.screendump(), mode, font)[:-1] != bottom[:-1]:
+        check(time.monotonic() < deadline, "typing did not return to the bottom")
+        time.sleep(0.05)
+    check(read_text(boot.screendump(), mode, font)[-1].rstrip() == PROMPT + "x",
+          "the typed character is not after the prompt")
