@@ -8,7 +8,8 @@
 #   make install  (as root) add the kernel to the GRUB menu beside Linux
 #   make uninstall  remove it again
 #   make lint     rustfmt and clippy (host and kernel target), as make test does
-#   make bench    time the screen writers against naive ones (BIOS and UEFI)
+#   make bench    time the screen writers against naive ones (BIOS and UEFI),
+#                 the heap, the idle tick's CPU cost and the serial echo
 #   make screenshot  boot headless, write PNG pictures of the screen to docs/
 #   make clean    remove build/ and cargo's target directory
 #

@@ -270,10 +270,10 @@ enum Key {
     Crash,
     /// `noshell`.
     Noshell,
-    /// `keytest`.
-    Keytest,
     /// `keymap=`.
     Keymap,
+    /// `keytest`.
+    Keytest,
 }
 
 /// How many [`Key`]s there are.

@@ -191,13 +191,13 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     if let Some(kind) = options.panic {
         panic::deliberate(kind);
     }
+    console::flush();
     if options.keytest {
         input::keytest::run();
     }
 
     // 12. The shell, on both consoles, for good; `noshell`: halt as before.
     if options.noshell {
-        console::flush();
         arch::halt_forever()
     }
     shell::run(&shell::Context {

@@ -420,6 +420,10 @@ class Boot:
             self.qmp_path = short / "qmp.sock"
             self.serial_socket_path = short / "serial.sock"
         self._serial_socket: socket.socket | None = None
+        # What the kernel wrote to the socket since it was connected (for
+        # timing echoes: the log file lags behind the socket).
+        self._received = bytearray()
+        self._received_changed = threading.Condition()
         accel = os.environ.get("ACCEL", "tcg")
         args = [
             "qemu-system-x86_64",
@@ -565,7 +569,7 @@ class Boot:
     def _serial_connection(self) -> socket.socket:
         """The socket behind COM1 (serial_input=True), connected when QEMU
         starts, with a thread that appends what the kernel writes to the
-        serial log."""
+        serial log and to `received`."""
         if self._serial_socket is None:
             connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             deadline = time.monotonic() + 10
@@ -590,6 +594,9 @@ class Boot:
                             return
                         log.write(data)
                         log.flush()
+                        with self._received_changed:
+                            self._received += data
+                            self._received_changed.notify_all()
 
             threading.Thread(target=drain, daemon=True).start()
             self._serial_socket = connection
@@ -598,6 +605,37 @@ class Boot:
     def send_serial(self, data: bytes):
         """Types `data` on COM1, all at once (needs serial_input=True)."""
         self._serial_connection().sendall(data)
+
+    def received_length(self) -> int:
+        """Bytes the kernel wrote to the serial socket so far (connected
+        when QEMU started)."""
+        self._serial_connection()
+        with self._received_changed:
+            return len(self._received)
+
+    def received_bytes(self) -> bytes:
+        """What the socket received, exactly (see received_text)."""
+        with self._received_changed:
+            return bytes(self._received)
+
+    def received_text(self) -> str:
+        """What the socket received, as text with \\r\\n as \\n. Exact, unlike the
+        log file: QEMU 7.2's chardev log can repeat a byte when a write to
+        the socket is only partly taken (seen under load)."""
+        with self._received_changed:
+            return bytes(self._received).decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def wait_received(self, needle: bytes, start: int, timeout: float = 10.0) -> bool:
+        """Waits until `needle` appears in what the socket received after
+        offset `start`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._received_changed:
+            while needle not in self._received[start:]:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._received_changed.wait(left)
+        return True
 
     def sendkey(self, *keys: str):
         """Presses each key on the PS/2 keyboard through the monitor's

@@ -10,6 +10,7 @@ pauses, Ctrl-T prints the interrupt report, Ctrl-R reboots, Ctrl-P powers
 off (src/input/keytest.rs)."""
 
 import re
+import time
 
 import pytest
 
@@ -37,24 +38,51 @@ def start(qemu, name: str, machine: list[str] = (), cmdline: str = "keytest",
     return boot
 
 
-def after_ready(boot: Boot) -> list[str]:
-    """The serial lines after `ready`."""
-    lines = boot.serial_lines()
-    return lines[lines.index("ready") + 1:]
+# What the kernel answers is read from the serial socket itself, not the log
+# file: QEMU 7.2's chardev log can repeat a byte under load.
+
+def typed(boot: Boot) -> list[str]:
+    """The lines the kernel wrote to the serial socket after keytest's
+    first line (the echo of what the test typed, and what followed); the
+    socket is read from the start of the boot."""
+    lines = boot.received_text().split("\n")
+    first = next((i for i, line in enumerate(lines) if line.startswith("keytest: type keys")),
+                 -1)
+    return lines[first + 1:]
 
 
-def uptime_from_report(boot: Boot, seen: int) -> tuple[int, float]:
-    """Asks for the interrupt report (Ctrl-T) and waits for its ticks line,
-    the `seen`+1-th one; returns (ticks, uptime in s)."""
+def send_and_wait(boot: Boot, data: bytes, line: str, timeout: float = 60.0):
+    """Types `data` on COM1 and waits for the kernel to write `line` (a whole
+    line) back."""
+    start = boot.received_length()
+    boot.send_serial(data)
+    wait_line(boot, line, start, timeout)
+
+
+def wait_line(boot: Boot, line: str, start: int = 0, timeout: float = 60.0):
+    """Waits for `line`, whole, in what the socket received after byte
+    `start`."""
+    deadline = time.monotonic() + timeout
+    wanted = line.encode()
+    while wanted not in boot.received_bytes()[start:].split(b"\r\n")[:-1]:
+        if time.monotonic() > deadline:
+            boot.fail(f"no line {line!r} from the kernel; it sent:\n{boot.received_text()}")
+        if boot.proc.poll() is not None:
+            boot.fail(f"QEMU exited before the kernel sent {line!r}")
+        time.sleep(0.05)
+
+
+def report_ticks(boot: Boot) -> tuple[int, float]:
+    """Asks for the interrupt report (Ctrl-T); returns its (ticks, uptime in s)."""
+    start = boot.received_length()
     boot.send_serial(CTRL_T)
-    pattern = re.compile(REPORT_TICKS)
-    while True:
-        boot.wait_for_line(REPORT_TICKS, regex=True)
-        matches = [pattern.match(l) for l in boot.serial_lines()]
-        matches = [m for m in matches if m]
-        if len(matches) > seen:
-            m = matches[seen]
-            return int(m.group(1)), float(f"{m.group(2)}.{m.group(3)}")
+    if not boot.wait_received(b"dropped input:", start, 60):
+        boot.fail("no interrupt report")
+    with_report = boot.received_text()[start:]
+    match = re.search(REPORT_TICKS, with_report, re.M)
+    if not match:
+        boot.fail(f"no ticks line in the report:\n{with_report}")
+    return int(match.group(1)), float(f"{match.group(2)}.{match.group(3)}")
 
 
 MACHINES = {
@@ -81,23 +109,25 @@ def test_controller_timer_and_answer(qemu, machine, smp):
     check(len(timer_lines) == 1 and timer_lines[0].group(1) == timer,
           f"expected one `timer: {timer} 100 Hz, ...` line: {lines}")
     check(int(timer_lines[0].group(2)) > 10, f"implausible TSC rate: {timer_lines[0].group(0)}")
-    boot.send_serial(b"ping\r")
-    boot.wait_for_line("ping")
-    ticks1, up1 = uptime_from_report(boot, 0)
-    boot.send_serial(b"ping2\r")
-    boot.wait_for_line("ping2")
-    ticks2, up2 = uptime_from_report(boot, 1)
-    check(up2 > up1 and ticks2 > ticks1,
-          f"time stood still: ticks {ticks1} -> {ticks2}, uptime {up1} -> {up2}")
+    send_and_wait(boot, b"ping\r", "ping")
+    ticks1, up1 = report_ticks(boot)
+    send_and_wait(boot, b"ping2\r", "ping2")
+    ticks2, up2 = report_ticks(boot)
+    if not (up2 > up1 and ticks2 > ticks1):
+        boot.fail(f"time stood still: ticks {ticks1} -> {ticks2}, uptime {up1} -> {up2}")
     if any(l.startswith("unexpected interrupt") for l in boot.serial_lines()):
         boot.fail("an unexpected interrupt was reported")
     if smp == 2:
-        # The kernel never wakes the second CPU: it stays halted where the
-        # firmware parked it, outside long mode (EIP, not RIP).
-        registers = boot.qmp().hmp("info registers -a")
-        cpu1 = registers[registers.index("CPU#1"):]
-        check(re.search(r"^EIP=[0-9a-f]{8} .* HLT=1", cpu1, re.M) is not None,
-              f"CPU 1 is not asleep:\n{cpu1[:400]}")
+        # The kernel never wakes the second CPU: it stays where the firmware
+        # parked it (halted, in a loop below 1 MiB), never in long mode
+        # (EIP, not RIP). Sampled a few times: a snapshot may catch it
+        # between two `hlt`s.
+        for _ in range(3):
+            registers = boot.qmp().hmp("info registers -a")
+            cpu1 = registers[registers.index("CPU#1"):]
+            match = re.search(r"^EIP=([0-9a-f]{8}) ", cpu1, re.M)
+            if match is None or int(match.group(1), 16) >= 0x100000:
+                boot.fail(f"CPU 1 runs outside the firmware:\n{cpu1[:400]}")
     boot.check_running()
 
 
@@ -106,15 +136,14 @@ def test_serial_keys_and_escape_sequences(qemu):
     each, arrows and Delete from their escape sequences, 0x7f as Backspace;
     an unknown sequence and a lone ESC show nothing, never raw."""
     boot = start(qemu, "serial-keys")
-    boot.send_serial(b"hello\r\n"
-                     b"\x1b[A\x1b[3~\x7f\t\x1b[1~\x1b[4~\x1b[5;2~\x1b[6;2~X\r"
-                     b"\x1b[99~\x1b\x03end\n")
-    boot.wait_for_line("<Ctrl(99)>end")
-    lines = after_ready(boot)
+    send_and_wait(boot, b"hello\r\n"
+                  b"\x1b[A\x1b[3~\x7f\t\x1b[1~\x1b[4~\x1b[5;2~\x1b[6;2~X\r"
+                  b"\x1b[99~\x1b\x03end\n", "<Ctrl(99)>end")
+    lines = [l for l in typed(boot) if l]
     expected = ["hello", "<Up><Delete><Backspace><Tab><Home><End><ScrollUp><ScrollDown>X",
                 "<Ctrl(99)>end"]
-    check(lines[1:4] == expected, f"keys decoded as {lines[1:4]}, expected {expected}")
-    if "\x1b" in "".join(lines):
+    check(lines == expected, f"keys decoded as {lines}, expected {expected}")
+    if "\x1b" in boot.received_text():
         boot.fail("an escape byte was echoed raw")
     screen = boot.screen().text()
     check("hello" in screen and "<Ctrl(99)>end" in screen, f"not on screen:\n{screen}")
@@ -124,17 +153,19 @@ def test_ps2_typing_through_sendkey(qemu):
     """Keys pressed on the PS/2 keyboard (the monitor's sendkey) arrive
     decoded, US layout: letters, Shift, Enter, arrows, Shift-PgUp."""
     boot = start(qemu, "ps2-keys")
+    boot.received_length()  # connects the socket, so the echo is captured
     boot.sendkey("h", "i", "shift-a", "spc", "1", "ret", "up", "left", "shift-pgup", "ret")
-    boot.wait_for_line("<Up><Left><ScrollUp>")
-    check("hiA 1" in after_ready(boot), f"typed line missing: {after_ready(boot)}")
+    wait_line(boot, "<Up><Left><ScrollUp>")
+    check("hiA 1" in typed(boot), f"typed line missing: {typed(boot)}")
     check("hiA 1" in boot.screen().text(), "typed line not on screen")
 
 
 def test_keymap_chooses_the_layout(qemu):
     """keymap=de: the key US calls `y` types `z`, and `z` types `y`."""
     boot = start(qemu, "keymap-de", cmdline="keytest keymap=de")
+    boot.received_length()
     boot.sendkey("y", "z", "ret")
-    boot.wait_for_line("zy")
+    wait_line(boot, "zy")
 
 
 def test_serial_flood_is_counted(qemu):
@@ -142,24 +173,22 @@ def test_serial_flood_is_counted(qemu):
     keeps what fits, the rest is dropped and counted (dropped = sent -
     accepted), and the kernel still answers afterwards."""
     boot = start(qemu, "flood")
-    boot.send_serial(CTRL_B)
-    boot.wait_for_line("keytest: busy")
+    send_and_wait(boot, CTRL_B, "keytest: busy")
     sent = 10_000
     boot.send_serial(b"x" * sent)
-    boot.wait_for_line("keytest: busy done")
-    match = boot.wait_for_line(r"^keytest: dropped (\d+)$", regex=True)
-    dropped = int(match.group(1))
-    boot.send_serial(b"\rafter\r")
-    boot.wait_for_line("after")
-    log = boot.serial()
-    tail = log[log.index("keytest: busy done"):log.index("\nafter\n")]
-    tail = re.sub(r"keytest: dropped \d+", "", tail)
-    accepted = tail.count("x")
-    check(dropped > 0, "nothing was dropped: the flood did not overflow the queue")
-    check(dropped == sent - accepted,
-          f"dropped {dropped}, but sent {sent} and {accepted} were accepted")
-    boot.send_serial(CTRL_T)
-    boot.wait_for_line(f"dropped input: {dropped} bytes (serial {dropped}, keyboard 0)")
+    wait_line(boot, "keytest: busy done")
+    send_and_wait(boot, b"\rafter\r", "after")
+    received = boot.received_text()
+    tail = received[received.index("keytest: busy done"):received.index("\nafter\n")]
+    # Under a heavily loaded host the flood can pause long enough to end the
+    # busy spell early; later drops are then reported on lines of their own.
+    dropped = sum(int(n) for n in re.findall(r"keytest: dropped (\d+)", tail))
+    accepted = re.sub(r"keytest: dropped \d+", "", tail).count("x")
+    if dropped == 0:
+        boot.fail("nothing was dropped: the flood did not overflow the queue")
+    if dropped != sent - accepted:
+        boot.fail(f"dropped {dropped}, but sent {sent} and {accepted} were accepted")
+    send_and_wait(boot, CTRL_T, f"dropped input: {dropped} bytes (serial {dropped}, keyboard 0)")
     boot.check_running()
 
 
@@ -173,7 +202,7 @@ def test_reboot_ends_qemu(qemu, machine, method):
     boot = start(qemu, f"reboot-{machine}", MACHINES[machine][0])
     boot.send_serial(CTRL_R)
     status = boot.wait_exit()
-    lines = [l for l in after_ready(boot) if l.strip()]
+    lines = [l for l in typed(boot) if l.strip()]
     check(lines[-1] == method, f"last lines {lines[-3:]}, expected {method!r}")
     check(status == 0, f"QEMU exited with {status}")
     check(not any("PANIC" in l for l in lines), "a panic before the reset")
@@ -186,7 +215,7 @@ def test_poweroff_ends_qemu(qemu, machine, port):
     boot = start(qemu, f"poweroff-{machine}", MACHINES[machine][0])
     boot.send_serial(CTRL_P)
     status = boot.wait_exit()
-    lines = [l for l in after_ready(boot) if l.strip()]
+    lines = [l for l in typed(boot) if l.strip()]
     expected = f"poweroff: ACPI S5 (PM1a control port {port}, SLP_TYPa 0, SLP_TYPb 0)"
     check(lines[-1] == expected, f"last lines {lines[-3:]}, expected {expected!r}")
     check(status == 0, f"QEMU exited with {status}")
@@ -195,9 +224,8 @@ def test_poweroff_ends_qemu(qemu, machine, port):
 def test_poweroff_without_acpi_halts(qemu):
     """Without ACPI there is no soft-off: the kernel says so and halts."""
     boot = start(qemu, "poweroff-no-acpi", MACHINES["pc-acpi-off"][0])
-    boot.send_serial(CTRL_P)
-    boot.wait_for_line(
-        "poweroff: no ACPI tables, so no soft-off; halting (switch the machine off)")
+    send_and_wait(boot, CTRL_P,
+                  "poweroff: no ACPI tables, so no soft-off; halting (switch the machine off)")
     boot.check_running(settle=1.0)
 
 
@@ -207,6 +235,5 @@ def test_uefi_interrupts_and_serial_input(qemu):
     boot = start(qemu, "uefi", uefi=True)
     if APIC_LINE not in boot.serial_lines():
         boot.fail(f"no {APIC_LINE!r} line")
-    boot.send_serial(b"uefi\r")
-    boot.wait_for_line("uefi")
+    send_and_wait(boot, b"uefi\r", "uefi", timeout=120)
     boot.check_running()

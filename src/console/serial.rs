@@ -9,6 +9,7 @@ use core::fmt::{self, Write};
 
 use spin::Mutex;
 use uart_16550::backend::PioBackend;
+use uart_16550::spec::registers::FifoTriggerLevel;
 use uart_16550::{Config, Uart16550Tty};
 
 /// The I/O port base of COM1 on every PC.
@@ -19,10 +20,18 @@ static SERIAL: Mutex<Option<Uart16550Tty<PioBackend>>> = Mutex::new(None);
 
 /// Probes and initialises COM1 (115200 baud, 8N1, FIFO) and tests it in
 /// loopback mode; leaves the port absent if any of that fails.
+///
+/// The receive FIFO interrupts at its first byte (not the driver's default
+/// of 14): a typed key then reaches the kernel at once rather than after the
+/// FIFO's timeout (`make bench` measures the difference).
 pub fn init() {
+    let config = Config {
+        fifo_trigger_level: Some(FifoTriggerLevel::One),
+        ..Config::default()
+    };
     // SAFETY: 0x3f8..0x3f8+8 are COM1's registers on a PC and nothing else in
     // the kernel touches them; the driver owns them from here on.
-    let port = unsafe { Uart16550Tty::new_port(COM1, Config::default()) };
+    let port = unsafe { Uart16550Tty::new_port(COM1, config) };
     *SERIAL.lock() = port.ok();
 }
 

@@ -5,7 +5,7 @@
 //!
 //! A few Ctrl keys act instead of showing, for the tests (until the shell's
 //! commands do the same):
-//! - Ctrl-B stops reading input until none has arrived for half a second,
+//! - Ctrl-B stops reading input until none has arrived for a second,
 //!   so the input queues overflow on purpose (the tests send 10,000 bytes
 //!   meanwhile); it then says `keytest: busy done` and reads on;
 //! - Ctrl-T prints the interrupt report (`interrupts` in the shell);
@@ -19,7 +19,7 @@ use core::time::Duration;
 use super::key::Key;
 
 /// How long input must pause to end a Ctrl-B busy spell.
-const QUIET: Duration = Duration::from_millis(500);
+const QUIET: Duration = Duration::from_millis(1000);
 
 /// Shows keys forever.
 pub fn run() -> ! {
@@ -47,6 +47,7 @@ pub fn run() -> ! {
 /// Sleeps without reading input until none arrives for [`QUIET`].
 fn busy() {
     println!("\nkeytest: busy");
+    crate::console::flush();
     let mut last = received();
     let mut since = crate::time::uptime();
     loop {

@@ -88,13 +88,21 @@ mod device {
                 crate::arch::enable_interrupts();
                 return key;
             }
+            // Output may stop here for a while: bring the screen up to date.
+            crate::console::flush();
             crate::arch::enable_and_wait();
+            crate::interrupts::print_unexpected();
         }
     }
 
     /// Input bytes dropped because a queue was full since the last call.
     pub fn take_dropped() -> usize {
         SERIAL_QUEUE.take_dropped() + PS2_QUEUE.take_dropped()
+    }
+
+    /// Bytes received since boot, accepted or not: (serial, keyboard).
+    pub fn received_totals() -> (usize, usize) {
+        (SERIAL_QUEUE.received(), PS2_QUEUE.received())
     }
 
     /// Bytes dropped since boot: (serial, keyboard).

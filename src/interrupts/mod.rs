@@ -23,19 +23,19 @@
 //! **Spurious interrupts.** The APIC's spurious vector is counted and gets
 //! no EOI. An 8259 IRQ 7 or 15 whose bit is clear in the in-service register
 //! is spurious: IRQ 7 gets no EOI, IRQ 15 an EOI to the primary only (which
-//! did see its cascade input). Any other vector nobody handles prints
-//! `unexpected interrupt N` once and is otherwise ignored.
+//! did see its cascade input). Any other vector nobody handles is reported
+//! once as `unexpected interrupt N` and otherwise ignored; the handler only
+//! marks it, and normal code prints the line ([`print_unexpected`], called
+//! whenever the CPU wakes from its idle `hlt`).
 //!
-//! **Handlers** run with interrupts off, never nested, and take no lock
-//! that interrupted code could hold: counts are atomics, devices push into
-//! lock-free queues, EOIs are plain register writes. The one exception is
-//! the `unexpected interrupt` line, which prints through the consoles; they
-//! take their locks with interrupts off, so an interrupt never finds one
-//! held on this CPU.
+//! **Handlers** run with interrupts off, never nested, and take no lock at
+//! all, so none can wait for one the interrupted code holds: counts and
+//! marks are atomics, devices push into lock-free queues, EOIs are plain
+//! register writes.
 
 mod report;
 
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 
 use spin::{Mutex, Once};
 
@@ -115,8 +115,10 @@ static PIC_ENABLED: AtomicU16 = AtomicU16::new(0);
 static COUNTS: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
 /// Spurious interrupts (APIC spurious vector, 8259 IRQ 7/15 not in service).
 static SPURIOUS: AtomicU64 = AtomicU64::new(0);
-/// The vectors already reported as unexpected.
-static REPORTED: [AtomicBool; 256] = [const { AtomicBool::new(false) }; 256];
+/// The vectors seen as unexpected (bit v % 64 of word v / 64).
+static UNEXPECTED: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+/// The unexpected vectors already printed.
+static PRINTED: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
 /// Chooses and sets up the controller (interrupts stay off), and prints the
 /// `interrupts:` line. Call once, after the heap and ACPI.
@@ -274,10 +276,23 @@ fn device(irq: u8) {
     }
 }
 
-/// Reports a vector nobody handles, once.
+/// Marks a vector nobody handles, for [`print_unexpected`].
 fn unexpected(vector: u8) {
-    if !REPORTED[usize::from(vector)].swap(true, Ordering::Relaxed) {
-        println!("unexpected interrupt {vector}");
+    let (word, bit) = (usize::from(vector / 64), vector % 64);
+    UNEXPECTED[word].fetch_or(1 << bit, Ordering::Relaxed);
+}
+
+/// Prints `unexpected interrupt N` for each vector marked since the last
+/// call and never printed before. Normal code only (it prints).
+pub fn print_unexpected() {
+    for word in 0..UNEXPECTED.len() {
+        let seen = UNEXPECTED[word].load(Ordering::Relaxed);
+        let new = seen & !PRINTED[word].fetch_or(seen, Ordering::Relaxed);
+        for bit in 0..64 {
+            if new & (1 << bit) != 0 {
+                println!("unexpected interrupt {}", word * 64 + bit);
+            }
+        }
     }
 }
 
@@ -293,18 +308,26 @@ pub fn spurious() -> u64 {
 
 /// In-kernel tests of interrupt delivery.
 pub(crate) mod ktests {
+    use core::sync::atomic::Ordering;
+
     use crate::selftest::{Context, Outcome};
     use crate::{check, check_eq};
 
-    /// A software interrupt on an unused vector is counted and the kernel
-    /// carries on.
+    /// A software interrupt on an unused vector is counted and marked, and
+    /// the kernel carries on.
     fn an_unexpected_vector_is_survived(_: &Context) -> Outcome {
         const UNUSED: u8 = 200;
         let before = super::count(UNUSED);
         // SAFETY: vector 200 has an IDT entry (irq.rs) whose dispatcher
-        // only counts and reports it.
+        // only counts and marks it.
         unsafe { core::arch::asm!("int 200") };
         check_eq!(super::count(UNUSED), before + 1);
+        let marked = super::UNEXPECTED[usize::from(UNUSED / 64)].load(Ordering::Relaxed);
+        check!(
+            marked & (1 << (UNUSED % 64)) != 0,
+            "vector {UNUSED} not marked"
+        );
+        super::print_unexpected();
         Ok(())
     }
 

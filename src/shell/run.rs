@@ -104,8 +104,5 @@ fn next_key(editor: &LineEditor, consoles: &mut Consoles) -> Key {
         log::warn!("input: {dropped} bytes dropped");
         editor.redraw(consoles);
     }
-    // The framebuffer console may have put off drawing a scroll; the user
-    // must see everything before the kernel sleeps.
-    console::flush();
     input::wait_key()
 }
