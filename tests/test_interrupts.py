@@ -208,6 +208,35 @@ def test_reboot_ends_qemu(qemu, machine, method):
     check(not any("PANIC" in l for l in lines), "a panic before the reset")
 
 
+@pytest.mark.parametrize("machine,why", [
+    ("q35", "the FADT says there is no 8042"),
+    ("pc", "nothing answers at port 0x64"),
+])
+def test_no_ps2_controller(qemu, machine, why):
+    """Without an 8042 (QEMU i8042=off): the keyboard line, serial input
+    still works; q35's FADT says so, the default machine's (ACPI 1.0) cannot,
+    so the probe finds out. Rebooting there falls back past the missing
+    keyboard controller to a triple fault, which ends QEMU too."""
+    boot = start(qemu, f"no-8042-{machine}", ["-machine", f"{machine},i8042=off"],
+                 cmdline="keytest loglevel=debug")
+    lines = boot.serial_lines()
+    for line in ("keyboard: no PS/2 controller; type on the serial port",
+                 f"[DEBUG] keyboard: {why}"):
+        if line not in lines:
+            boot.fail(f"no line {line!r}")
+    send_and_wait(boot, b"typed\r", "typed")
+    boot.send_serial(CTRL_R)
+    status = boot.wait_exit()
+    reboot = [l for l in typed(boot) if l.startswith("reboot:")]
+    if machine == "pc":
+        expected = ["reboot: through the keyboard controller (0xfe to port 0x64)",
+                    "reboot: the keyboard controller did nothing; trying a triple fault"]
+    else:
+        expected = ["reboot: through the ACPI reset register (port 0xcf9, value 0xf)"]
+    if reboot != expected or status != 0:
+        boot.fail(f"reboot lines {reboot}, status {status}; expected {expected}, 0")
+
+
 @pytest.mark.parametrize("machine,port", [("pc", "0x604"), ("q35", "0x604")])
 def test_poweroff_ends_qemu(qemu, machine, port):
     """Ctrl-P powers off through ACPI S5 (sleep type from the DSDT's \\_S5):

@@ -52,10 +52,12 @@ mod device {
         if super::serial_rx::init() {
             crate::interrupts::enable_irq(crate::interrupts::IRQ_COM1);
         }
-        if super::ps2::init(keymap, no_8042) {
-            crate::interrupts::enable_irq(crate::interrupts::IRQ_KEYBOARD);
-        } else {
-            println!("keyboard: no PS/2 controller; type on the serial port");
+        match super::ps2::init(keymap, no_8042) {
+            Ok(()) => crate::interrupts::enable_irq(crate::interrupts::IRQ_KEYBOARD),
+            Err(why) => {
+                log::debug!("keyboard: {why}");
+                println!("keyboard: no PS/2 controller; type on the serial port");
+            }
         }
     }
 

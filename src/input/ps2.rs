@@ -91,11 +91,14 @@ fn write(port: u16, byte: u8) -> bool {
 }
 
 /// Finds the controller and sets it up for IRQ 1 (see the module
-/// documentation); returns whether there is a keyboard controller. Call
-/// with interrupts off, after the timer's calibration.
-pub fn init(keymap: Keymap, no_8042: bool) -> bool {
-    if no_8042 || status() == NO_DEVICE {
-        return false;
+/// documentation), or says why there is none. Call with interrupts off,
+/// after the timer's calibration.
+pub fn init(keymap: Keymap, no_8042: bool) -> Result<(), &'static str> {
+    if no_8042 {
+        return Err("the FADT says there is no 8042");
+    }
+    if status() == NO_DEVICE {
+        return Err("nothing answers at port 0x64");
     }
     for _ in 0..MAX_FLUSH {
         if status() & STATUS_OUTPUT_FULL == 0 {
@@ -104,12 +107,12 @@ pub fn init(keymap: Keymap, no_8042: bool) -> bool {
         read_data();
     }
     if !write(STATUS_COMMAND, READ_CONFIG) || !wait_for(|s| s & STATUS_OUTPUT_FULL != 0) {
-        return false;
+        return Err("the controller does not answer");
     }
     let config = read_data();
     let wanted = (config | CONFIG_IRQ1 | CONFIG_TRANSLATE) & !CONFIG_CLOCK_OFF;
     if wanted != config && !(write(STATUS_COMMAND, WRITE_CONFIG) && write(DATA, wanted)) {
-        return false;
+        return Err("the controller takes no configuration");
     }
     *KEYBOARD.lock() = Some(PS2Keyboard::new(
         ScancodeSet1::new(),
@@ -117,7 +120,7 @@ pub fn init(keymap: Keymap, no_8042: bool) -> bool {
         HandleControl::MapLettersToUnicode,
     ));
     log::debug!("keyboard: PS/2, layout {}", keymap.name());
-    true
+    Ok(())
 }
 
 /// IRQ 1: moves the scancode into the queue (mouse bytes are dropped).
