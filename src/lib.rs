@@ -181,6 +181,12 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     }
 
     // 10. Done: tests and users wait for this exact line.
+    let boot_time = time::uptime();
+    log::debug!(
+        "boot: {}.{:03} ms from rust_main to ready",
+        boot_time.as_millis(),
+        boot_time.subsec_micros() % 1000
+    );
     println!("ready");
 
     // 11. `crash=...` or `panic=...` on the command line: fault or panic on

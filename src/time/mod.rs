@@ -58,6 +58,7 @@ pub enum Tick {
 /// tick begins once they are turned on. Under the PIT, IRQ 0 is enabled
 /// here.
 pub fn init(apic: bool) -> Tick {
+    let started = read_timestamp();
     let tick = if apic {
         apic::start_calibration_count();
         let ((tsc0, lapic0), (tsc1, lapic1), pit_cycles) =
@@ -81,7 +82,8 @@ pub fn init(apic: bool) -> Tick {
         Tick::Pit { .. } => "pit",
     };
     println!("timer: {name} {HZ} Hz, tsc {} MHz", tsc_hz() / 1_000_000);
-    log::debug!("timer: {tick:?}");
+    let took = (read_timestamp() - started) as u128 * 1_000_000 / u128::from(tsc_hz().max(1));
+    log::debug!("timer: {tick:?}, calibrated in {took} us");
     tick
 }
 
