@@ -20,6 +20,7 @@
 global start
 global stack_top
 global stack_guard
+global boot_tsc
 extern long_mode_start
 
 ; --- constants: every magic number is named here ---------------------------
@@ -70,10 +71,14 @@ bits 32
 
 ; Entry point (ENTRY in linker.ld). EAX = magic, EBX = boot information.
 start:
+    mov esi, eax                ; keep the magic in ESI (RDTSC overwrites EAX)
+    rdtsc                       ; the kernel's first moment, for boot_timing:
+    mov [boot_tsc], eax         ; rust_main gets it as its third argument
+    mov [boot_tsc + 4], edx     ; (long_mode.asm loads it into RDX)
     mov esp, stack_top          ; a stack for the calls below
-    mov edi, ebx                ; keep the boot information address in EDI and
-    mov esi, eax                ; the magic in ESI: they become rust_main's
-                                ; first two arguments (System V: RDI, RSI)
+    mov edi, ebx                ; keep the boot information address in EDI:
+                                ; EDI and ESI become rust_main's first two
+                                ; arguments (System V: RDI, RSI)
 
     call check_multiboot
     call check_cpuid
@@ -351,3 +356,6 @@ stack_guard:
 stack_bottom:
             resb STACK_SIZE
 stack_top:
+; The timestamp counter at `start` (every x86_64 CPU has RDTSC), for
+; src/boot_timing.rs. Above the stack, which grows down, away from it.
+boot_tsc:   resq 1

@@ -1,10 +1,12 @@
 ; The first 64-bit instructions: tidy the segment registers and call Rust.
 ;
 ; boot.asm far-jumps here with the 64-bit GDT loaded, paging on, EDI = the
-; boot information address and ESI = the Multiboot2 magic.
+; boot information address, ESI = the Multiboot2 magic and, in boot_tsc, the
+; timestamp counter read at boot.asm's first instructions.
 
 global long_mode_start
 extern rust_main
+extern boot_tsc
 
 section .text
 bits 64
@@ -23,6 +25,7 @@ long_mode_start:
     ; the 32-bit halves zero-extends them (Intel SDM vol. 1, 3.4.1.1).
     mov edi, edi                ; rust_main's 1st argument: boot information
     mov esi, esi                ; 2nd argument: the Multiboot2 magic
+    mov rdx, [boot_tsc]         ; 3rd: the timestamp counter at `start`
 
     ; A zero frame pointer marks the outermost frame: the kernel is built with
     ; frame pointers (x86_64-kernel.json), and a backtrace walks the chain of

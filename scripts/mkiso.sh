@@ -61,12 +61,15 @@ done
 
 # Only the GRUB modules the menu uses (plus every partition-map module, which
 # GRUB's UEFI image loads at start): a smaller ISO that still boots under BIOS
-# and UEFI. No fonts, themes or translations.
+# and UEFI. No fonts, themes or translations. The modules gzip-compressed:
+# the ISO stays under 5 MiB (2.8 MiB of it is the fixed-size FAT image UEFI
+# boots from), and GRUB unpacks gzip about as fast as it reads the bytes
+# saved (xz is slower to unpack: `make bench` measured about 0.1 s more).
 partmaps="part_acorn part_amiga part_apple part_bsd part_dfly part_dvh part_gpt part_msdos part_plan part_sun part_sunpc"
 mkdir -p "$(dirname "$out")"
 grub-mkrescue --output="$out" \
     --install-modules="normal configfile test echo regexp smbios multiboot2 linux iso9660 search all_video serial terminal $partmaps" \
-    --locales= --fonts= --themes= \
+    --locales= --fonts= --themes= --compress=gz \
     "$staging" > "$log" 2>&1 || {
         cat "$log" >&2
         echo "mkiso: grub-mkrescue failed" >&2

@@ -63,7 +63,7 @@ if [ -n "$debug" ]; then
     args+=(-s -S)
     cat <<MSG
 QEMU is paused with a GDB stub on localhost:1234. In another terminal:
-  gdb build/kernel.bin -ex 'target remote :1234' -ex 'hbreak rust_main' -ex continue
+  gdb build/kernel.elf -ex 'target remote :1234' -ex 'hbreak rust_main' -ex continue
 (use hbreak for the first breakpoint: GRUB overwrites a software breakpoint
 when it loads the kernel into memory)
 MSG

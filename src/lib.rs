@@ -41,6 +41,7 @@ mod console;
 #[cfg(target_os = "none")]
 mod arch;
 mod boot_info;
+mod boot_timing;
 mod cmdline;
 mod debug;
 mod firmware;
@@ -94,24 +95,34 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 /// The kernel's entry from `asm/long_mode.asm`, in 64-bit mode with the first
 /// 4 GiB identity-mapped, interrupts off, on the boot stack.
 ///
-/// `mbi_addr` is the physical address of the Multiboot2 boot information and
-/// `magic` the value GRUB left in EAX (already checked by the assembly).
+/// `mbi_addr` is the physical address of the Multiboot2 boot information,
+/// `magic` the value GRUB left in EAX (already checked by the assembly) and
+/// `boot_tsc` the timestamp counter at the trampoline's first instruction.
+///
+/// Each step ends with a [`boot_timing::mark`], so `loglevel=debug` shows
+/// how long each took (`make bench` too); a new step adds one.
 ///
 /// Each step logs what it did where it does it. Until step 4 has read the
 /// log level from the command line, those records are held back, then
 /// printed after the banner (or dropped, as the level says).
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
-pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
+pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
+    // 0. The trampoline: its checks, the boot page tables, long mode.
+    boot_timing::start(boot_tsc);
+    boot_timing::mark("trampoline");
+
     // 1. The start of uptime; the serial port (if there is one) and the log
     //    facade. Nothing is printed yet: the screen depends on the boot
     //    information (step 3).
     time::mark_boot();
     console::init_early();
+    boot_timing::mark("serial");
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
     //    prints what happened and halts instead of resetting the machine.
     arch::init();
+    boot_timing::mark("gdt and idt");
 
     // 3. The boot information: where GRUB put it, checked tag by tag without
     //    printing; then the screen it describes (VGA text, a framebuffer, or
@@ -119,14 +130,17 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     //    then the kernel's symbol table it points to, so that backtraces
     //    name functions.
     let loaded = boot_info::load(mbi_addr, magic);
+    boot_timing::mark("boot information");
     let screen = console::init_screen(match &loaded {
         Ok(boot) => boot.framebuffer(),
         Err(failed) => failed.framebuffer,
     });
     println!("{}", BANNER);
     serial_println!("console: {screen}");
+    boot_timing::mark("screen");
     let boot = loaded.unwrap_or_else(|failed| boot_error(format_args!("{}", failed.error)));
     debug::init(boot);
+    boot_timing::mark("symbols");
 
     // 4. The kernel command line. Its log level applies from here on, to
     //    the records held so far and to the line's own warnings, which a
@@ -135,14 +149,18 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     let options = cmdline::Options::parse(boot.cmdline(), |_| {});
     console::logger::set_level(options.loglevel.0);
     cmdline::Options::parse(boot.cmdline(), |problem| log::warn!("{problem}"));
+    boot_timing::mark("cmdline");
 
     // 5. Memory: the reserved list and the frame allocator over the memory
     //    map; the kernel's own page tables (W^X, the direct map of all RAM),
     //    replacing the boot tables; the heap, so `alloc` works from here on.
     let free_frames = memory::init(boot);
+    boot_timing::mark("frames");
     let paging = memory::paging::init(boot);
+    boot_timing::mark("paging");
     let usable = boot_info::report::total_usable_bytes(boot.memory_areas());
     let heap = memory::heap::init(memory::layout::heap_limit(usable));
+    boot_timing::mark("heap");
 
     // 6. The boot report: a summary on screen, every line on serial.
     let report = boot_info::report::Report {
@@ -153,6 +171,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         heap,
     };
     boot_info::print_report(&report);
+    boot_timing::mark("report");
 
     // 7. Interrupts: ACPI's tables, the controller they describe (or the
     //    8259s), the tick calibrated against the PIT, keyboard and serial
@@ -163,6 +182,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
     time::init(matches!(controller, interrupts::Controller::Apic { .. }));
     input::init(options.keymap, acpi.is_some_and(|acpi| acpi.no_8042));
     arch::enable_interrupts();
+    boot_timing::mark("interrupts");
 
     // 8. `selftest` on the command line: run the in-kernel tests, then stop.
     let tests = selftest::Context {
@@ -173,23 +193,39 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         selftest::run(SELF_TEST_SUITES, &tests);
     }
 
-    // 9. `bench` on the command line: time the screen writer, then go on.
+    // 9. `bench` on the command line: time the screen writer and the heap,
+    //    then go on. The benchmarks are only in the benchmark build (cargo
+    //    feature `bench`, which `make bench` boots); this word says so in
+    //    any other.
     if options.bench {
-        console::bench::run();
         #[cfg(feature = "bench")]
-        memory::heap_bench::run();
+        {
+            console::bench::run();
+            memory::heap_bench::run();
+        }
+        #[cfg(not(feature = "bench"))]
+        log::warn!("bench: this build has no benchmarks (`make bench` boots the one that has)");
+        boot_timing::mark("bench");
+        // The benchmark build gives the counter's rate (measured against
+        // the PIT by the timer's calibration, step 7), so its times are in
+        // us.
+        #[cfg(feature = "bench")]
+        boot_timing::set_tsc_hz(time::tsc_hz());
     }
 
-    // 10. Done: tests and users wait for this exact line.
+    // 10. How long each step took (`loglevel=debug`), up to here.
+    boot_timing::report();
     let boot_time = time::uptime();
     log::debug!(
         "boot: {}.{:03} ms from rust_main to ready",
         boot_time.as_millis(),
         boot_time.subsec_micros() % 1000
     );
+
+    // 11. Done: tests and users wait for this exact line.
     println!("ready");
 
-    // 11. `crash=...` or `panic=...` on the command line: fault or panic on
+    // 12. `crash=...` or `panic=...` on the command line: fault or panic on
     //     purpose, to show the report. (`crash=breakpoint` carries on.)
     if let Some(kind) = options.crash {
         debug::crash(kind);
@@ -202,7 +238,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32) -> ! {
         input::keytest::run();
     }
 
-    // 12. The shell, on both consoles, for good; `noshell`: halt as before.
+    // 13. The shell, on both consoles, for good; `noshell`: halt as before.
     if options.noshell {
         arch::halt_forever()
     }

@@ -1,94 +1,404 @@
 #!/usr/bin/env python3
-"""The benchmarks (not tests): `make bench` runs them.
+"""The benchmarks (not tests): `make bench` runs them and prints one table of
+every figure the project measures, also written to build/bench.json. Each
+figure is the median, minimum and maximum over the runs of this invocation.
 
-Builds an ISO exactly like `make iso` with `bench` on the kernel command line
-(scripts/mkiso.sh, through the harness), boots it headless in QEMU twice,
-under BIOS (the VGA text screen) and under UEFI (OVMF: a framebuffer), waits
-for `ready` and prints the kernel's figures: cycles (rdtsc) per printed line
-for a scroll-heavy workload through the shipped screen writer and through a
-naive one (on the framebuffer also the bytes each wrote and read per line),
-and the heap's allocations and frees per second with talc and with
-linked_list_allocator, each pair measured in one boot, and their ratios.
+- boot to `ready` (seconds from QEMU's start to the line on serial, and the
+  CPU seconds QEMU used until then, which other work on a shared machine
+  hardly changes), under
+  BIOS and UEFI, alternating between: the shipped build/os.iso; the same
+  kernel and menu in a default `grub-mkrescue` ISO (every module, locale,
+  theme and font); the reference kernel (bench/reference/: a Multiboot2
+  header that prints `ready`) in that same default ISO and menu. The
+  difference between the last two is what this kernel costs; between the
+  first two what the ISO's options change;
+- the kernel's own boot phases, from the trampoline's first instruction to
+  `ready` (`loglevel=debug`, src/boot_timing), in cycles and milliseconds;
+- sizes: the ISO, the kernel file, its loaded bytes (PT_LOAD) and what each
+  part and dependency contributes, .data and .bss;
+- the smallest RAM (MiB) the shipped ISO boots in under BIOS;
+- the figures the benchmark build (cargo feature `bench`) prints when booted
+  with `bench`: the screen writers against naive ones (VGA under BIOS, the
+  framebuffer under UEFI) and the two heap allocators;
+- `make iso` wall time after touching one source file;
+- the idle kernel (BIOS, `keytest` on the command line: it sleeps in `hlt`
+  between ticks, echoing keys): the host CPU time QEMU uses over 10 s of
+  idling, as a share of one core (the target is under 5 %), and the time
+  from a key sent on COM1 to its echo coming back, over 100 keys.
 
-A third boot (BIOS, `keytest` on the command line: the kernel idles in
-`hlt`, echoing keys) measures the cost of the tick and of input: the host
-CPU time QEMU uses over 10 s of idling (a share of one core; the target is
-under 5 %), and the time from a key sent on COM1 to its echo coming back,
-median (and 90th percentile) over 100 keys.
-It boots the benchmark build (build/kernel-bench.bin, cargo feature `bench`). Boots use TCG unless
-ACCEL=kvm is set. Exits non-zero only if the boot itself fails.
+Adding a figure is one function taking the `Bench` and calling
+`bench.add(...)`, listed in MEASUREMENTS. Boots use TCG unless ACCEL=kvm.
+Environment: BOOTS (boots per image and firmware, default 10), RUNS (boots of
+the benchmark build per firmware and `make iso` runs, default 3). Exits
+non-zero only when something fails to boot or build; never on a figure.
 """
 
+from __future__ import annotations
+
+import json
 import os
+import re
+import select
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Boot, TestFailure, build_iso  # noqa: E402
+import elf_sizes  # noqa: E402
+from harness import (BUILD, CRATE_NAME, OVMF, ROOT, Boot, TestFailure,  # noqa: E402
+                     build_iso)
 
-# The naive writer alone takes a few seconds under TCG; this only stops a hang.
-TIMEOUT = 600.0
+BOOTS = int(os.environ.get("BOOTS", "10"))
+RUNS = int(os.environ.get("RUNS", "3"))
+ACCEL = os.environ.get("ACCEL", "tcg")
+OUT = BUILD / "bench"
+# The line every kernel here prints when it is up (the reference kernel
+# starts it with \r\n, so GRUB's or the firmware's output never shares it).
+READY = b"\nready\r\n"
+# Bounds that only stop a hung boot; they are not timings.
+BIOS_TIMEOUT, UEFI_TIMEOUT, BENCH_TIMEOUT = 60.0, 180.0, 900.0
+FONT = ROOT / "fonts" / "spleen-8x16.psfu"
 # How long the idle kernel is watched, and how many keys are timed.
 IDLE_SECONDS = 10.0
 KEYS = 100
 
 
+@dataclass
+class Figure:
+    section: str
+    name: str
+    unit: str
+    values: list[float]
+
+    def summary(self) -> dict:
+        return {"section": self.section, "name": self.name, "unit": self.unit,
+                "median": statistics.median(self.values), "min": min(self.values),
+                "max": max(self.values), "runs": len(self.values), "values": self.values}
+
+
+@dataclass
+class Bench:
+    """The figures so far, and what the measurements share."""
+    shipped_iso: Path
+    kernel: Path
+    kernel_elf: Path
+    bench_kernel: Path
+    reference: Path
+    figures: list[Figure] = field(default_factory=list)
+    tsc_hz: int = 0  # the timestamp counter's rate, from the benchmark build
+
+    def add(self, section: str, name: str, unit: str, values) -> None:
+        values = [v for v in values if v is not None]
+        if values:
+            self.figures.append(Figure(section, name, unit, list(values)))
+
+
+# --- booting ---------------------------------------------------------------------
+
+def qemu_command(iso: Path, uefi: bool, memory: str = "128M") -> list[str]:
+    """QEMU as the tests run it (tests/harness.py), serial on stdout."""
+    args = ["qemu-system-x86_64", "-accel", ACCEL, "-m", memory, "-cdrom", str(iso),
+            "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "stdio",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-smbios", f"type=11,value={CRATE_NAME}-entry=0"]
+    if uefi:
+        args += ["-bios", str(OVMF)]
+    return args
+
+
+@dataclass
+class Boot:
+    """One timed boot: wall seconds from starting QEMU to `ready` on serial
+    and the CPU seconds QEMU used until then (None if `ready` never came),
+    and the serial output so far."""
+    seconds: float | None
+    cpu_seconds: float | None
+    output: str
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` so far (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """CPU time of every thread of process `pid` so far (the scheduler's
+    nanosecond counts): unlike wall time, hardly changed by other work on
+    the machine."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass  # a thread that just ended
+    return total / 1e9
 
 
-def idle_and_echo(kernel: Path) -> list[str]:
-    """Boots `keytest`; returns the idle CPU share and the echo latency."""
-    iso = build_iso("bench-keytest", cmdline="keytest", kernel=kernel)
-    with Boot("bench-keytest", iso, serial_input=True, timeout=TIMEOUT) as boot:
-        boot.wait_for_line(r"^keytest: type keys", regex=True)
-        before, start = cpu_seconds(boot.proc.pid), time.monotonic()
-        time.sleep(IDLE_SECONDS)
-        used = cpu_seconds(boot.proc.pid) - before
-        share = used / (time.monotonic() - start)
-        latencies = []
-        for _ in range(KEYS):
-            offset = boot.received_length()
-            sent = time.perf_counter()
-            boot.send_serial(b"k")
-            if not boot.wait_received(b"k", offset):
-                boot.fail("a key was not echoed within 10 s")
-            latencies.append(time.perf_counter() - sent)
-        latencies.sort()
-        return [
-            f"bench: idle: QEMU used {share * 100:.1f} % of one core over "
-            f"{IDLE_SECONDS:.0f} s (target: under 5 %)",
-            f"bench: echo: key on serial to its echo: median "
-            f"{statistics.median(latencies) * 1000:.2f} ms, 90th percentile "
-            f"{latencies[int(len(latencies) * 0.9)] * 1000:.2f} ms over {KEYS} keys",
-        ]
+def timed_boot(iso: Path, uefi: bool, memory: str = "128M",
+               timeout: float | None = None) -> Boot:
+    """Boots `iso` until `ready` on serial, QEMU exiting or `timeout`.
+    QEMU is always killed."""
+    timeout = timeout or (UEFI_TIMEOUT if uefi else BIOS_TIMEOUT)
+    output = b""
+    begin = time.monotonic()
+    proc = subprocess.Popen(qemu_command(iso, uefi, memory), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        fd = proc.stdout.fileno()
+        while READY not in output:
+            left = begin + timeout - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return Boot(None, None, output.decode(errors="replace"))
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:  # QEMU exited
+                return Boot(None, None, output.decode(errors="replace"))
+            output += chunk
+        seconds = time.monotonic() - begin
+        return Boot(seconds, cpu_seconds(proc.pid), output.decode(errors="replace"))
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def must_boot(what: str, boot: Boot) -> Boot:
+    if boot.seconds is None:
+        raise TestFailure(f"{what}: no `ready` on serial; serial output:\n{boot.output[-3000:]}")
+    return boot
+
+
+def kernel_lines(output: str) -> list[str]:
+    return [line.strip("\r") for line in output.split("\n")]
+
+
+def default_iso(name: str, kernel: Path, cfg: str) -> Path:
+    """A default `grub-mkrescue` ISO (no options: every module, locale,
+    theme and font) holding `kernel` as /boot/kernel.bin and `cfg`."""
+    out = OUT / f"{name}.iso"
+    with tempfile.TemporaryDirectory(prefix="kestrel-bench-") as staging:
+        (Path(staging) / "boot" / "grub").mkdir(parents=True)
+        shutil.copy(kernel, Path(staging) / "boot" / "kernel.bin")
+        (Path(staging) / "boot" / "grub" / "grub.cfg").write_text(cfg)
+        result = subprocess.run(["grub-mkrescue", "-o", str(out), staging],
+                                capture_output=True, text=True)
+    if result.returncode != 0:
+        raise TestFailure(f"grub-mkrescue failed:\n{result.stdout}{result.stderr}")
+    return out
+
+
+def shipped_menu(iso: Path) -> str:
+    """The grub.cfg inside the shipped ISO."""
+    with tempfile.TemporaryDirectory(prefix="kestrel-bench-") as scratch:
+        cfg = Path(scratch) / "grub.cfg"
+        subprocess.run(["xorriso", "-osirrox", "on", "-indev", str(iso),
+                        "-extract", "/boot/grub/grub.cfg", str(cfg)],
+                       capture_output=True, check=True)
+        return cfg.read_text()
+
+
+# --- the measurements ---------------------------------------------------------------
+
+def kernel_benchmarks(bench: Bench) -> None:
+    """The benchmark build booted with `bench`: its `bench:` lines (console
+    and heap) become figures, and its boot phases give the counter's rate."""
+    iso = build_iso("bench", cmdline="bench loglevel=debug", kernel=bench.bench_kernel)
+    numbers: dict[tuple[str, str, str], list[float]] = {}
+    for run in range(RUNS):
+        for firmware in ("bios", "uefi"):
+            output = must_boot(f"benchmark build, {firmware}",
+                               timed_boot(iso, firmware == "uefi", timeout=BENCH_TIMEOUT)).output
+            for line in kernel_lines(output):
+                hz = re.search(r"boot time: timestamp counter at (\d+) Hz", line)
+                if hz:
+                    bench.tsc_hz = int(hz.group(1))
+                # `bench: [heap: ]<what>: <N> <unit>, <N> <unit>...`
+                match = re.match(r"bench: (heap: )?(.+?): (\d.*)$", line)
+                if not match:
+                    continue
+                for figure in match.group(3).split(", "):
+                    value = re.match(r"(\d+) ((cycles|bytes|ops|draws)\b.*)$", figure)
+                    if value:
+                        key = (firmware, (match.group(1) or "") + match.group(2), value.group(2))
+                        numbers.setdefault(key, []).append(float(value.group(1)))
+    for (firmware, what, unit), values in numbers.items():
+        section = ("heap (" if what.startswith("heap") else "console benchmark (") + \
+            ("BIOS, VGA text)" if firmware == "bios" else "UEFI, framebuffer)")
+        bench.add(section, what.removeprefix("heap: "), unit, values)
+
+
+def boot_times(bench: Bench) -> None:
+    """Boot to `ready`: the three images alternating, BOOTS times each."""
+    menu = shipped_menu(bench.shipped_iso)
+    images = {
+        "shipped build/os.iso": bench.shipped_iso,
+        "this kernel, default grub-mkrescue ISO": default_iso("kernel-default", bench.kernel, menu),
+        "reference kernel, default grub-mkrescue ISO": default_iso("reference-default",
+                                                                   bench.reference, menu),
+    }
+    for firmware in ("bios", "uefi"):
+        boots: dict[str, list[Boot]] = {name: [] for name in images}
+        for _ in range(BOOTS):
+            for name, iso in images.items():
+                boots[name].append(must_boot(f"{name}, {firmware}",
+                                             timed_boot(iso, firmware == "uefi")))
+        for name, runs in boots.items():
+            bench.add(f"boot to ready ({firmware.upper()}, {ACCEL}), wall time", name, "s",
+                      [round(boot.seconds, 3) for boot in runs])
+        for name, runs in boots.items():
+            bench.add(f"boot to ready ({firmware.upper()}, {ACCEL}), QEMU's CPU time", name, "s",
+                      [round(boot.cpu_seconds, 3) for boot in runs])
+
+
+def kernel_phases(bench: Bench) -> None:
+    """The shipped kernel's boot phases (`loglevel=debug`), BOOTS boots
+    under BIOS: cycles, and milliseconds at the benchmark build's rate."""
+    iso = build_iso("bench-phases", cmdline="loglevel=debug", kernel=bench.kernel)
+    phases: dict[str, list[int]] = {}
+    for _ in range(BOOTS):
+        output = must_boot("phases", timed_boot(iso, uefi=False)).output
+        for line in kernel_lines(output):
+            match = re.search(r"boot time: (.+): (\d+) cycles", line)
+            if match:
+                phases.setdefault(match.group(1), []).append(int(match.group(2)))
+    section = "kernel boot phases (BIOS): trampoline's first instruction to ready"
+    for name, cycles in phases.items():
+        if bench.tsc_hz:
+            bench.add(section, name, "ms", [round(c * 1000 / bench.tsc_hz, 3) for c in cycles])
+        else:
+            bench.add(section, name, "cycles", cycles)
+
+
+def sizes(bench: Bench) -> None:
+    """The ISO, the kernel file, its loaded bytes by part, .data and .bss."""
+    section = "sizes"
+    kib = 1024
+    bench.add(section, "build/os.iso", "KiB", [bench.shipped_iso.stat().st_size / kib])
+    bench.add(section, "kernel file GRUB loads (build/kernel.bin)", "KiB",
+              [bench.kernel.stat().st_size / kib])
+    bench.add(section, "kernel ELF with debug information (build/kernel.elf)", "KiB",
+              [bench.kernel_elf.stat().st_size / kib])
+    bench.add(section, "loaded: sum of PT_LOAD file sizes", "KiB",
+              [elf_sizes.loaded_size(bench.kernel) / kib])
+    bench.add(section, "in memory, .bss included", "KiB", [elf_sizes.memory_size(bench.kernel) / kib])
+    found = elf_sizes.sections(bench.kernel)
+    for name in (".text", ".rodata", ".data", ".bss", ".symtab", ".strtab"):
+        if name in found:
+            bench.add(section, f"section {name}", "KiB", [found[name].size / kib])
+    for part, size in elf_sizes.breakdown(bench.kernel, FONT).items():
+        bench.add("loaded bytes by part and dependency (symbol sizes)", part, "KiB", [size / kib])
+
+
+def smallest_ram(bench: Bench) -> None:
+    """The least RAM (whole MiB) the shipped ISO reaches `ready` in, under
+    BIOS: a bisection between 1 MiB and 128 MiB."""
+    low, high = 1, 128  # low: assumed too little; high: boots
+    while high - low > 1:
+        middle = (low + high) // 2
+        boot = timed_boot(bench.shipped_iso, uefi=False, memory=f"{middle}M", timeout=20)
+        low, high = (low, middle) if boot.seconds is not None else (middle, high)
+    bench.add("smallest RAM that boots", "shipped build/os.iso, BIOS", "MiB", [high])
+
+
+def iso_build_time(bench: Bench) -> None:
+    """`make iso` after touching one source file (cargo rebuilds the crate,
+    ld relinks, grub-mkrescue packs)."""
+    values = []
+    for _ in range(RUNS):
+        (ROOT / "src" / "lib.rs").touch()
+        begin = time.monotonic()
+        result = subprocess.run(["make", "-s", "--no-print-directory", "iso"], cwd=ROOT,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise TestFailure(f"make iso failed:\n{result.stdout}{result.stderr}")
+        values.append(round(time.monotonic() - begin, 2))
+    bench.add("build", "make iso after touching src/lib.rs", "s", values)
+
+
+def idle_and_echo(bench: Bench) -> None:
+    """Boots `keytest` RUNS times: the share of one core QEMU uses while the
+    kernel idles, and the time from a key on COM1 to its echo."""
+    iso = build_iso("bench-keytest", cmdline="keytest", kernel=bench.kernel)
+    shares, latencies = [], []
+    for run in range(RUNS):
+        with Boot("bench-keytest", iso, serial_input=True, timeout=BIOS_TIMEOUT) as boot:
+            boot.wait_for_line(r"^keytest: type keys", regex=True)
+            before, start = cpu_seconds(boot.proc.pid), time.monotonic()
+            time.sleep(IDLE_SECONDS)
+            used = cpu_seconds(boot.proc.pid) - before
+            shares.append(used / (time.monotonic() - start) * 100)
+            for _ in range(KEYS):
+                offset = boot.received_length()
+                sent = time.perf_counter()
+                boot.send_serial(b"k")
+                if not boot.wait_received(b"k", offset):
+                    boot.fail("a key was not echoed within 10 s")
+                latencies.append((time.perf_counter() - sent) * 1000)
+    section = f"idle kernel and serial echo (BIOS, keytest, {ACCEL})"
+    bench.add(section, f"QEMU's CPU over {IDLE_SECONDS:.0f} s idle (target < 5)",
+              "% of core", shares)
+    bench.add(section, "key on COM1 to its echo", "ms", latencies)
+
+
+# In this order: the benchmark build first (the counter's rate for the
+# phases); `make iso` last (it rewrites build/os.iso, of which the boots use
+# a copy anyway).
+MEASUREMENTS = [kernel_benchmarks, boot_times, kernel_phases, sizes, smallest_ram,
+                idle_and_echo, iso_build_time]
+
+
+# --- the table ---------------------------------------------------------------------
+
+def number(value: float) -> str:
+    if value == int(value):
+        return f"{int(value)}"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def table(figures: list[Figure]) -> str:
+    width = max(len(f.name) for f in figures) + 2
+    lines = [f"{'figure':<{width}} {'unit':>9} {'median':>12} {'min':>12} {'max':>12} {'runs':>5}"]
+    section = None
+    for figure in figures:
+        if figure.section != section:
+            section = figure.section
+            lines.append(f"-- {section}")
+        s = figure.summary()
+        lines.append(f"  {figure.name:<{width - 2}} {figure.unit:>9} {number(s['median']):>12} "
+                     f"{number(s['min']):>12} {number(s['max']):>12} {s['runs']:>5}")
+    return "\n".join(lines)
 
 
 def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    # A copy: `make iso` (the last measurement) rewrites build/os.iso.
+    shipped = OUT / "shipped.iso"
+    shutil.copy(BUILD / "os.iso", shipped)
+    bench = Bench(
+        shipped_iso=shipped,
+        kernel=BUILD / "kernel.bin",
+        kernel_elf=BUILD / "kernel.elf",
+        bench_kernel=Path(os.environ.get("BENCH_KERNEL", BUILD / "kernel-bench.bin")).resolve(),
+        reference=Path(os.environ.get("REFERENCE", BUILD / "reference.bin")).resolve(),
+    )
+    only = os.environ.get("ONLY")  # e.g. ONLY=sizes,boot_times while working on one
     try:
-        # `make bench` passes the benchmark build (cargo feature `bench`).
-        kernel = Path(os.environ.get("BENCH_KERNEL", "build/kernel-bench.bin")).resolve()
-        iso = build_iso("bench", cmdline="bench", kernel=kernel)
-        figures = {}
-        for firmware in ("bios", "uefi"):
-            with Boot(f"bench-{firmware}", iso, uefi=firmware == "uefi",
-                      timeout=TIMEOUT) as boot:
-                boot.wait_for_line("ready")
-                figures[firmware] = [l for l in boot.kernel_lines() if l.startswith("bench:")]
-        figures["idle"] = idle_and_echo(kernel)
+        for measure in MEASUREMENTS:
+            if only and measure.__name__ not in only.split(","):
+                continue
+            print(f"bench: {measure.__name__} ...", file=sys.stderr, flush=True)
+            measure(bench)
     except TestFailure as failure:
         print(f"bench failed: {failure}", file=sys.stderr)
         return 1
-    print(f"accelerator: {os.environ.get('ACCEL', 'tcg')}")
-    for firmware, title in (("bios", "BIOS, VGA text screen"), ("uefi", "UEFI, framebuffer"),
-                            ("idle", "BIOS, idle kernel and serial echo (keytest)")):
-        print(f"-- {title}")
-        print("\n".join(figures[firmware]))
+    print(f"accelerator: {ACCEL}; {BOOTS} boots per image and firmware, alternating; "
+          f"{RUNS} runs of the benchmark build and of make iso; "
+          f"timestamp counter {bench.tsc_hz / 1e6:.0f} MHz")
+    print(table(bench.figures))
+    (BUILD / "bench.json").write_text(json.dumps({
+        "accelerator": ACCEL, "boots": BOOTS, "runs": RUNS, "tsc_hz": bench.tsc_hz,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "figures": [f.summary() for f in bench.figures]}, indent=1) + "\n")
+    print(f"written to {BUILD / 'bench.json'}")
     return 0
 
 

@@ -154,7 +154,7 @@ def test_make_debug_waits_for_gdb_and_stops_at_rust_main(make_run):
     run.wait_until("QEMU's GDB port to open", gdb_port_open, 20)
     check("\nready\n" not in run.text(), "the kernel ran before gdb attached")
     gdb = subprocess.run(
-        ["gdb", "-q", "-batch", str(BUILD / "kernel.bin"),
+        ["gdb", "-q", "-batch", str(BUILD / "kernel.elf"),
          "-ex", "target remote :1234", "-ex", "hbreak rust_main", "-ex", "continue",
          "-ex", "info symbol $pc"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=BIOS_TIMEOUT)

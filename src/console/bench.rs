@@ -1,6 +1,7 @@
 //! The console benchmark (`bench` on the kernel command line; `make bench`
-//! boots it): cycles per printed line of a scroll-heavy workload through the
-//! shipped screen writer and through [`super::naive::NaiveWriter`].
+//! boots it; only in the benchmark build, cargo feature `bench`): cycles
+//! per printed line of a scroll-heavy workload through the shipped screen
+//! writer and through [`super::naive::NaiveWriter`].
 //!
 //! Both print the same [`LINES`] lines of [`LINE_LENGTH`] characters, each
 //! line different (so no writer can skip cells that happen to be unchanged),
@@ -12,9 +13,9 @@
 //! round counts. The figures go to both consoles, then the boot goes on.
 //!
 //! The screen measured is the one the console chose: the VGA text screen,
-//! or a framebuffer. There the naive writer is [`super::naive_fb`] (only in
-//! the benchmark build, `make bench`), and besides cycles the figures give
-//! the bytes each writer wrote to and read from the framebuffer per line:
+//! or a framebuffer. There the naive writer is [`super::naive_fb`], and
+//! besides cycles the figures give the bytes each writer wrote to and read
+//! from the framebuffer per line:
 //! in QEMU the framebuffer is plain RAM, so cycles flatter the naive writer;
 //! on real hardware reads of video memory are very slow and writes go over
 //! the bus, so the bytes say more.
@@ -117,7 +118,6 @@ fn run_vga() {
 /// every line (pacing off), and the console as shipped (paced: one draw
 /// per frame at most). For each, the best cycles per line, the bytes
 /// written to and read from the framebuffer per line, and the draws.
-#[cfg(feature = "bench")]
 fn run_framebuffer(layout: &super::choice::Layout) {
     use super::fb;
     use super::naive_fb::NaiveFbWriter;
@@ -222,11 +222,4 @@ fn run_framebuffer(layout: &super::choice::Layout) {
             figures.written * 100 / naive.written.max(1)
         );
     }
-}
-
-/// Without the naive writer (only in the benchmark build) there is nothing
-/// to compare the framebuffer console with.
-#[cfg(not(feature = "bench"))]
-fn run_framebuffer(_: &super::choice::Layout) {
-    println!("bench: the framebuffer benchmark is in the benchmark build only (make bench)");
 }

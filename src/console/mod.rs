@@ -27,7 +27,8 @@
 //! framebuffer back end: cells into pixels, only where they changed),
 //! [`choice`] (which screen); then the thin hardware layer: `vga`, `crtc`,
 //! `fb`, `serial`; `output` (both consoles at once); `bench`, `naive` and
-//! `naive_fb` are the `bench` command-line word's benchmark.
+//! `naive_fb` are the `bench` command-line word's benchmark, compiled only
+//! into the benchmark build (cargo feature `bench`, what `make bench` boots).
 
 // The macros come first: a `macro_rules!` macro is visible only in the code
 // after it, and the submodules below use them.
@@ -70,7 +71,7 @@ pub mod screen;
 #[cfg(test)]
 mod test_support;
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", feature = "bench"))]
 pub mod bench;
 #[cfg(target_os = "none")]
 mod crtc;
@@ -80,7 +81,7 @@ pub mod fb;
 pub(crate) mod ktests;
 #[cfg(target_os = "none")]
 pub mod logger;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", feature = "bench"))]
 mod naive;
 #[cfg(all(target_os = "none", feature = "bench"))]
 mod naive_fb;

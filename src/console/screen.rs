@@ -80,17 +80,41 @@ pub trait TextMemory {
 const LINES: usize = HEIGHT + SCROLLBACK;
 
 /// The grid of the VGA screen: 80x25 cells, [`SCROLLBACK`] lines above them,
-/// and a dirty flag per line, inline.
-type Grid = TextGrid<[u16; WIDTH * LINES], [bool; LINES]>;
+/// and a dirty flag per line, in a [`Storage`].
+type Grid<'a> = TextGrid<&'a mut [u16; WIDTH * LINES], &'a mut [bool; LINES]>;
+
+/// The RAM a [`Screen`] works in: its cells, dirty flags and the mirror of
+/// the text memory. Kept apart from the writer so that a static one can be
+/// all zero bits (in `.bss`, not loaded from the kernel file): 68 KiB with
+/// the scrollback, that would otherwise be initialised data.
+pub struct Storage {
+    /// The grid's cells: the screen and the scrollback.
+    cells: [u16; WIDTH * LINES],
+    /// The grid's dirty flags.
+    dirty: [bool; LINES],
+    /// What the text memory holds, cell by cell (it is never read back).
+    mirror: [u16; MEMORY_CELLS],
+}
+
+impl Storage {
+    /// Storage of all zero bits; [`Screen::new`] sets up what it needs.
+    pub const fn new() -> Storage {
+        Storage {
+            cells: [0; WIDTH * LINES],
+            dirty: [false; LINES],
+            mirror: [0; MEMORY_CELLS],
+        }
+    }
+}
 
 /// The writer: the grid, and the bookkeeping of what the text memory holds.
-pub struct Screen<M> {
+pub struct Screen<'a, M> {
     /// Where cells are written.
     memory: M,
     /// What should be seen.
-    grid: Grid,
+    grid: Grid<'a>,
     /// What the text memory holds, cell by cell (it is never read back).
-    mirror: [u16; MEMORY_CELLS],
+    mirror: &'a mut [u16; MEMORY_CELLS],
     /// The text-memory row the visible screen starts at.
     start_row: usize,
     /// The start (in cells) last given to the hardware, if it is known.
@@ -99,20 +123,23 @@ pub struct Screen<M> {
     shown_cursor: Option<usize>,
 }
 
-impl<M: TextMemory> Screen<M> {
-    /// A writer over `memory`, in the default colours. It assumes nothing
-    /// about what the memory holds: call [`Screen::reset`] before use.
-    pub const fn new(memory: M) -> Screen<M> {
-        let blank = ScreenChar::blank(ColorCode::DEFAULT).to_cell();
+impl<'a, M: TextMemory> Screen<'a, M> {
+    /// A writer over `memory`, working in `storage`, in the default colours,
+    /// its grid blank and all of it to be written. It assumes the text
+    /// memory holds zeros: call [`Screen::reset`] to make sure.
+    pub fn new(memory: M, storage: &'a mut Storage) -> Screen<'a, M> {
+        storage.mirror.fill(0);
+        let mut grid = TextGrid::new(
+            &mut storage.cells,
+            &mut storage.dirty,
+            (WIDTH, HEIGHT),
+            SCROLLBACK,
+        );
+        grid.clear();
         Screen {
             memory,
-            grid: TextGrid::new(
-                [blank; WIDTH * LINES],
-                [true; LINES],
-                (WIDTH, HEIGHT),
-                SCROLLBACK,
-            ),
-            mirror: [0; MEMORY_CELLS],
+            grid,
+            mirror: &mut storage.mirror,
             start_row: 0,
             shown_start: None,
             shown_cursor: None,
@@ -135,7 +162,7 @@ impl<M: TextMemory> Screen<M> {
     /// and cursor registers, whatever they hold now: for when something else
     /// (the benchmark's naive writer) wrote the memory behind our back.
     pub fn rewrite_memory(&mut self) {
-        self.memory.write_run(0, &self.mirror);
+        self.memory.write_run(0, &self.mirror[..]);
         self.shown_start = None;
         self.shown_cursor = None;
         self.grid.mark_all_dirty();
@@ -208,7 +235,7 @@ impl<M: TextMemory> Screen<M> {
     }
 }
 
-impl<M: TextMemory> TextScreen for Screen<M> {
+impl<M: TextMemory> TextScreen for Screen<'_, M> {
     fn color(&self) -> ColorCode {
         self.grid.color()
     }
@@ -295,7 +322,7 @@ impl<M: TextMemory> TextScreen for Screen<M> {
     }
 }
 
-impl<M: TextMemory> fmt::Write for Screen<M> {
+impl<M: TextMemory> fmt::Write for Screen<'_, M> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.grid.write_str(s)
     }

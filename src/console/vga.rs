@@ -7,16 +7,15 @@
 //! the CRTC registers. The text memory is never read on the writer's path;
 //! only the self-test reads it back, to check what a person sees.
 
-use core::fmt;
 use core::ptr::NonNull;
 
-use spin::Mutex;
+use spin::{Mutex, MutexGuard};
 use volatile::VolatilePtr;
 
 use super::color::ScreenChar;
 use super::crtc;
 use super::grid::TextScreen;
-use super::screen::{MEMORY_CELLS, Screen, TextMemory};
+use super::screen::{MEMORY_CELLS, Screen, Storage, TextMemory};
 
 pub use super::screen::WIDTH;
 
@@ -92,29 +91,48 @@ impl TextMemory for VgaText {
     }
 }
 
-/// The one screen writer, behind a lock shared by all code and handlers.
-static WRITER: Mutex<Screen<VgaText>> = Mutex::new(Screen::new(VgaText));
+/// The writer's RAM: all zero bits, so in `.bss`; handed to the writer
+/// once, when it is first used.
+static STORAGE: Mutex<Storage> = Mutex::new(Storage::new());
+
+/// The one screen writer, behind a lock shared by all code and handlers;
+/// made on first use (`None`, a null reference, is zero bits too).
+static WRITER: Mutex<Option<Screen<'static, VgaText>>> = Mutex::new(None);
+
+/// Runs `f` on the writer with its lock held, making the writer on first
+/// use: a screen printed to before [`init`] (a panic that early) works as
+/// one printed to after it, only without the blanking.
+fn with_writer<R>(f: impl FnOnce(&mut Screen<'static, VgaText>) -> R) -> R {
+    let mut writer = WRITER.lock();
+    // Made once, under WRITER's lock: the storage is free, and from now on
+    // the writer's alone.
+    let screen =
+        writer.get_or_insert_with(|| Screen::new(VgaText, MutexGuard::leak(STORAGE.lock())));
+    f(screen)
+}
 
 /// Blanks the text memory, shows its start and the cursor top left.
 pub fn init() {
     crtc::show_cursor();
-    WRITER.lock().reset();
+    with_writer(|screen| screen.reset());
 }
 
 /// Runs `f` on the writer, as the consoles' [`TextScreen`].
 pub fn with_screen<R>(f: impl FnOnce(&mut dyn TextScreen) -> R) -> R {
-    f(&mut *WRITER.lock())
+    with_writer(|screen| f(screen))
 }
 
-/// Writes formatted text at the cursor in the current colours.
-pub fn print(args: fmt::Arguments) {
-    WRITER.lock().print(args);
+/// Writes formatted text at the cursor in the current colours, on the
+/// screen only (the benchmark's shipped writer).
+#[cfg(feature = "bench")]
+pub fn print(args: core::fmt::Arguments) {
+    with_writer(|screen| screen.print(args));
 }
 
 /// Where the writer keeps the visible screen (a cell index into the text
 /// memory; the CRTC start register should say the same).
 pub fn start() -> usize {
-    WRITER.lock().start()
+    with_writer(|screen| screen.start())
 }
 
 /// The cell a person sees at visible (`row`, `column`), read back from the
@@ -150,8 +168,9 @@ pub fn text_memory_present() -> bool {
 
 /// Writes the whole text memory again from the writer's copy, after other
 /// code (the benchmark's naive writer) wrote it directly.
+#[cfg(feature = "bench")]
 pub fn rewrite() {
-    WRITER.lock().rewrite_memory();
+    with_writer(|screen| screen.rewrite_memory());
 }
 
 /// Runs `f` while holding the writer's lock (to test the panic path).
@@ -168,5 +187,5 @@ pub fn with_lock_held<R>(f: impl FnOnce() -> R) -> R {
 pub unsafe fn force_unlock() {
     // SAFETY: forwarded from the caller.
     unsafe { WRITER.force_unlock() };
-    WRITER.lock().repair();
+    with_writer(|screen| screen.repair());
 }

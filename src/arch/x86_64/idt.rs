@@ -19,7 +19,7 @@
 
 use core::fmt;
 
-use spin::Lazy;
+use spin::Once;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{
     InterruptDescriptorTable, InterruptStackFrame, InterruptStackFrameValue, PageFaultErrorCode,
@@ -34,7 +34,12 @@ use crate::debug::{
 use crate::panic::Exception;
 
 /// The table; it must live for as long as the CPU may use it (forever).
-static IDT: Lazy<InterruptDescriptorTable> = Lazy::new(|| {
+/// Filled in by [`init`]: a `Once` not yet run is zero bits, so the 4 KiB
+/// table is in `.bss` rather than initialised data in the kernel file.
+static IDT: Once<InterruptDescriptorTable> = Once::new();
+
+/// The table with every exception's handler.
+fn table() -> InterruptDescriptorTable {
     let mut idt = InterruptDescriptorTable::new();
     idt.divide_error.set_handler_fn(divide_error);
     idt.debug.set_handler_fn(debug_exception);
@@ -63,11 +68,11 @@ static IDT: Lazy<InterruptDescriptorTable> = Lazy::new(|| {
     }
     super::irq::install(&mut idt);
     idt
-});
+}
 
 /// Loads the IDT. Requires the GDT and TSS from `gdt::init`.
 pub fn init() {
-    IDT.load();
+    IDT.call_once(table).load();
 }
 
 /// The state the CPU pushed, in one readable line.

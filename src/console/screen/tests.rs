@@ -52,8 +52,9 @@ impl TextMemory for Ram {
 }
 
 /// A fresh writer over garbage memory, reset.
-fn screen() -> Box<Screen<Ram>> {
-    let mut screen = Box::new(Screen::new(Ram::new()));
+fn screen() -> Box<Screen<'static, Ram>> {
+    let storage = Box::leak(Box::new(Storage::new()));
+    let mut screen = Box::new(Screen::new(Ram::new(), storage));
     screen.reset();
     screen
 }
@@ -71,7 +72,7 @@ fn visible(memory: &Ram) -> Vec<Vec<u16>> {
 }
 
 /// The visible text, trailing blanks removed, one string per row.
-fn text(screen: &mut Screen<Ram>) -> Vec<String> {
+fn text(screen: &mut Screen<'_, Ram>) -> Vec<String> {
     screen.flush();
     visible(screen.memory())
         .iter()
@@ -86,7 +87,7 @@ fn text(screen: &mut Screen<Ram>) -> Vec<String> {
 }
 
 /// The cursor (row, column) as the hardware shows it.
-fn hardware_cursor(screen: &mut Screen<Ram>) -> (usize, usize) {
+fn hardware_cursor(screen: &mut Screen<'_, Ram>) -> (usize, usize) {
     screen.flush();
     let memory = screen.memory();
     let offset = memory.cursor - memory.start;
@@ -326,7 +327,7 @@ fn rewrite_memory_repairs_what_others_wrote() {
 // --- the reference: a plain screen that copies every row to scroll ----------
 
 /// One random step applied to both writers.
-fn random_step(rng: &mut Rng, s: &mut Screen<Ram>, plain: &mut Plain) {
+fn random_step(rng: &mut Rng, s: &mut Screen<'_, Ram>, plain: &mut Plain) {
     let action = random_action(rng);
     match &action {
         Action::Byte(b) => s.write_byte(*b),
@@ -337,7 +338,7 @@ fn random_step(rng: &mut Rng, s: &mut Screen<Ram>, plain: &mut Plain) {
 }
 
 /// The hardware-scrolled screen shows exactly what the plain one holds.
-fn assert_same(s: &mut Screen<Ram>, plain: &Plain, context: &str) {
+fn assert_same(s: &mut Screen<'_, Ram>, plain: &Plain, context: &str) {
     s.flush();
     let shown = visible(s.memory());
     for (r, (row, expected)) in shown.iter().zip(&plain.view()).enumerate() {
