@@ -50,7 +50,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import elf_sizes  # noqa: E402
-from harness import (BUILD, CRATE_NAME, OVMF, ROOT, Boot, TestFailure,  # noqa: E402
+import harness  # noqa: E402
+from harness import (BUILD, CRATE_NAME, OVMF, ROOT, TestFailure,  # noqa: E402
                      build_iso)
 
 BOOTS = int(os.environ.get("BOOTS", "10"))
@@ -320,7 +321,8 @@ def idle_and_echo(bench: Bench) -> None:
     iso = build_iso("bench-keytest", cmdline="keytest", kernel=bench.kernel)
     shares, latencies = [], []
     for run in range(RUNS):
-        with Boot("bench-keytest", iso, serial_input=True, timeout=BIOS_TIMEOUT) as boot:
+        with harness.Boot("bench-keytest", iso, serial_input=True,
+                          timeout=BIOS_TIMEOUT) as boot:
             boot.wait_for_line(r"^keytest: type keys", regex=True)
             before, start = cpu_seconds(boot.proc.pid), time.monotonic()
             time.sleep(IDLE_SECONDS)
