@@ -8,9 +8,8 @@
 #   make install  (as root) add the kernel to the GRUB menu beside Linux
 #   make uninstall  remove it again
 #   make lint     rustfmt and clippy (host and kernel target), as make test does
-#   make bench    boot times, in-kernel phases, sizes, console and heap figures,
-#                 the idle tick's CPU cost and the serial echo: one table, also
-#                 written to build/bench.json
+#   make bench    boot times, in-kernel phases, sizes, console, heap, idle and
+#                 input figures: one table, also written to build/bench.json
 #   make screenshot  boot headless, write PNG pictures of the screen to docs/
 #   make clean    remove build/ and cargo's target directory
 #

@@ -108,14 +108,15 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
-    // 0. The trampoline: its checks, the boot page tables, long mode.
+    // 0. The trampoline: its checks, the boot page tables, long mode. Its
+    //    first instruction read the timestamp counter: the boot's time zero,
+    //    for the boot times and for uptime.
     boot_timing::start(boot_tsc);
+    time::mark_boot(boot_tsc);
     boot_timing::mark("trampoline");
 
-    // 1. The start of uptime; the serial port (if there is one) and the log
-    //    facade. Nothing is printed yet: the screen depends on the boot
-    //    information (step 3).
-    time::mark_boot();
+    // 1. The serial port (if there is one) and the log facade. Nothing is
+    //    printed yet: the screen depends on the boot information (step 3).
     console::init_early();
     boot_timing::mark("serial");
 
@@ -182,7 +183,8 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     time::init(matches!(controller, interrupts::Controller::Apic { .. }));
     input::init(options.keymap, acpi.is_some_and(|acpi| acpi.no_8042));
     arch::enable_interrupts();
-    boot_timing::mark("interrupts");
+    boot_timing::set_tsc_hz(time::tsc_hz());
+    boot_timing::mark("interrupts and timer");
 
     // 8. `selftest` on the command line: run the in-kernel tests, then stop.
     let tests = selftest::Context {
@@ -206,21 +208,10 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         #[cfg(not(feature = "bench"))]
         log::warn!("bench: this build has no benchmarks (`make bench` boots the one that has)");
         boot_timing::mark("bench");
-        // The benchmark build gives the counter's rate (measured against
-        // the PIT by the timer's calibration, step 7), so its times are in
-        // us.
-        #[cfg(feature = "bench")]
-        boot_timing::set_tsc_hz(time::tsc_hz());
     }
 
     // 10. How long each step took (`loglevel=debug`), up to here.
     boot_timing::report();
-    let boot_time = time::uptime();
-    log::debug!(
-        "boot: {}.{:03} ms from rust_main to ready",
-        boot_time.as_millis(),
-        boot_time.subsec_micros() % 1000
-    );
 
     // 11. Done: tests and users wait for this exact line.
     println!("ready");

@@ -9,7 +9,7 @@ from harness import build_iso
 PHASE = re.compile(r"^\[DEBUG\] boot time: (.+): (\d+) cycles(?:, (\d+) us)?$")
 # The steps rust_main marks, in order (a new step adds its name here).
 FIRST_PHASES = ["trampoline", "serial", "gdt and idt", "boot information", "screen"]
-LAST_PHASES = ["frames", "paging", "heap", "report"]
+LAST_PHASES = ["frames", "paging", "heap", "report", "interrupts and timer"]
 
 
 def phases(lines: list[str]) -> list[tuple[str, int]]:
@@ -32,6 +32,11 @@ def test_debug_log_level_shows_each_phase_and_the_total(qemu):
         boot.fail(f"the phases add up to {sum(c for _, c in steps)} cycles, not the total {total}")
     if any(cycles == 0 for _, cycles in steps):
         boot.fail(f"a phase of 0 cycles (the counter did not move?): {found}")
+    # The timer calibration measured the counter's rate: every line also
+    # gives microseconds.
+    timed = [line for line in lines if PHASE.match(line)]
+    if not all(PHASE.match(line).group(3) is not None for line in timed):
+        boot.fail(f"a phase without microseconds: {timed}")
 
 
 def test_default_log_level_prints_no_timing(qemu):

@@ -5,8 +5,7 @@
 //!
 //! [`report`] prints each phase's cycles at log level `debug`
 //! (`loglevel=debug` on the command line), and microseconds too once the
-//! counter's rate is known ([`set_tsc_hz`], from a timer calibration; the
-//! benchmark build measures it against the PIT). `make bench` reads these
+//! counter's rate is known ([`set_tsc_hz`], from the timer calibration). `make bench` reads these
 //! lines. Limits: the counter is read on one CPU; under emulation it is the
 //! emulator's clock; the time before the trampoline (firmware, GRUB) is not
 //! the kernel's and is not here (`make bench` times the whole boot from
@@ -45,9 +44,7 @@ mod glue {
     }
 
     /// Records the counter's rate, so [`report`] gives microseconds too.
-    /// Only the benchmark build measures the rate so far; the timer
-    /// calibration will call this in every build.
-    #[cfg(feature = "bench")]
+    /// The counter's rate, once the timer calibration has measured it.
     pub fn set_tsc_hz(hz: u64) {
         TSC_HZ.store(hz, Ordering::Relaxed);
     }

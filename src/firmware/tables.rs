@@ -70,6 +70,9 @@ pub struct Acpi {
     /// The FADT says there is no 8042 keyboard controller (only meaningful
     /// from FADT revision 2 on; earlier ones leave the flag unset).
     pub no_8042: bool,
+    /// The SMI command port and the value that hands the ACPI registers
+    /// from the firmware to the OS (ACPI mode), when the machine has one.
+    pub acpi_enable: Option<(u16, u8)>,
 }
 
 /// The summary, once [`init`] ran and found ACPI tables.
@@ -122,6 +125,7 @@ fn read(boot: &BootInfo) -> Option<Acpi> {
         pm1_control: (None, None),
         dsdt: None,
         no_8042: false,
+        acpi_enable: None,
     };
     if let Some(fadt) = tables.find_table::<Fadt>() {
         read_fadt(&fadt, &mut acpi);
@@ -193,6 +197,10 @@ fn read_fadt(fadt: &Fadt, acpi: &mut Acpi) {
         if let Ok(gas) = acpi::address::GenericAddress::from_raw(raw) {
             acpi.reset = register(&gas).map(|reg| (reg, fadt.reset_value));
         }
+    }
+    let (smi_cmd, enable) = (fadt.smi_cmd_port, fadt.acpi_enable);
+    if smi_cmd != 0 && enable != 0 {
+        acpi.acpi_enable = u16::try_from(smi_cmd).ok().map(|port| (port, enable));
     }
     let pm1a = fadt.pm1a_control_block().ok();
     let pm1b = fadt.pm1b_control_block().ok().flatten();

@@ -189,7 +189,15 @@ pub fn enable_irq(irq: u8) {
         crate::arch::without_interrupts(|| {
             if let Some((io, apic_id, model)) = ROUTING.lock().as_mut() {
                 let route = model.isa[usize::from(irq & 0xf)];
-                let pin = route.gsi - model.io_apic.1;
+                // A GSI below this I/O APIC's range belongs to another one,
+                // which the kernel does not drive.
+                let Some(pin) = route.gsi.checked_sub(model.io_apic.1) else {
+                    log::warn!(
+                        "interrupts: ISA IRQ {irq} is on GSI {}, not on the I/O APIC",
+                        route.gsi
+                    );
+                    return;
+                };
                 let mode = ioapic::PinMode {
                     active_low: route.active_low,
                     level: route.level,
@@ -259,17 +267,14 @@ fn dispatch_pic(vector: u8) {
         }
         return;
     }
-    if irq == IRQ_TIMER {
-        crate::time::tick();
-    } else {
-        device(irq);
-    }
+    device(irq);
     pic::eoi(irq);
 }
 
 /// Hands ISA IRQ `irq` to its device.
 fn device(irq: u8) {
     match irq {
+        IRQ_TIMER => crate::time::tick(),
         IRQ_KEYBOARD => crate::input::ps2::on_interrupt(),
         IRQ_COM1 => crate::input::serial_rx::on_interrupt(),
         _ => {}

@@ -5,8 +5,9 @@
 //! 0x64), then a triple fault (an empty IDT and an exception). [`poweroff`]
 //! enters ACPI S5 (soft off): SLP_TYPa/b from the DSDT's `\_S5` package
 //! ([`crate::firmware::s5`]) with SLP_EN into the PM1a (and PM1b) control
-//! registers. Where that is impossible (no ACPI: `-machine acpi=off`) it
-//! says so and halts. Under QEMU's `-no-reboot` (`make run`, the tests) a
+//! registers, after switching the machine to ACPI mode if the firmware has
+//! not (the FADT's SMI command). Where that is impossible (no ACPI:
+//! `-machine acpi=off`) it says so and halts. Under QEMU's `-no-reboot` (`make run`, the tests) a
 //! reset ends QEMU too.
 //!
 //! Each attempt gets [`SETTLE`] to take effect before the next one.
@@ -32,6 +33,40 @@ const SLP_TYP_SHIFT: u16 = 10;
 const SLP_EN: u16 = 1 << 13;
 /// Size of the DSDT header before its AML.
 const SDT_HEADER: usize = 36;
+/// PM1 control bit 0: SCI_EN, set once the machine is in ACPI mode.
+const SCI_EN: u16 = 1 << 0;
+/// How long the firmware gets to switch to ACPI mode.
+const ACPI_MODE_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Reads a FADT register (I/O ports only: the PM1 control blocks are ports
+/// on every PC; memory ones read as 0).
+fn read_register(register: Register) -> u16 {
+    match register {
+        // SAFETY: the FADT names this port as a PM1 control register;
+        // reading it has no side effect.
+        Register::Port { port, .. } => unsafe { Port::<u16>::new(port).read() },
+        Register::Memory { .. } => 0,
+    }
+}
+
+/// Hands the ACPI registers from the firmware to the kernel (ACPI mode)
+/// if they are not yet: on real PCs the sleep registers may do nothing
+/// before. QEMU starts in ACPI mode.
+fn enter_acpi_mode(acpi: &firmware::Acpi, pm1a: Register) {
+    let Some((smi_cmd, enable)) = acpi.acpi_enable else {
+        return;
+    };
+    if read_register(pm1a) & SCI_EN != 0 {
+        return;
+    }
+    // SAFETY: the FADT names `smi_cmd` as the SMI command port and `enable`
+    // as the value that asks the firmware for ACPI mode.
+    unsafe { Port::<u8>::new(smi_cmd).write(enable) };
+    let end = crate::time::uptime() + ACPI_MODE_TIMEOUT;
+    while read_register(pm1a) & SCI_EN == 0 && crate::time::uptime() < end {
+        core::hint::spin_loop();
+    }
+}
 
 /// Writes `value` to a FADT register.
 fn write_register(register: Register, value: u64) {
@@ -117,6 +152,7 @@ pub fn poweroff() -> ! {
     };
     println!("poweroff: ACPI S5 (PM1a control {pm1a}, SLP_TYPa {typ_a}, SLP_TYPb {typ_b})");
     crate::arch::disable_interrupts();
+    enter_acpi_mode(acpi, pm1a);
     write_register(
         pm1a,
         u64::from((u16::from(typ_a) << SLP_TYP_SHIFT) | SLP_EN),

@@ -23,6 +23,9 @@ use crate::arch::{apic, pit, read_timestamp};
 pub const HZ: u32 = 100;
 /// The calibration window, in milliseconds of PIT time.
 pub const CALIBRATION_MS: u64 = 10;
+/// The fewest local APIC timer counts per tick taken as a working timer
+/// (a timer counting under 100 kHz, or stopped, is not used).
+const MIN_LAPIC_COUNT: u64 = 1000;
 /// Nanoseconds per second.
 const NANOS_PER_SECOND: u128 = 1_000_000_000;
 
@@ -33,9 +36,10 @@ static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 /// Ticks since the tick started.
 static TICKS: AtomicU64 = AtomicU64::new(0);
 
-/// Records "now" as the start of uptime. Call first thing at boot.
-pub fn mark_boot() {
-    BOOT_TSC.store(read_timestamp(), Ordering::Relaxed);
+/// Records `tsc`, the timestamp counter at the trampoline's first
+/// instruction, as the start of uptime. Call first thing in `rust_main`.
+pub fn mark_boot(tsc: u64) {
+    BOOT_TSC.store(tsc, Ordering::Relaxed);
 }
 
 /// Which timer ticks, for the `timer:` line.
@@ -55,26 +59,40 @@ pub enum Tick {
 
 /// Calibrates the TSC (and the local APIC timer when `apic`), starts the
 /// tick, and prints the `timer:` line. Interrupts must still be off; the
-/// tick begins once they are turned on. Under the PIT, IRQ 0 is enabled
-/// here.
+/// tick begins once they are turned on. Under the PIT (no APIC, or an APIC
+/// timer that does not count), IRQ 0 is enabled here.
 pub fn init(apic: bool) -> Tick {
     let started = read_timestamp();
-    let tick = if apic {
+    let lapic = if apic {
         apic::start_calibration_count();
         let ((tsc0, lapic0), (tsc1, lapic1), pit_cycles) =
             pit::measure(CALIBRATION_MS, || (read_timestamp(), apic::timer_current()));
         set_tsc_hz(tsc1 - tsc0, pit_cycles);
-        let lapic_hz = u64::from(lapic0 - lapic1) * pit::PIT_HZ / pit_cycles;
-        let count = (lapic_hz / u64::from(HZ)).clamp(1, u64::from(u32::MAX)) as u32;
-        apic::start_periodic(crate::interrupts::LAPIC_TIMER_VECTOR, count);
-        Tick::Lapic { count }
+        let lapic_hz = u64::from(lapic0.saturating_sub(lapic1)) * pit::PIT_HZ / pit_cycles;
+        let count = lapic_hz / u64::from(HZ);
+        // A timer that did not count (or barely) would tick far too fast.
+        if count >= MIN_LAPIC_COUNT {
+            Some(count.min(u64::from(u32::MAX)) as u32)
+        } else {
+            log::warn!("timer: the local APIC timer counts at {lapic_hz} Hz; using the PIT");
+            None
+        }
     } else {
         let (tsc0, tsc1, pit_cycles) = pit::measure(CALIBRATION_MS, read_timestamp);
         set_tsc_hz(tsc1 - tsc0, pit_cycles);
-        pit::start_periodic(HZ);
-        crate::interrupts::enable_irq(crate::interrupts::IRQ_TIMER);
-        Tick::Pit {
-            divisor: pit::divisor_for(HZ),
+        None
+    };
+    let tick = match lapic {
+        Some(count) => {
+            apic::start_periodic(crate::interrupts::LAPIC_TIMER_VECTOR, count);
+            Tick::Lapic { count }
+        }
+        None => {
+            pit::start_periodic(HZ);
+            crate::interrupts::enable_irq(crate::interrupts::IRQ_TIMER);
+            Tick::Pit {
+                divisor: pit::divisor_for(HZ),
+            }
         }
     };
     let name = match tick {
