@@ -12,8 +12,8 @@
 //! - an unknown word, or a known key with a bad value;
 //! - an option given again later (the last one counts);
 //! - an option another one makes ineffective: `qemu-exit` without
-//!   `selftest`; `panic=`, `crash=`, `bench` or `keytest` with `selftest` (the
-//!   self-test stops the kernel before them); `panic=` after a `crash=`
+//!   `selftest`; `panic=`, `crash=`, `bench`, `noshell` or `keytest` with
+//!   `selftest` (the self-test stops the kernel before them); `panic=` after a `crash=`
 //!   kind that stops the kernel (all but `breakpoint`).
 //!
 //! Words appear in messages through [`Escaped`], byte for byte where they
@@ -49,6 +49,8 @@ pub struct Options {
     /// `crash=KIND`: make the CPU raise one fault on purpose after the boot,
     /// to show (and test) its report.
     pub crash: Option<Crash>,
+    /// `noshell`: halt after `ready` instead of starting the shell.
+    pub noshell: bool,
     /// `keymap=NAME`: the PS/2 keyboard's layout (US unless set).
     pub keymap: Keymap,
     /// `keytest`: after the boot, show each key as it is decoded instead of
@@ -266,6 +268,8 @@ enum Key {
     Panic,
     /// `crash=`.
     Crash,
+    /// `noshell`.
+    Noshell,
     /// `keymap=`.
     Keymap,
     /// `keytest`.
@@ -273,7 +277,7 @@ enum Key {
 }
 
 /// How many [`Key`]s there are.
-const KEYS: usize = 8;
+const KEYS: usize = 9;
 
 /// Something on the command line that was ignored, and why. Displayed as
 /// one line; every word in it is shown through [`Escaped`].
@@ -427,6 +431,10 @@ impl Options {
                 ineffective(word(Key::Panic), selftest);
                 self.panic = None;
             }
+            if self.noshell {
+                ineffective(word(Key::Noshell), selftest);
+                self.noshell = false;
+            }
             if self.keytest {
                 ineffective(word(Key::Keytest), selftest);
                 self.keytest = false;
@@ -456,6 +464,10 @@ impl Options {
             ("bench", None) => {
                 self.bench = true;
                 Key::Bench
+            }
+            ("noshell", None) => {
+                self.noshell = true;
+                Key::Noshell
             }
             ("keytest", None) => {
                 self.keytest = true;
@@ -617,6 +629,24 @@ mod tests {
             [
                 "ignoring `loglevel=loud`: expected loglevel=error|warn|info|debug|trace",
                 "ignoring unknown kernel option `loglevel`",
+            ]
+        );
+    }
+
+    #[test]
+    fn noshell_is_a_flag() {
+        let (options, problems) = parse("noshell");
+        assert!(options.noshell && problems.is_empty());
+        assert!(!parse("").0.noshell);
+        let (_, problems) = parse("noshell=1");
+        assert_eq!(problems, ["ignoring unknown kernel option `noshell=1`"]);
+        let (options, problems) = parse("noshell keytest selftest");
+        assert!(!options.noshell && !options.keytest && options.selftest);
+        assert_eq!(
+            problems,
+            [
+                "ignoring `noshell`: `selftest` stops the kernel before it would act",
+                "ignoring `keytest`: `selftest` stops the kernel before it would act",
             ]
         );
     }
@@ -802,15 +832,20 @@ mod tests {
 #[cfg(target_os = "none")]
 pub(crate) mod ktests {
     use super::*;
+    use crate::check_eq;
     use crate::selftest::{Context, Outcome};
-    use crate::{check, check_eq};
 
-    /// The self-test runs because `selftest` was parsed from GRUB's line.
-    fn boot_command_line_asks_for_selftest(context: &Context) -> Outcome {
+    /// The options the kernel runs with are GRUB's line parsed: the
+    /// self-test entry runs because `selftest` is on it (the shell's
+    /// `selftest` command runs the same tests from a boot without it).
+    fn boot_command_line_gives_the_options(context: &Context) -> Outcome {
         let mut problems = 0;
         let options = Options::parse(context.boot.cmdline(), |_| problems += 1);
-        check!(options.selftest);
         check_eq!(options, *context.options);
+        check_eq!(
+            words(context.boot.cmdline()).any(|word| word == b"selftest"),
+            options.selftest
+        );
         Ok(())
     }
 
@@ -831,7 +866,7 @@ pub(crate) mod ktests {
     }
 
     pub(crate) const TESTS: &[crate::selftest::Test] =
-        crate::kernel_tests![boot_command_line_asks_for_selftest, flags_and_unknown_words];
+        crate::kernel_tests![boot_command_line_gives_the_options, flags_and_unknown_words];
 
     #[test]
     fn keymap_takes_every_layout_and_keytest_is_a_flag() {

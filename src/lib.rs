@@ -15,6 +15,7 @@
 //! 8. `firmware` (ACPI tables), `interrupts` (controllers and dispatch),
 //!    `time` (the tick and the TSC), [`input`] (keyboard and serial keys),
 //!    `power` (reboot, power off).
+//! 9. [`shell`] — after `ready`: the prompt, the line editor, the commands.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -54,6 +55,7 @@ mod panic;
 mod power;
 #[cfg(target_os = "none")]
 mod selftest;
+mod shell;
 mod test_rng;
 #[cfg(target_os = "none")]
 mod time;
@@ -162,13 +164,14 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     boot_timing::mark("heap");
 
     // 6. The boot report: a summary on screen, every line on serial.
-    boot_info::print_report(&boot_info::report::Report {
+    let report = boot_info::report::Report {
         boot,
         kernel: memory::kernel_range(),
         free_frames,
         paging,
         heap,
-    });
+    };
+    boot_info::print_report(&report);
     boot_timing::mark("report");
 
     // 7. Interrupts: ACPI's tables, the controller they describe (or the
@@ -184,14 +187,12 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     boot_timing::mark("interrupts and timer");
 
     // 8. `selftest` on the command line: run the in-kernel tests, then stop.
+    let tests = selftest::Context {
+        boot,
+        options: &options,
+    };
     if options.selftest {
-        selftest::run(
-            SELF_TEST_SUITES,
-            &selftest::Context {
-                boot,
-                options: &options,
-            },
-        );
+        selftest::run(SELF_TEST_SUITES, &tests);
     }
 
     // 9. `bench` on the command line: time the screen writer and the heap,
@@ -227,9 +228,14 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     if options.keytest {
         input::keytest::run();
     }
-    // Until the shell: sleep with interrupts on (the tick keeps time).
-    loop {
-        arch::enable_and_wait();
-        interrupts::print_unexpected();
+
+    // 13. The shell, on both consoles, for good; `noshell`: halt as before.
+    if options.noshell {
+        arch::halt_forever()
     }
+    shell::run(&shell::Context {
+        report: &report,
+        tests: &tests,
+        suites: SELF_TEST_SUITES,
+    })
 }

@@ -16,7 +16,8 @@
 //!
 //! With `qemu-exit` also on the command line, the result goes to QEMU's
 //! `isa-debug-exit` device afterwards (QEMU exits 33 when all passed, 35
-//! otherwise); without it the kernel halts.
+//! otherwise); without it the kernel halts. The shell's `selftest` command
+//! runs the same tests through [`run_and_return`] and comes back.
 //!
 //! This file is only the runner. A module lists its tests with
 //! [`kernel_tests!`] in a `ktests` submodule, and `lib.rs` hands every
@@ -61,8 +62,22 @@ pub struct Test {
 }
 
 /// Runs every test of every suite in `suites`, prints the summary, then
-/// exits QEMU or halts.
+/// exits QEMU or halts (`selftest` on the command line).
 pub fn run(suites: &[&[Test]], context: &Context) -> ! {
+    let failed = run_and_return(suites, context);
+    if context.options.qemu_exit {
+        exit_qemu(if failed == 0 {
+            ExitCode::Success
+        } else {
+            ExitCode::Failed
+        });
+    }
+    halt_forever()
+}
+
+/// Runs every test of every suite in `suites` and prints the summary, then
+/// returns the number that failed (the shell's `selftest` command).
+pub fn run_and_return(suites: &[&[Test]], context: &Context) -> usize {
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     for test in suites.iter().flat_map(|suite| suite.iter()) {
         let name = test.name.strip_prefix("kestrel::").unwrap_or(test.name);
@@ -87,14 +102,7 @@ pub fn run(suites: &[&[Test]], context: &Context) -> ! {
         println!("{passed} passed, {failed} failed, {skipped} skipped");
     }
     crate::console::flush();
-    if context.options.qemu_exit {
-        exit_qemu(if failed == 0 {
-            ExitCode::Success
-        } else {
-            ExitCode::Failed
-        });
-    }
-    halt_forever()
+    failed
 }
 
 /// Prints why a check failed. Used by the check macros.

@@ -254,7 +254,7 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
     `framebuffer:` line) and the screen shows, pixel for pixel,
     the last rows of what the kernel printed on serial (what serial only
     gets left out), each in its log colour, the cursor on the empty row after
-    the last line. With `bands_from`, the lines from the first one starting
+    the last line, or after the shell's prompt (wait for it first). With `bands_from`, the lines from the first one starting
     with it on are the panic screen's white-on-red bands. Returns the mode."""
     from harness import PANIC_COLOUR, screen_rows
     lines = boot.kernel_lines()
@@ -275,11 +275,13 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
             bands.update(range(len(rows), len(rows) + len(new)))
             new = [(text, PANIC_COLOUR) for text, _ in new]
         rows += new
-    # Serial ends with a line break: its last, empty line is the cursor row.
+    # Serial's last line is the cursor row: empty after a line break, or
+    # the shell's prompt, the cursor after it.
     first = max(0, len(rows) - mode.rows)
     shown = rows[first:]
     bands = {row - first for row in bands if row >= first}
-    expected = render_screen(mode, shown, (len(shown) - 1, 0), font, bands)
+    cursor = (len(shown) - 1, len(lines[-1]) % mode.columns if lines else 0)
+    expected = render_screen(mode, shown, cursor, font, bands)
     # The panic screen reaches serial before the screen: look again until
     # it is drawn (or the bound passes; this is no timing).
     deadline = time.monotonic() + 20

@@ -395,9 +395,11 @@ class Boot:
         passes one under pytest's tmp_path); without one, a temporary
         directory that stop() removes.
 
-        serial_input=True: COM1 is a Unix socket as well as the log, so the
-        test can type on it (send_serial); a thread reads the socket's
-        output, which QEMU would otherwise stall on once its buffer fills."""
+        serial_input=True: COM1 is a Unix socket, so the test can type on it
+        (send_serial). QEMU waits for the harness to connect before the
+        machine starts, and a thread writes everything read from the socket
+        to the log: QEMU's own `logfile=` is not exact when the socket's
+        reader falls behind (bytes doubled or missing in the file)."""
         self.name = name
         self.iso = iso or default_iso()
         self.uefi = uefi
@@ -436,7 +438,7 @@ class Boot:
         ]
         if serial and serial_input:
             args += ["-chardev", f"socket,id=com1,path={self.serial_socket_path},server=on,"
-                                 f"wait=off,logfile={self.serial_log}",
+                                 f"wait=on",
                      "-serial", "chardev:com1"]
         elif serial:
             args += ["-serial", f"file:{self.serial_log}"]
@@ -462,6 +464,13 @@ class Boot:
             for path in self._temporary:
                 shutil.rmtree(path, ignore_errors=True)
             raise
+        if serial and serial_input:
+            # QEMU starts the machine once this connects (wait=on).
+            try:
+                self._serial_connection()
+            except BaseException:
+                self.stop()
+                raise
 
     # -- context manager: always stop QEMU --
     def __enter__(self):
@@ -558,9 +567,9 @@ class Boot:
 
     # -- typing --
     def _serial_connection(self) -> socket.socket:
-        """The socket behind COM1 (serial_input=True), connected on first use,
-        with a thread that reads what the kernel writes (into `received`; the
-        log file has it too)."""
+        """The socket behind COM1 (serial_input=True), connected when QEMU
+        starts, with a thread that appends what the kernel writes to the
+        serial log and to `received`."""
         if self._serial_socket is None:
             connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             deadline = time.monotonic() + 10
@@ -575,16 +584,19 @@ class Boot:
                     time.sleep(0.05)
 
             def drain():
-                while True:
-                    try:
-                        data = connection.recv(65536)
-                    except OSError:
-                        return
-                    if not data:
-                        return
-                    with self._received_changed:
-                        self._received += data
-                        self._received_changed.notify_all()
+                with open(self.serial_log, "ab") as log:
+                    while True:
+                        try:
+                            data = connection.recv(65536)
+                        except OSError:
+                            return
+                        if not data:
+                            return
+                        log.write(data)
+                        log.flush()
+                        with self._received_changed:
+                            self._received += data
+                            self._received_changed.notify_all()
 
             threading.Thread(target=drain, daemon=True).start()
             self._serial_socket = connection
@@ -595,8 +607,8 @@ class Boot:
         self._serial_connection().sendall(data)
 
     def received_length(self) -> int:
-        """Bytes the kernel wrote to the serial socket since the first
-        send_serial (or connect_serial)."""
+        """Bytes the kernel wrote to the serial socket so far (connected
+        when QEMU started)."""
         self._serial_connection()
         with self._received_changed:
             return len(self._received)

@@ -10,6 +10,7 @@ import pytest
 
 from harness import (BANNER, DEFAULT_COLOUR, LEVEL_COLOURS, PANIC_COLOUR,
                      VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check, screen_rows)
+from terminal import PROMPT, wait_for_prompt
 
 # Attribute bytes (background << 4 | foreground) the kernel uses.
 DEFAULT = DEFAULT_COLOUR
@@ -44,13 +45,16 @@ def wait_for_screen_text(boot: Boot, text: str, timeout: float = 60.0) -> Screen
 
 def test_plain_lines_have_no_tag_default_colours_and_the_cursor_follows(qemu):
     """Default boot: banner first and `ready` last, in light grey and with
-    no log tag (nothing is logged at the default level on a healthy boot);
-    the hardware cursor on the row after `ready`."""
+    no log tag (nothing is logged at the default level on a healthy boot),
+    then the shell's prompt (this test expects it); the hardware cursor
+    after the prompt, on the row after `ready`."""
     boot = qemu("console-plain")
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     lines = [l for l in boot.serial_lines() if l.strip()]
-    if lines[0] != BANNER or lines[-1] != "ready":
-        boot.fail(f"serial should start with the banner and end with `ready`: {lines}")
+    if lines[0] != BANNER or lines[-2:] != ["ready", PROMPT]:
+        boot.fail(f"serial should start with the banner and end with `ready` and "
+                  f"the prompt: {lines}")
     tagged = [l for l in lines if re.match(r"\[[A-Z]+\] ", l)]
     if tagged:
         boot.fail(f"log records at the default level on a healthy boot: {tagged}")
@@ -60,19 +64,24 @@ def test_plain_lines_have_no_tag_default_colours_and_the_cursor_follows(qemu):
         boot.fail(f"the banner should be row 0 and `ready` a row of its own:\n{screen}")
     check_row_colour(boot, screen, 0, DEFAULT, len(BANNER))
     check_row_colour(boot, screen, ready[0], DEFAULT, len("ready"))
+    if screen.lines()[ready[0] + 1] != PROMPT.rstrip():
+        boot.fail(f"the prompt should be the row after `ready`:\n{screen}")
+    check_row_colour(boot, screen, ready[0] + 1, DEFAULT, len(PROMPT))
     cursor = boot.crtc_cursor()
-    expected = screen.start + (ready[0] + 1) * VGA_COLUMNS
+    expected = screen.start + (ready[0] + 1) * VGA_COLUMNS + len(PROMPT)
     if cursor != expected:
         boot.fail(f"hardware cursor at cell {cursor}, expected {expected}: the row "
-                  f"after `ready`, column 0")
+                  f"after `ready`, after the prompt")
     boot.check_running()
 
 
 def test_log_lines_scroll_in_hardware_and_screen_shows_the_last_25_lines_in_colour(qemu):
     """`loglevel=trace` and 30 unknown words: more than 25 lines, so the screen
     scrolls. It must show exactly the last 25 rows of what serial got, each in
-    its level's colour, with the CRTC start moved (hardware scrolling)."""
-    iso = build_iso("console-trace", cmdline="loglevel=trace " + " ".join(UNKNOWN_WORDS))
+    its level's colour, with the CRTC start moved (hardware scrolling). Boots
+    with `noshell`, so `ready` is the last line and the cursor below it."""
+    iso = build_iso("console-trace",
+                    cmdline="noshell loglevel=trace " + " ".join(UNKNOWN_WORDS))
     boot = qemu("console-trace", iso)
     boot.wait_for_line("ready")
     serial = boot.serial_lines()

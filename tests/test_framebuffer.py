@@ -11,6 +11,7 @@ import pytest
 
 from framebuffer import Mode, check_shows_serial
 from harness import BANNER, build_iso, check
+from terminal import wait_for_prompt
 from test_boot import run_selftest
 
 # loglevel=trace and more unknown words than the screen has rows: a boot
@@ -40,10 +41,11 @@ def forced_framebuffer_iso(name: str, cmdline: str = ""):
 def test_uefi_boot_draws_the_banner_and_ready_on_the_framebuffer(qemu):
     """The shipped ISO under UEFI: GRUB hands over a framebuffer; the kernel
     reports it and its console (`console:` as the layout rule says), and the
-    screen shows the banner, the report's summary and `ready`, pixel for
-    pixel, with the cursor below; the machine halts."""
+    screen shows the banner, the report's summary, `ready` and the shell's
+    prompt, pixel for pixel, with the cursor after it."""
     boot = qemu("fb-uefi", uefi=True)
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     lines = boot.kernel_lines()
     if "ready" not in lines:
         boot.fail("banner not followed by `ready` on serial")
@@ -57,9 +59,10 @@ def test_uefi_boot_draws_the_banner_and_ready_on_the_framebuffer(qemu):
 @pytest.mark.slow
 def test_uefi_boot_that_scrolls_shows_exactly_the_last_rows(qemu):
     """More rows than the screen has: it shows exactly the last ones, each
-    in its log colour; the banner has scrolled away."""
+    in its log colour; the banner has scrolled away; the prompt last."""
     boot = qemu("fb-uefi-scroll", build_iso("fb-scroll", cmdline=SCROLLING), uefi=True)
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     mode = Mode.from_serial(boot.kernel_lines())
     check(len(boot.kernel_lines()) > mode.rows, "nothing scrolled")
     check_shows_serial(boot)
@@ -90,6 +93,7 @@ def test_bios_with_a_forced_framebuffer_uses_the_framebuffer_console(qemu):
     text screen."""
     boot = qemu("fb-bios", forced_framebuffer_iso("fb-bios"))
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     mode = check_shows_serial(boot)
     check((mode.width, mode.height, mode.bpp) == (1024, 768, 32),
           f"GRUB set {mode.width}x{mode.height}x{mode.bpp}, not the forced 1024x768x32")

@@ -14,6 +14,7 @@ import time
 from framebuffer import check_shows_serial
 from harness import (BANNER, VGA_ROWS, VGA_TEXT_BUFFER, VGA_TEXT_MEMORY, Boot,
                      build_iso, check, screen_rows)
+from terminal import PROMPT, wait_for_prompt
 from test_boot import SELFTEST_SUMMARY, run_selftest
 
 # Words GRUB passes as they are, inside single quotes in grub.cfg.
@@ -115,8 +116,10 @@ def check_vga_shows_serial(boot: Boot):
 
 
 def check_one_ready_and_no_boot_error(boot: Boot, lines: list[str]):
-    if lines.count("ready") != 1 or [l for l in lines if l][-1] != "ready":
-        boot.fail("`ready` is not exactly one line, the last")
+    """`ready` once, followed only by the shell's prompt (these tests expect
+    it: they wait for it, so that the screen is read once still)."""
+    if lines.count("ready") != 1 or [l for l in lines if l][-2:] != ["ready", PROMPT]:
+        boot.fail("`ready` is not exactly one line, followed only by the prompt")
     if any(l.startswith("boot error") for l in lines):
         boot.fail("a `boot error` line appeared")
 
@@ -132,6 +135,7 @@ def test_control_bytes_in_the_command_line_and_a_module_forge_no_line(qemu, tmp_
                     files=module_file(tmp_path))
     boot = qemu("hostile-bytes", iso)
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     lines = boot.kernel_lines()
     cmdline = grub_passes(words)
     if f"cmdline: {escape(cmdline)}" not in lines:
@@ -188,6 +192,7 @@ def test_options_that_cannot_act_each_say_so(qemu):
     words = [b"qemu-exit", b"loglevel=trace", b"loglevel=warn"]
     boot = qemu("hostile-ineffective", build_iso("hostile-ineffective", cfg=hostile_cfg(words)))
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     lines = boot.kernel_lines()
     warnings = [l for l in lines if l.startswith("[")]
     expected = [
@@ -229,6 +234,7 @@ def test_a_20000_character_command_line(qemu, tmp_path):
                     files=module_file(tmp_path))
     boot = qemu("hostile-long", iso)
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     lines = boot.kernel_lines()
     if f"cmdline: {escape(cmdline)}" not in lines:
         got = [l[:120] + "..." for l in lines if l.startswith("cmdline: ")]
@@ -255,6 +261,7 @@ def test_hostile_bytes_under_uefi_on_the_framebuffer(qemu, tmp_path):
                     files=module_file(tmp_path))
     boot = qemu("hostile-uefi", iso, uefi=True)
     boot.wait_for_line("ready")
+    wait_for_prompt(boot)
     lines = boot.kernel_lines()
     if f"cmdline: {escape(grub_passes(words))}" not in lines:
         boot.fail("no escaped cmdline line")

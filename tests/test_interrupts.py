@@ -42,9 +42,13 @@ def start(qemu, name: str, machine: list[str] = (), cmdline: str = "keytest",
 # file: QEMU 7.2's chardev log can repeat a byte under load.
 
 def typed(boot: Boot) -> list[str]:
-    """The lines the kernel wrote to the serial socket since the test first
-    typed (the echo and what followed)."""
-    return boot.received_text().split("\n")
+    """The lines the kernel wrote to the serial socket after keytest's
+    first line (the echo of what the test typed, and what followed); the
+    socket is read from the start of the boot."""
+    lines = boot.received_text().split("\n")
+    first = next((i for i, line in enumerate(lines) if line.startswith("keytest: type keys")),
+                 -1)
+    return lines[first + 1:]
 
 
 def send_and_wait(boot: Boot, data: bytes, line: str, timeout: float = 60.0):

@@ -20,6 +20,7 @@ import time
 import pytest
 
 from harness import BANNER, BIOS_TIMEOUT, BUILD, UEFI_TIMEOUT, check
+from terminal import PROMPT
 
 pytestmark = pytest.mark.xdist_group("make-run")
 
@@ -38,12 +39,23 @@ def run_env(**extra: str) -> dict[str, str]:
 MAKE_RUN = ["make", "-s", "--no-print-directory", "run"]
 
 
+def type_keys(run, data: bytes):
+    """Types `data` on `make run`'s standard input (a pipe, or through
+    `script` the terminal)."""
+    run.proc.stdin.write(data)
+    run.proc.stdin.flush()
+
+
 def test_make_run_without_a_terminal_prints_serial_on_stdout(make_run):
-    """No terminal, no display (CI, scripts): serial output on stdout."""
+    """No terminal, no display (CI, scripts): serial output on stdout, and
+    standard input reaches the shell."""
     run = make_run(MAKE_RUN, run_env())
     run.wait_until("`ready` on stdout", lambda: "\nready\n" in run.text())
     check(f"\n{BANNER}\n" in run.text(), f"banner missing from stdout:\n{run.text()}")
     check("Quit: Ctrl-C" in run.text(), "no hint on how to quit")
+    run.wait_until("the prompt", lambda: run.text().endswith(PROMPT))
+    type_keys(run, b"echo from a pipe\r")
+    run.wait_until("the shell's answer", lambda: "\nfrom a pipe\n" in run.text())
 
 
 def test_make_run_in_a_terminal_draws_the_screen_with_curses(make_run):
@@ -62,6 +74,16 @@ def test_make_run_in_a_terminal_draws_the_screen_with_curses(make_run):
     # banner is one run.
     run.wait_until("the banner drawn in the terminal", lambda: BANNER in run.text(), 10)
     check("type quit" in run.text(), "no hint on how to quit curses mode")
+    # Keys typed in the terminal reach the shell through the PS/2 keyboard,
+    # Ctrl-C included; the shell answers on serial (and on the screen).
+    run.wait_until("the prompt in build/serial.log",
+                   lambda: SERIAL_LOG.read_text().endswith(PROMPT))
+    type_keys(run, b"echo in curses\r")
+    run.wait_until("the shell's answer in build/serial.log",
+                   lambda: "\nin curses\n" in SERIAL_LOG.read_text().replace("\r", ""))
+    type_keys(run, b"oops\x03")
+    run.wait_until("Ctrl-C reaching the shell",
+                   lambda: "oops^C" in SERIAL_LOG.read_text(), 10)
     check(run.proc.poll() is None, "QEMU stopped")
 
 
@@ -81,8 +103,11 @@ def test_make_run_uefi_in_a_terminal_shows_the_serial_console(make_run):
 
 
 def test_make_run_with_a_display_opens_a_qemu_window(make_run, xvfb_display):
-    """A desktop ($DISPLAY set): a QEMU window opens; serial on the terminal."""
-    run = make_run(MAKE_RUN, run_env(DISPLAY=xvfb_display))
+    """A desktop ($DISPLAY set): a QEMU window opens; serial on the terminal,
+    where typed keys reach the shell, Ctrl-C too (it does not end QEMU);
+    Ctrl-A x ends it."""
+    command = ["script", "-qfec", " ".join(MAKE_RUN), "/dev/null"]
+    run = make_run(command, run_env(DISPLAY=xvfb_display, TERM="xterm"))
     run.wait_until("`ready` on the terminal", lambda: "\nready\n" in run.text())
 
     def qemu_window() -> bool:
@@ -90,7 +115,19 @@ def test_make_run_with_a_display_opens_a_qemu_window(make_run, xvfb_display):
                               capture_output=True, text=True).stdout
         return "QEMU" in tree
     run.wait_until("a QEMU window on the display", qemu_window, 20)
-    check("close the window" in run.text(), "no hint on how to quit")
+    check("close the window" in run.text() and "Ctrl-A then x" in run.text(),
+          "no hint on how to quit")
+    run.wait_until("the prompt", lambda: run.text().endswith(PROMPT))
+    type_keys(run, b"echo typed here\r")
+    run.wait_until("the shell's answer", lambda: "\ntyped here\n" in run.text())
+    type_keys(run, b"abandon\x03")
+    run.wait_until("Ctrl-C reaching the shell", lambda: "abandon^C" in run.text(), 10)
+    check(run.proc.poll() is None, "Ctrl-C ended `make run`")
+    type_keys(run, b"\x01x")
+    deadline = time.monotonic() + 20
+    while run.proc.poll() is None:
+        check(time.monotonic() < deadline, f"Ctrl-A x did not end QEMU:\n{run.text()}")
+        time.sleep(0.1)
 
 
 def gdb_port_open() -> bool:

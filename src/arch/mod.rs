@@ -6,7 +6,7 @@
 
 mod x86_64;
 
-pub use self::x86_64::cpuid::features;
+pub use self::x86_64::cpuid::{cpuid, features};
 pub use self::x86_64::paging::{
     Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables, access_of,
     enable_nx, init_pat, nx_enabled, translate,

@@ -21,7 +21,7 @@ use super::choice::{Layout, MAX_COLUMNS, MAX_ROWS};
 use super::color::ScreenChar;
 use super::fbscreen::{FbScreen, Pacing};
 use super::font::BUILTIN;
-use super::grid::TextScreen;
+use super::grid::{SCROLLBACK, TextScreen};
 use super::render::{PixelTarget, Renderer};
 use crate::arch::{CacheType, MapError};
 use crate::memory::paging::map_device;
@@ -35,6 +35,8 @@ const FRAME_CYCLES: u64 = 1 << 24;
 
 /// Cells in the largest grid.
 const MAX_CELLS: usize = MAX_COLUMNS * MAX_ROWS;
+/// Lines of the largest grid's ring: the screen and its scrollback.
+const MAX_LINES: usize = MAX_ROWS + SCROLLBACK;
 
 /// The mapped framebuffer, written through [`PixelTarget`]; it counts the
 /// bytes written (for the benchmark). It is never read.
@@ -86,16 +88,16 @@ impl PixelTarget for FramebufferMemory {
 
 /// The grid's cells, what each cell shows, and the dirty flags.
 struct Storage {
-    cells: [u16; MAX_CELLS],
+    cells: [u16; MAX_COLUMNS * MAX_LINES],
     shown: [u16; MAX_CELLS],
-    dirty: [bool; MAX_ROWS],
+    dirty: [bool; MAX_LINES],
 }
 
 /// The storage, all zero (so in .bss), handed to the screen once.
 static STORAGE: Mutex<Storage> = Mutex::new(Storage {
-    cells: [0; MAX_CELLS],
+    cells: [0; MAX_COLUMNS * MAX_LINES],
     shown: [0; MAX_CELLS],
-    dirty: [false; MAX_ROWS],
+    dirty: [false; MAX_LINES],
 });
 
 /// The framebuffer console, once [`init`] has run.

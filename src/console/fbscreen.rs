@@ -20,7 +20,11 @@
 //!   redrawn (blank stays blank);
 //! - the cursor is an underline in the cell's foreground colour on the cell
 //!   where the next character goes (the last cell of a full line), drawn
-//!   with that cell; when it moves, the cell it leaves is redrawn without.
+//!   with that cell; when it moves, the cell it leaves is redrawn without
+//!   (and when the view is moved back past it, it is not drawn at all);
+//! - a move of the view through the scrollback is an update like any
+//!   other: only the cells that differ from what the screen shows are
+//!   drawn.
 //!
 //! - pacing ([`FbScreen::set_pacing`], the kernel's console sets it): a
 //!   flush after a scroll that comes less than a frame after the previous
@@ -43,7 +47,7 @@
 use core::fmt;
 
 use super::color::ColorCode;
-use super::grid::{TextGrid, TextScreen};
+use super::grid::{SCROLLBACK, Scroll, TextGrid, TextScreen};
 use super::render::{PixelTarget, Renderer, UNKNOWN};
 
 /// The grid of a framebuffer console: cells and dirty flags in slices of
@@ -87,10 +91,11 @@ pub struct Pacing {
 
 impl<'a, T: PixelTarget> FbScreen<'a, T> {
     /// A console of `columns` x `rows` cells on a framebuffer of `pixels`
-    /// (width, height), drawn by `renderer` into `target`. `cells` and
-    /// `shown` hold at least `columns * rows` values, `dirty` at least
-    /// `rows` flags; their contents do not matter. Call [`FbScreen::reset`]
-    /// before use.
+    /// (width, height), drawn by `renderer` into `target`, keeping
+    /// [`SCROLLBACK`] lines of scrollback. `cells` holds at least `columns *
+    /// (rows + SCROLLBACK)` values, `dirty` at least `rows + SCROLLBACK`
+    /// flags, `shown` at least `columns * rows` values; their contents do
+    /// not matter. Call [`FbScreen::reset`] before use.
     pub fn new(
         target: T,
         renderer: Renderer<'a>,
@@ -99,10 +104,16 @@ impl<'a, T: PixelTarget> FbScreen<'a, T> {
         (cells, dirty, shown): (&'a mut [u16], &'a mut [bool], &'a mut [u16]),
     ) -> Self {
         let count = columns * rows;
+        let lines = rows + SCROLLBACK;
         FbScreen {
             target,
             renderer,
-            grid: TextGrid::new(&mut cells[..count], &mut dirty[..rows], columns, rows),
+            grid: TextGrid::new(
+                &mut cells[..columns * lines],
+                &mut dirty[..lines],
+                (columns, rows),
+                SCROLLBACK,
+            ),
             shown: &mut shown[..count],
             shown_cursor: None,
             pixels,
@@ -253,6 +264,26 @@ impl<T: PixelTarget> TextScreen for FbScreen<'_, T> {
         self.grid.erase_to_end_of_line();
     }
 
+    fn cursor_left(&mut self, count: usize) {
+        self.grid.cursor_left(count);
+    }
+
+    fn cursor_right(&mut self, count: usize) {
+        self.grid.cursor_right(count);
+    }
+
+    fn clear_screen(&mut self) {
+        self.grid.clear_screen();
+    }
+
+    fn scroll_view(&mut self, scroll: Scroll) {
+        self.grid.scroll_view(scroll);
+    }
+
+    fn view_bottom(&mut self) {
+        self.grid.view_bottom();
+    }
+
     /// Draws what changed (see [`FbScreen::draw`]), unless pacing puts it
     /// off: after a scroll, within a frame of the last draw.
     fn flush(&mut self) {
@@ -277,14 +308,14 @@ impl<T: PixelTarget> FbScreen<'_, T> {
         if self.grid.take_scrolled() > 0 {
             self.grid.mark_all_dirty();
         }
-        let cursor = self.grid.cursor_cell();
-        let old_cursor = self.shown_cursor.filter(|&old| old != cursor);
+        let cursor = self.grid.visible_cursor();
+        let old_cursor = self.shown_cursor.filter(|&old| Some(old) != cursor);
         let width = self.grid.width();
         for row in 0..self.grid.height() {
             let dirty = self.grid.take_dirty(row);
-            let cursor_column = (cursor.0 == row).then_some(cursor.1);
+            let cursor_column = cursor.filter(|c| c.0 == row).map(|c| c.1);
             let old_column = old_cursor.filter(|old| old.0 == row).map(|old| old.1);
-            let cursor_moved_here = cursor_column.is_some() && self.shown_cursor != Some(cursor);
+            let cursor_moved_here = cursor_column.is_some() && self.shown_cursor != cursor;
             if !dirty && old_column.is_none() && !cursor_moved_here {
                 continue;
             }
@@ -323,7 +354,7 @@ impl<T: PixelTarget> FbScreen<'_, T> {
                 shown[first..column].copy_from_slice(&line[first..column]);
             }
         }
-        self.shown_cursor = Some(cursor);
+        self.shown_cursor = cursor;
         if let Some(pacing) = &mut self.pacing {
             pacing.last = (pacing.clock)();
         }

@@ -12,9 +12,26 @@
 //! blank. A cell is a VGA text cell ([`super::color`]): the character in the
 //! low byte, its colours in the high byte.
 //!
-//! The grid only keeps cells in RAM: the visible lines as a ring, so that
+//! The grid only keeps cells in RAM: the visible lines and up to `history`
+//! lines that scrolled off the top (the scrollback) as one ring, so that
 //! scrolling moves no cells, with a dirty flag per line and a count of
-//! scrolls since the back end last looked. How cells reach the hardware is
+//! scrolls since the back end last looked.
+//!
+//! **Scrollback.** The view can be moved back through the lines that
+//! scrolled off ([`TextGrid::scroll_view`], a page at a time: Shift-PgUp and
+//! Shift-PgDn in the shell) and returns to the bottom with
+//! [`TextGrid::view_bottom`], or by itself with anything written. The back
+//! ends show [`TextGrid::line`] and [`TextGrid::visible_cursor`], which
+//! follow the view; the writer's cursor stays where it was. A moved view
+//! marks every line dirty: a page costs at most one screen of updates.
+//!
+//! **The line editor's API.** [`TextGrid::cursor_left`] and
+//! [`TextGrid::cursor_right`] move the cursor within its line, never across
+//! a line break; [`TextGrid::erase_to_end_of_line`] blanks the rest of it;
+//! [`TextGrid::clear_screen`] pushes what the screen shows into the
+//! scrollback and starts again at the top left. None of these is a byte: the
+//! screen writers keep showing ESC (and any other control byte but `\n`,
+//! `\r`, `\t` and backspace) as ■. How cells reach the hardware is
 //! the back end's business: [`super::screen`] (the VGA text memory, scrolled
 //! in hardware) and [`super::fbscreen`] (pixels drawn into a framebuffer).
 //! Both implement [`TextScreen`], through which the consoles print.
@@ -33,6 +50,18 @@ pub const TAB_WIDTH: usize = 8;
 pub const REPLACEMENT: u8 = 0xfe;
 /// Backspace (ASCII BS).
 const BACKSPACE: u8 = 0x08;
+/// Lines the screen back ends keep above the visible screen for
+/// scrollback (the ring holds this many more than the screen's height).
+pub const SCROLLBACK: usize = 200;
+
+/// Which way [`TextGrid::scroll_view`] moves the view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scroll {
+    /// A page toward older lines (Shift-PgUp).
+    PageUp,
+    /// A page toward the newest lines (Shift-PgDn).
+    PageDown,
+}
 
 /// Whether `byte` is printable ASCII, shown as itself.
 pub const fn is_printable(byte: u8) -> bool {
@@ -40,21 +69,29 @@ pub const fn is_printable(byte: u8) -> bool {
 }
 
 /// The cells, the cursor and the colours. `C` holds at least `width *
-/// height` cells (the ring of lines), `D` at least `height` dirty flags:
-/// fixed arrays for the VGA screen, slices of a larger buffer for a
-/// framebuffer whose size is known only at boot.
+/// (height + history)` cells (the ring of lines), `D` at least `height +
+/// history` dirty flags: fixed arrays for the VGA screen, slices of a larger
+/// buffer for a framebuffer whose size is known only at boot.
 pub struct TextGrid<C, D> {
-    /// The visible lines, a ring: visible row `r` is ring slot `(top + r) %
-    /// height`, cells `slot * width ..` of this.
+    /// The lines, a ring of `lines` slots: the cursor's row `r` is ring slot
+    /// `(top + r) % lines`, cells `slot * width ..` of this; the `stored`
+    /// slots before `top` are the scrollback, oldest first.
     cells: C,
     /// Per ring slot: the line may differ from what the back end shows.
     dirty: D,
     /// Cells per line.
     width: usize,
-    /// Lines.
+    /// Lines on the screen.
     height: usize,
-    /// The ring slot shown as the top row.
+    /// Slots in the ring: `height` plus the scrollback's capacity.
+    lines: usize,
+    /// The ring slot of the screen's top row (with the view at the bottom).
     top: usize,
+    /// Lines of scrollback held (at most `lines - height`).
+    stored: usize,
+    /// How many lines the view is moved back from the bottom (at most
+    /// `stored`).
+    back: usize,
     /// The cursor's row (0..height).
     row: usize,
     /// The cursor's column (0..=width; width means "wrap before the next
@@ -71,16 +108,20 @@ where
     C: AsRef<[u16]> + AsMut<[u16]>,
     D: AsRef<[bool]> + AsMut<[bool]>,
 {
-    /// A grid of `width` x `height` cells over `cells` and `dirty`, in the
-    /// default colours, cursor top left. It assumes nothing about what
-    /// `cells` holds: [`TextGrid::clear`] it before use (or pass blanks).
-    pub const fn new(cells: C, dirty: D, width: usize, height: usize) -> Self {
+    /// A grid of `width` x `height` cells with room for `history` lines of
+    /// scrollback, over `cells` and `dirty`, in the default colours, cursor
+    /// top left. It assumes nothing about what `cells` holds:
+    /// [`TextGrid::clear`] it before use (or pass blanks).
+    pub const fn new(cells: C, dirty: D, (width, height): (usize, usize), history: usize) -> Self {
         TextGrid {
             cells,
             dirty,
             width,
             height,
+            lines: height + history,
             top: 0,
+            stored: 0,
+            back: 0,
             row: 0,
             column: 0,
             color: ColorCode::DEFAULT,
@@ -98,15 +139,83 @@ where
         self.height
     }
 
-    /// Blanks every line in the current colours and puts the cursor top
-    /// left.
+    /// Blanks every line in the current colours, forgets the scrollback and
+    /// puts the cursor top left.
     pub fn clear(&mut self) {
         let blank = self.blank();
-        let cells = self.width * self.height;
+        let cells = self.width * self.lines;
         self.cells.as_mut()[..cells].fill(blank);
+        self.stored = 0;
+        self.back = 0;
         self.mark_all_dirty();
         self.row = 0;
         self.column = 0;
+    }
+
+    /// Clears the screen the way a terminal does: the lines down to the
+    /// cursor's go into the scrollback (rows below the cursor are always
+    /// blank), the screen is blank and the cursor top left.
+    pub fn clear_screen(&mut self) {
+        self.view_bottom();
+        for _ in 0..=self.row {
+            self.scroll();
+        }
+        self.row = 0;
+        self.column = 0;
+    }
+
+    /// Moves the cursor `count` cells left within its line (not past column
+    /// 0). On a full line (the cursor waiting to wrap) it counts from the
+    /// last cell, where the cursor is shown.
+    pub fn cursor_left(&mut self, count: usize) {
+        self.view_bottom();
+        if count > 0 {
+            self.column = self.column.min(self.width - 1).saturating_sub(count);
+        }
+    }
+
+    /// Moves the cursor `count` cells right within its line, at most to its
+    /// last cell.
+    pub fn cursor_right(&mut self, count: usize) {
+        self.view_bottom();
+        self.column = (self.column + count).min(self.width - 1).max(self.column);
+    }
+
+    /// Moves the view a page (the screen's height less one line, so one
+    /// line stays in sight) back through the scrollback or toward the
+    /// bottom; never past the oldest line held or below the bottom.
+    pub fn scroll_view(&mut self, scroll: Scroll) {
+        let page = (self.height - 1).max(1);
+        let back = match scroll {
+            Scroll::PageUp => (self.back + page).min(self.stored),
+            Scroll::PageDown => self.back.saturating_sub(page),
+        };
+        if back != self.back {
+            self.back = back;
+            self.mark_all_dirty();
+        }
+    }
+
+    /// Returns the view to the bottom (the newest lines, where the cursor
+    /// is), if it was moved back.
+    pub fn view_bottom(&mut self) {
+        if self.back != 0 {
+            self.back = 0;
+            self.mark_all_dirty();
+        }
+    }
+
+    /// How many lines the view is moved back from the bottom (0: at the
+    /// bottom).
+    #[cfg(test)]
+    pub fn view_back(&self) -> usize {
+        self.back
+    }
+
+    /// Lines of scrollback held above the screen.
+    #[cfg(test)]
+    pub fn stored(&self) -> usize {
+        self.stored
     }
 
     /// The colours of what is written next.
@@ -125,30 +234,38 @@ where
         (self.row, self.column)
     }
 
-    /// The cell the cursor is shown on: a full line shows it on its last
-    /// cell.
+    /// The cell the cursor is on: a full line shows it on its last cell.
     pub fn cursor_cell(&self) -> (usize, usize) {
         (self.row, self.column.min(self.width - 1))
     }
 
-    /// Visible row `row`'s cells.
+    /// The visible cell the cursor is shown on: [`TextGrid::cursor_cell`]
+    /// moved down with the view, `None` when the view is moved back so far
+    /// that the cursor's row is below the screen.
+    pub fn visible_cursor(&self) -> Option<(usize, usize)> {
+        let (row, column) = self.cursor_cell();
+        let row = row + self.back;
+        (row < self.height).then_some((row, column))
+    }
+
+    /// Visible row `row`'s cells, as the view shows them.
     pub fn line(&self, row: usize) -> &[u16] {
-        let start = self.slot(row) * self.width;
+        let start = self.view_slot(row) * self.width;
         &self.cells.as_ref()[start..start + self.width]
     }
 
-    /// Whether visible row `row` may have changed since the back end last
-    /// took it; clears the flag.
+    /// Whether visible row `row` (as the view shows it) may have changed
+    /// since the back end last took it; clears the flag.
     pub fn take_dirty(&mut self, row: usize) -> bool {
-        let slot = self.slot(row);
+        let slot = self.view_slot(row);
         core::mem::replace(&mut self.dirty.as_mut()[slot], false)
     }
 
     /// Marks every line as changed (the back end lost track of what it
-    /// shows).
+    /// shows, or the view moved).
     pub fn mark_all_dirty(&mut self) {
-        let height = self.height;
-        self.dirty.as_mut()[..height].fill(true);
+        let lines = self.lines;
+        self.dirty.as_mut()[..lines].fill(true);
     }
 
     /// Whether the grid scrolled since the last [`TextGrid::take_scrolled`].
@@ -167,13 +284,16 @@ where
     pub fn repair(&mut self) {
         self.row = self.row.min(self.height - 1);
         self.column = self.column.min(self.width);
-        self.top %= self.height;
+        self.top %= self.lines;
+        self.stored = self.stored.min(self.lines - self.height);
+        self.back = 0;
         self.mark_all_dirty();
     }
 
     /// Writes one byte: a character, or a control byte that moves the
     /// cursor (see the module documentation).
     pub fn write_byte(&mut self, byte: u8) {
+        self.view_bottom();
         match byte {
             b'\n' => self.new_line(),
             b'\r' => self.column = 0,
@@ -191,6 +311,7 @@ where
     /// Blanks the cursor's line from the cursor to its end, in the current
     /// colours (the cursor stays).
     pub fn erase_to_end_of_line(&mut self) {
+        self.view_bottom();
         let slot = self.slot(self.row);
         let blank = self.blank();
         let start = slot * self.width;
@@ -199,9 +320,14 @@ where
         self.dirty.as_mut()[slot] = true;
     }
 
-    /// The ring slot of visible row `row`.
+    /// The ring slot of the cursor's screen row `row` (the view ignored).
     fn slot(&self, row: usize) -> usize {
-        (self.top + row) % self.height
+        (self.top + row) % self.lines
+    }
+
+    /// The ring slot the view shows as visible row `row`.
+    fn view_slot(&self, row: usize) -> usize {
+        (self.top + self.lines - self.back + row) % self.lines
     }
 
     /// A blank cell in the current colours.
@@ -261,11 +387,14 @@ where
         }
     }
 
-    /// Scrolls up one line: the top line leaves the ring and comes back,
-    /// blank, as the last line. No other cell moves.
+    /// Scrolls up one line: the top line becomes the newest line of the
+    /// scrollback, and the slot after the screen (a free one, or once the
+    /// scrollback is full its oldest line) comes back, blank, as the last
+    /// line. No other cell moves.
     fn scroll(&mut self) {
-        let slot = self.top;
-        self.top = (self.top + 1) % self.height;
+        let slot = (self.top + self.height) % self.lines;
+        self.top = (self.top + 1) % self.lines;
+        self.stored = (self.stored + 1).min(self.lines - self.height);
         let blank = self.blank();
         let start = slot * self.width;
         self.cells.as_mut()[start..start + self.width].fill(blank);
@@ -282,6 +411,7 @@ where
     /// Writes ASCII chars as bytes and every other char as one ■; runs of
     /// printable ASCII (nearly all text) take a faster path.
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.view_bottom();
         let mut rest = s;
         while !rest.is_empty() {
             let printable = rest
@@ -312,6 +442,16 @@ pub trait TextScreen: fmt::Write {
     fn cursor(&self) -> (usize, usize);
     /// Blanks the rest of the cursor's line in the current colours.
     fn erase_to_end_of_line(&mut self);
+    /// Moves the cursor `count` cells left within its line.
+    fn cursor_left(&mut self, count: usize);
+    /// Moves the cursor `count` cells right within its line.
+    fn cursor_right(&mut self, count: usize);
+    /// Pushes the screen into the scrollback; blank screen, cursor top left.
+    fn clear_screen(&mut self);
+    /// Moves the view a page through the scrollback.
+    fn scroll_view(&mut self, scroll: Scroll);
+    /// Returns the view to the newest lines.
+    fn view_bottom(&mut self);
     /// Shows what changed since the last flush.
     fn flush(&mut self);
 

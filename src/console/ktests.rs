@@ -230,7 +230,7 @@ const FOUR_GIB: u64 = 1 << 32;
 fn a_framebuffer_above_4_gib_is_mapped_and_drawn(_: &Context) -> Outcome {
     use super::fbscreen::FbScreen;
     use super::font::BUILTIN;
-    use super::grid::TextScreen;
+    use super::grid::{SCROLLBACK, TextScreen};
     use super::render::{PixelFormat, PixelTarget, Renderer};
     use crate::arch::{Access, CacheType};
     use crate::boot_info::framebuffer::ColorField;
@@ -269,9 +269,13 @@ fn a_framebuffer_above_4_gib_is_mapped_and_drawn(_: &Context) -> Outcome {
     fn draw<T: PixelTarget>(target: T, format: PixelFormat, pitch: usize) -> T {
         let (width, height) = (640usize, 480usize);
         let grid = (width / 8, height / BUILTIN.height());
-        let cells = grid.0 * grid.1;
-        let (mut cells, mut dirty, mut shown) =
-            (vec![0u16; cells], vec![false; grid.1], vec![0u16; cells]);
+        // Room for the scrollback too (see `FbScreen::new`).
+        let lines = grid.1 + SCROLLBACK;
+        let (mut cells, mut dirty, mut shown) = (
+            vec![0u16; grid.0 * lines],
+            vec![false; lines],
+            vec![0u16; grid.0 * grid.1],
+        );
         let storage = (&mut cells[..], &mut dirty[..], &mut shown[..]);
         let renderer = Renderer::new(BUILTIN, format, pitch, 1);
         let mut screen = FbScreen::new(target, renderer, grid, (width, height), storage);

@@ -19,7 +19,7 @@ use crate::boot_info::framebuffer::Framebuffer;
 
 use super::choice::{self, Choice, Reason};
 use super::color::{ColorCode, ScreenChar};
-use super::grid::TextScreen;
+use super::grid::{Scroll, TextScreen};
 use super::screen::{HEIGHT, MEMORY_ROWS, WIDTH};
 use super::{fb, logger, serial, vga};
 
@@ -114,6 +114,66 @@ pub(super) fn print_record(color: ColorCode, args: fmt::Arguments) {
     without_interrupts(|| {
         with_screen(|screen| screen.print_line_in(color, args));
         serial::print(format_args!("{args}\n"));
+    });
+}
+
+/// The line editor's moves on both consoles: `screen` on the screen, then
+/// `ansi` (an ANSI/VT100 control sequence) on serial, where a terminal does
+/// the same. The sequences go to serial only: the screen shows ESC as ■.
+fn edit(screen: impl FnOnce(&mut dyn TextScreen), ansi: fmt::Arguments) {
+    without_interrupts(|| {
+        with_screen(|s| {
+            screen(s);
+            s.flush();
+        });
+        serial::print(ansi);
+    });
+}
+
+/// Moves the cursor `count` characters left within its line (`ESC[nD` on
+/// serial).
+pub fn cursor_left(count: usize) {
+    if count > 0 {
+        edit(|s| s.cursor_left(count), format_args!("\x1b[{count}D"));
+    }
+}
+
+/// Moves the cursor `count` characters right within its line (`ESC[nC`).
+pub fn cursor_right(count: usize) {
+    if count > 0 {
+        edit(|s| s.cursor_right(count), format_args!("\x1b[{count}C"));
+    }
+}
+
+/// Erases from the cursor to the end of its line (`ESC[K`).
+pub fn erase_to_end_of_line() {
+    edit(|s| s.erase_to_end_of_line(), format_args!("\x1b[K"));
+}
+
+/// Clears the screen, keeping what it showed in the scrollback, cursor top
+/// left (`ESC[2J ESC[H`: erase the display, cursor home).
+pub fn clear_screen() {
+    edit(|s| s.clear_screen(), format_args!("\x1b[2J\x1b[H"));
+}
+
+/// Moves the screen's view a page through the scrollback (the screen only:
+/// a serial terminal keeps its own).
+pub fn scroll_view(scroll: Scroll) {
+    without_interrupts(|| {
+        with_screen(|s| {
+            s.scroll_view(scroll);
+            s.flush();
+        })
+    });
+}
+
+/// Returns the screen's view to the newest lines.
+pub fn view_bottom() {
+    without_interrupts(|| {
+        with_screen(|s| {
+            s.view_bottom();
+            s.flush();
+        })
     });
 }
 

@@ -33,7 +33,7 @@
 use core::fmt;
 
 use super::color::{ColorCode, ScreenChar};
-use super::grid::{TextGrid, TextScreen};
+use super::grid::{SCROLLBACK, Scroll, TextGrid, TextScreen};
 
 /// Screen width in cells.
 pub const WIDTH: usize = 80;
@@ -76,19 +76,22 @@ pub trait TextMemory {
     fn set_cursor(&mut self, index: usize, shown: Option<usize>);
 }
 
-/// The grid of the VGA screen: 80x25 cells and 25 dirty flags, in a
-/// [`Storage`].
-type Grid<'a> = TextGrid<&'a mut [u16; WIDTH * HEIGHT], &'a mut [bool; HEIGHT]>;
+/// Lines of the grid's ring: the screen and its scrollback.
+const LINES: usize = HEIGHT + SCROLLBACK;
+
+/// The grid of the VGA screen: 80x25 cells, [`SCROLLBACK`] lines above them,
+/// and a dirty flag per line, in a [`Storage`].
+type Grid<'a> = TextGrid<&'a mut [u16; WIDTH * LINES], &'a mut [bool; LINES]>;
 
 /// The RAM a [`Screen`] works in: its cells, dirty flags and the mirror of
 /// the text memory. Kept apart from the writer so that a static one can be
-/// all zero bits (in `.bss`, not loaded from the kernel file): 36 KiB that
-/// would otherwise be initialised data.
+/// all zero bits (in `.bss`, not loaded from the kernel file): 68 KiB with
+/// the scrollback, that would otherwise be initialised data.
 pub struct Storage {
-    /// The grid's cells.
-    cells: [u16; WIDTH * HEIGHT],
+    /// The grid's cells: the screen and the scrollback.
+    cells: [u16; WIDTH * LINES],
     /// The grid's dirty flags.
-    dirty: [bool; HEIGHT],
+    dirty: [bool; LINES],
     /// What the text memory holds, cell by cell (it is never read back).
     mirror: [u16; MEMORY_CELLS],
 }
@@ -97,8 +100,8 @@ impl Storage {
     /// Storage of all zero bits; [`Screen::new`] sets up what it needs.
     pub const fn new() -> Storage {
         Storage {
-            cells: [0; WIDTH * HEIGHT],
-            dirty: [false; HEIGHT],
+            cells: [0; WIDTH * LINES],
+            dirty: [false; LINES],
             mirror: [0; MEMORY_CELLS],
         }
     }
@@ -126,7 +129,12 @@ impl<'a, M: TextMemory> Screen<'a, M> {
     /// memory holds zeros: call [`Screen::reset`] to make sure.
     pub fn new(memory: M, storage: &'a mut Storage) -> Screen<'a, M> {
         storage.mirror.fill(0);
-        let mut grid = TextGrid::new(&mut storage.cells, &mut storage.dirty, WIDTH, HEIGHT);
+        let mut grid = TextGrid::new(
+            &mut storage.cells,
+            &mut storage.dirty,
+            (WIDTH, HEIGHT),
+            SCROLLBACK,
+        );
         grid.clear();
         Screen {
             memory,
@@ -244,6 +252,26 @@ impl<M: TextMemory> TextScreen for Screen<'_, M> {
         self.grid.erase_to_end_of_line();
     }
 
+    fn cursor_left(&mut self, count: usize) {
+        self.grid.cursor_left(count);
+    }
+
+    fn cursor_right(&mut self, count: usize) {
+        self.grid.cursor_right(count);
+    }
+
+    fn clear_screen(&mut self) {
+        self.grid.clear_screen();
+    }
+
+    fn scroll_view(&mut self, scroll: Scroll) {
+        self.grid.scroll_view(scroll);
+    }
+
+    fn view_bottom(&mut self) {
+        self.grid.view_bottom();
+    }
+
     /// Writes what changed since the last flush to the text memory, then
     /// the start address and the cursor if they moved.
     fn flush(&mut self) {
@@ -281,8 +309,12 @@ impl<M: TextMemory> TextScreen for Screen<'_, M> {
             self.memory.set_start(start, self.shown_start);
             self.shown_start = Some(start);
         }
-        let (row, column) = self.grid.cursor_cell();
-        let cursor = start + row * WIDTH + column;
+        // With the view moved back past the cursor's row, the cursor goes to
+        // the cell after the visible screen, where the VGA does not show it.
+        let cursor = match self.grid.visible_cursor() {
+            Some((row, column)) => start + row * WIDTH + column,
+            None => start + HEIGHT * WIDTH,
+        };
         if self.shown_cursor != Some(cursor) {
             self.memory.set_cursor(cursor, self.shown_cursor);
             self.shown_cursor = Some(cursor);

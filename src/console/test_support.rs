@@ -1,8 +1,10 @@
 //! What the host tests of both screen back ends share: a plain reference
-//! screen that scrolls by copying every row (the obvious implementation of
-//! the grid's rules, as an oracle), and random input for it.
+//! screen that scrolls by copying every row and keeps its scrollback as a
+//! list of lines (the obvious implementation of the grid's rules, as an
+//! oracle), and random input for it.
 
 use crate::console::color::ColorCode;
+use crate::console::grid::{SCROLLBACK, Scroll, TextScreen};
 use crate::test_rng::Rng;
 
 /// The obvious implementation of the grid's rules.
@@ -12,6 +14,10 @@ pub struct Plain {
     pub column: usize,
     pub color: ColorCode,
     width: usize,
+    /// Lines that scrolled off the top, oldest first (at most SCROLLBACK).
+    pub history: Vec<Vec<u16>>,
+    /// How far the view is moved back.
+    pub back: usize,
 }
 
 impl Plain {
@@ -22,7 +28,32 @@ impl Plain {
             column: 0,
             color: ColorCode::DEFAULT,
             width,
+            history: vec![],
+            back: 0,
         }
+    }
+
+    /// The rows the view shows.
+    pub fn view(&self) -> Vec<Vec<u16>> {
+        let all: Vec<Vec<u16>> = self.history.iter().chain(&self.cells).cloned().collect();
+        let end = all.len() - self.back;
+        all[end - self.cells.len()..end].to_vec()
+    }
+
+    /// The visible cell the cursor shows on, if the view shows its row.
+    pub fn visible_cursor(&self) -> Option<(usize, usize)> {
+        let (row, column) = self.cursor_cell();
+        (row + self.back < self.cells.len()).then_some((row + self.back, column))
+    }
+
+    /// Scrolls up one line into the history.
+    fn scroll(&mut self) {
+        let top = self.cells.remove(0);
+        self.history.push(top);
+        if self.history.len() > SCROLLBACK {
+            self.history.remove(0);
+        }
+        self.cells.push(vec![self.blank(); self.width]);
     }
 
     fn blank(&self) -> u16 {
@@ -33,16 +64,14 @@ impl Plain {
         self.column = 0;
         let height = self.cells.len();
         if self.row == height - 1 {
-            for r in 1..height {
-                self.cells[r - 1] = self.cells[r].clone();
-            }
-            self.cells[height - 1] = vec![self.blank(); self.width];
+            self.scroll();
         } else {
             self.row += 1;
         }
     }
 
     pub fn byte(&mut self, b: u8) {
+        self.back = 0;
         if b == b'\n' {
             return self.line_feed();
         }
@@ -71,6 +100,8 @@ impl Plain {
     pub fn clear(&mut self) {
         let height = self.cells.len();
         self.cells = vec![vec![self.blank(); self.width]; height];
+        self.history.clear();
+        self.back = 0;
         self.row = 0;
         self.column = 0;
     }
@@ -92,7 +123,56 @@ impl Plain {
             Action::Color(color) => self.color = *color,
             Action::Clear => self.clear(),
             Action::Flush => {}
+            Action::Left(count) => {
+                self.back = 0;
+                if *count > 0 {
+                    self.column = self.column.min(self.width - 1).saturating_sub(*count);
+                }
+            }
+            Action::Right(count) => {
+                self.back = 0;
+                self.column = self.column.max((self.column + count).min(self.width - 1));
+            }
+            Action::EraseToEnd => {
+                self.back = 0;
+                let blank = self.blank();
+                let from = self.column.min(self.width);
+                self.cells[self.row][from..].fill(blank);
+            }
+            Action::ClearScreen => {
+                self.back = 0;
+                for _ in 0..=self.row {
+                    self.scroll();
+                }
+                self.row = 0;
+                self.column = 0;
+            }
+            Action::View(scroll) => {
+                let page = (self.cells.len() - 1).max(1);
+                self.back = match scroll {
+                    Scroll::PageUp => (self.back + page).min(self.history.len()),
+                    Scroll::PageDown => self.back.saturating_sub(page),
+                };
+            }
+            Action::Bottom => self.back = 0,
         }
+    }
+}
+
+/// Applies `action` to a screen back end through the consoles' interface
+/// (`Byte` and `Clear` are the back end's own test helpers: the caller's).
+pub fn apply_to_screen(screen: &mut dyn TextScreen, action: &Action) {
+    match action {
+        Action::Text(text) => screen.write_str(text).unwrap(),
+        Action::Color(color) => screen.set_color(*color),
+        Action::Flush => screen.flush(),
+        Action::Left(count) => screen.cursor_left(*count),
+        Action::Right(count) => screen.cursor_right(*count),
+        Action::EraseToEnd => screen.erase_to_end_of_line(),
+        Action::ClearScreen => screen.clear_screen(),
+        Action::View(scroll) => screen.scroll_view(*scroll),
+        Action::Bottom => screen.view_bottom(),
+        Action::Byte(_) | Action::Clear => unreachable!("the back end's own helpers"),
     }
 }
 
@@ -105,13 +185,22 @@ pub enum Action {
     Color(ColorCode),
     Clear,
     Flush,
+    /// The line editor's API.
+    Left(usize),
+    Right(usize),
+    EraseToEnd,
+    ClearScreen,
+    /// The scrollback.
+    View(Scroll),
+    Bottom,
 }
 
 /// A random step: mostly text and newlines, some of every control byte,
 /// random bytes, non-ASCII chars, colour changes, clears, and flushes at
-/// random points.
+/// random points; the line editor's moves and erases, and runs of pages
+/// through the scrollback.
 pub fn random_action(rng: &mut Rng) -> Action {
-    match rng.below(100) {
+    match rng.below(125) {
         0..=49 => {
             let len = rng.below(200);
             Action::Text(
@@ -132,6 +221,13 @@ pub fn random_action(rng: &mut Rng) -> Action {
         85..=87 => Action::Text(["é", "→x", "日本", "\u{1f600}\n"][rng.below(4)].to_string()),
         88..=92 => Action::Color(ColorCode(rng.next() as u8 & 0x7f)),
         93 => Action::Clear,
-        _ => Action::Flush,
+        94..=99 => Action::Flush,
+        100..=103 => Action::Left(rng.below(100)),
+        104..=107 => Action::Right(rng.below(100)),
+        108..=109 => Action::EraseToEnd,
+        110 => Action::ClearScreen,
+        111..=119 => Action::View(Scroll::PageUp),
+        120..=122 => Action::View(Scroll::PageDown),
+        _ => Action::Bottom,
     }
 }

@@ -20,12 +20,20 @@ def record_pid_of(command: str, name: str) -> str:
 
 
 def wait_for_pid(name: str) -> int:
+    """The recorded pid, once the shell that wrote it has become the leaked
+    command (exec done), so the leak report names that command, not the
+    shell: on a loaded machine the exec can lag the write."""
     pid_file = Path(os.environ["LEAK_PID_DIR"]) / name
     deadline = time.monotonic() + 10
     while not pid_file.exists() or not pid_file.read_text().strip():
         assert time.monotonic() < deadline, f"{pid_file} never written"
         time.sleep(0.05)
-    return int(pid_file.read_text())
+    pid = int(pid_file.read_text())
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    while not cmdline.read_bytes().startswith(b"sleep\0"):
+        assert time.monotonic() < deadline, f"pid {pid} never became `sleep`"
+        time.sleep(0.01)
+    return pid
 
 
 def test_leaks_through_script():

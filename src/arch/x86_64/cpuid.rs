@@ -1,7 +1,7 @@
 //! What this CPU can do, from the `cpuid` instruction (Intel SDM vol. 2A,
 //! CPUID): the features the memory code chooses between.
 
-use core::arch::x86_64::__cpuid;
+use core::arch::x86_64::{__cpuid, __cpuid_count};
 
 /// Leaf 1: processor info and feature bits.
 const LEAF_FEATURES: u32 = 0x1;
@@ -42,4 +42,12 @@ pub fn features() -> Features {
         pages_1g: extended & EDX_PAGE_1GB != 0,
         pat: basic.edx & EDX_PAT != 0,
     }
+}
+
+/// Runs `cpuid` for `leaf` and `subleaf`: [eax, ebx, ecx, edx] (for the
+/// shell's `cpu` report, which decodes them). The caller asks only for
+/// leaves the CPU reports it has.
+pub fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+    let result = __cpuid_count(leaf, subleaf);
+    [result.eax, result.ebx, result.ecx, result.edx]
 }

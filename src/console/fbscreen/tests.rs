@@ -9,9 +9,9 @@ use super::*;
 use crate::boot_info::framebuffer::ColorField;
 use crate::console::color::{Color, PALETTE, ScreenChar};
 use crate::console::font::{BUILTIN, GLYPH_WIDTH};
-use crate::console::grid::REPLACEMENT;
+use crate::console::grid::{REPLACEMENT, SCROLLBACK, Scroll};
 use crate::console::render::{CURSOR_ROWS, PixelFormat};
-use crate::console::test_support::{Action, Plain, random_action};
+use crate::console::test_support::{Action, Plain, apply_to_screen, random_action};
 use crate::test_rng::Rng;
 
 /// What padding and untouched bytes hold: never a byte the console writes
@@ -138,8 +138,9 @@ struct Fixture {
 
 fn console(mode: Mode) -> Fixture {
     let count = mode.columns() * mode.rows();
-    let cells = Vec::leak(vec![0x1234; count + 7]);
-    let dirty = Vec::leak(vec![false; mode.rows() + 3]);
+    let lines = mode.rows() + SCROLLBACK;
+    let cells = Vec::leak(vec![0x1234; mode.columns() * lines + 7]);
+    let dirty = Vec::leak(vec![false; lines + 3]);
     let shown = Vec::leak(vec![0x4321; count + 7]);
     let renderer = Renderer::new(BUILTIN, mode.format, mode.pitch, mode.scale);
     let mut screen = FbScreen::new(
@@ -166,7 +167,7 @@ fn encode(format: &PixelFormat, index: u8) -> Vec<u8> {
 
 /// The whole framebuffer as it must look when the screen shows `rows`
 /// (cell values) with the cursor on `cursor`: each pixel on its own.
-fn reference(mode: &Mode, rows: &[Vec<u16>], cursor: (usize, usize)) -> Vec<u8> {
+fn reference(mode: &Mode, rows: &[Vec<u16>], cursor: Option<(usize, usize)>) -> Vec<u8> {
     let mut bytes = vec![GARBAGE; mode.pitch * mode.height];
     let (cell_w, cell_h) = (GLYPH_WIDTH * mode.scale, BUILTIN.height() * mode.scale);
     let bpp = mode.format.bytes_per_pixel;
@@ -178,7 +179,8 @@ fn reference(mode: &Mode, rows: &[Vec<u16>], cursor: (usize, usize)) -> Vec<u8> 
                 let glyph_row = (y % cell_h) / mode.scale;
                 let bit = (x % cell_w) / mode.scale;
                 let on = BUILTIN.row(cell.ascii, glyph_row) & (0x80 >> bit) != 0
-                    || ((row, column) == cursor && glyph_row >= BUILTIN.height() - CURSOR_ROWS);
+                    || (Some((row, column)) == cursor
+                        && glyph_row >= BUILTIN.height() - CURSOR_ROWS);
                 if on {
                     cell.color.foreground()
                 } else {
@@ -199,7 +201,7 @@ fn reference(mode: &Mode, rows: &[Vec<u16>], cursor: (usize, usize)) -> Vec<u8> 
 fn assert_shows(fixture: &mut Fixture, plain: &Plain, context: &str) {
     fixture.screen.flush();
     let mode = fixture.mode;
-    let expected = reference(&mode, &plain.cells, plain.cursor_cell());
+    let expected = reference(&mode, &plain.view(), plain.visible_cursor());
     let actual = &fixture.screen.target().bytes;
     if let Some(at) = (0..expected.len()).find(|&i| expected[i] != actual[i]) {
         let (y, x) = (
@@ -335,11 +337,9 @@ fn drawing_only_what_changed_equals_a_redraw_from_scratch_for_random_input() {
             let action = random_action(&mut rng);
             let screen = &mut fixture.screen;
             match &action {
-                Action::Text(text) => screen.write_str(text).unwrap(),
                 Action::Byte(b) => screen.write_byte(*b),
-                Action::Color(color) => screen.set_color(*color),
                 Action::Clear => screen.clear(),
-                Action::Flush => screen.flush(),
+                other => apply_to_screen(screen, other),
             }
             plain.apply(&action);
             if step % 101 == 0 {
@@ -480,6 +480,43 @@ fn a_scroll_writes_only_the_glyph_rows_that_change() {
         written < redrawn_cells * 3 / 4,
         "{written} bytes written for {redrawn_cells} bytes of changed cells"
     );
+}
+
+/// Paging through the scrollback (and back to the bottom by writing) draws
+/// exactly what a redraw from scratch of the plain screen's view would,
+/// the cursor hidden while the view is moved back past it.
+#[test]
+fn scrollback_pages_draw_like_a_redraw_from_scratch() {
+    let mode = Mode::new(rgb32(), 160, 96);
+    let mut rng = Rng(0x5c20_11ba_c4d3);
+    let mut fixture = console(mode);
+    let mut plain = plain(&mode);
+    let mut deepest = 0;
+    for step in 0..2500 {
+        let action = random_action(&mut rng);
+        let view = matches!(action, Action::View(_) | Action::Left(_));
+        match &action {
+            Action::Byte(b) => fixture.screen.write_byte(*b),
+            Action::Clear => fixture.screen.clear(),
+            other => apply_to_screen(&mut fixture.screen, other),
+        }
+        plain.apply(&action);
+        if view {
+            deepest = deepest.max(plain.back);
+            assert_shows(&mut fixture, &plain, &format!("step {step}"));
+        }
+    }
+    assert!(deepest > mode.rows(), "paged only {deepest} lines back");
+    for i in 0..300 {
+        write_both(&mut fixture, &mut plain, &format!("line {i}\n"));
+    }
+    while plain.back < SCROLLBACK {
+        apply_to_screen(&mut fixture.screen, &Action::View(Scroll::PageUp));
+        plain.apply(&Action::View(Scroll::PageUp));
+    }
+    assert_shows(&mut fixture, &plain, "the oldest page");
+    write_both(&mut fixture, &mut plain, "x");
+    assert_shows(&mut fixture, &plain, "back at the bottom");
 }
 
 thread_local! {

@@ -6,7 +6,7 @@ use core::fmt::Write;
 use super::*;
 use crate::console::color::{Color, ColorCode, ScreenChar};
 use crate::console::grid::REPLACEMENT;
-use crate::console::test_support::{Action, Plain, random_action};
+use crate::console::test_support::{Action, Plain, apply_to_screen, random_action};
 use crate::test_rng::Rng;
 
 /// Text memory in RAM that remembers the start and cursor registers and
@@ -330,11 +330,9 @@ fn rewrite_memory_repairs_what_others_wrote() {
 fn random_step(rng: &mut Rng, s: &mut Screen<'_, Ram>, plain: &mut Plain) {
     let action = random_action(rng);
     match &action {
-        Action::Text(text) => s.write_str(text).unwrap(),
         Action::Byte(b) => s.write_byte(*b),
-        Action::Color(color) => s.set_color(*color),
         Action::Clear => s.clear(),
-        Action::Flush => s.flush(),
+        other => apply_to_screen(s, other),
     }
     plain.apply(&action);
 }
@@ -343,7 +341,7 @@ fn random_step(rng: &mut Rng, s: &mut Screen<'_, Ram>, plain: &mut Plain) {
 fn assert_same(s: &mut Screen<'_, Ram>, plain: &Plain, context: &str) {
     s.flush();
     let shown = visible(s.memory());
-    for (r, (row, expected)) in shown.iter().zip(&plain.cells).enumerate() {
+    for (r, (row, expected)) in shown.iter().zip(&plain.view()).enumerate() {
         assert_eq!(row, expected, "row {r} differs ({context})");
     }
     assert_eq!(
@@ -353,7 +351,7 @@ fn assert_same(s: &mut Screen<'_, Ram>, plain: &Plain, context: &str) {
     );
     assert_eq!(
         hardware_cursor(s),
-        (plain.row, plain.column.min(WIDTH - 1)),
+        plain.visible_cursor().unwrap_or((HEIGHT, 0)),
         "({context})"
     );
 }
@@ -412,4 +410,126 @@ fn erase_to_end_of_line_blanks_in_the_current_colour() {
             .iter()
             .all(|&c| c == ScreenChar::blank(band).to_cell())
     );
+}
+
+// --- scrollback and the line editor's API ---------------------------------------
+
+#[test]
+fn scrollback_pages_back_through_two_hundred_lines_and_typing_returns() {
+    let mut s = screen();
+    for i in 0..400 {
+        writeln!(s, "line {i}").unwrap();
+    }
+    // The screen shows lines 376..=399 and the empty cursor row.
+    assert_eq!(text(&mut s)[0], "line 376");
+    let mut pages = 0;
+    loop {
+        let before = s.grid.view_back();
+        s.scroll_view(Scroll::PageUp);
+        if s.grid.view_back() == before {
+            break;
+        }
+        pages += 1;
+    }
+    // SCROLLBACK lines above the screen, a page (HEIGHT - 1 lines) at a time.
+    assert_eq!(s.grid.view_back(), SCROLLBACK);
+    assert_eq!(pages, SCROLLBACK.div_ceil(HEIGHT - 1));
+    assert_eq!(text(&mut s)[0], format!("line {}", 376 - SCROLLBACK));
+    assert_eq!(hardware_cursor(&mut s), (HEIGHT, 0), "cursor hidden");
+    s.scroll_view(Scroll::PageDown);
+    assert_eq!(
+        text(&mut s)[0],
+        format!("line {}", 376 - SCROLLBACK + HEIGHT - 1)
+    );
+    // Anything written returns the view to the bottom.
+    write!(s, "x").unwrap();
+    assert_eq!(s.grid.view_back(), 0);
+    let shown = text(&mut s);
+    assert_eq!(
+        (shown[0].as_str(), shown[HEIGHT - 1].as_str()),
+        ("line 376", "x")
+    );
+    assert_eq!(hardware_cursor(&mut s), (HEIGHT - 1, 1));
+}
+
+#[test]
+fn scrollback_views_equal_the_reference_at_every_page() {
+    for seed in 1..=6u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+        let mut s = screen();
+        let mut plain = Plain::new(WIDTH, HEIGHT);
+        let mut deepest = 0;
+        for step in 0..4000 {
+            let action = random_action(&mut rng);
+            let view = matches!(action, Action::View(_));
+            match &action {
+                Action::Byte(b) => s.write_byte(*b),
+                Action::Clear => s.clear(),
+                other => apply_to_screen(&mut *s, other),
+            }
+            plain.apply(&action);
+            if view {
+                deepest = deepest.max(plain.back);
+                assert_same(&mut s, &plain, &format!("seed {seed}, step {step}"));
+            }
+        }
+        assert!(
+            deepest > HEIGHT,
+            "seed {seed} paged only {deepest} lines back"
+        );
+    }
+}
+
+#[test]
+fn clear_screen_keeps_what_it_cleared_in_the_scrollback() {
+    let mut s = screen();
+    write!(s, "one\ntwo\nkestrel> abc").unwrap();
+    s.clear_screen();
+    assert_eq!(s.cursor(), (0, 0));
+    assert_eq!(text(&mut s), rows(&[]));
+    s.scroll_view(Scroll::PageUp);
+    assert_eq!(
+        text(&mut s),
+        rows(&["one", "two", "kestrel> abc"]),
+        "the three lines are back, the blank screen below them"
+    );
+}
+
+#[test]
+fn cursor_moves_stay_within_the_line() {
+    let mut s = screen();
+    write!(s, "first\nkestrel> hello").unwrap();
+    s.cursor_left(3);
+    assert_eq!(s.cursor(), (1, 11));
+    s.cursor_left(100);
+    assert_eq!(s.cursor(), (1, 0), "never onto the line above");
+    s.cursor_right(5);
+    assert_eq!(s.cursor(), (1, 5));
+    s.cursor_right(1000);
+    assert_eq!(s.cursor(), (1, WIDTH - 1), "never past the last cell");
+    s.cursor_left(0);
+    s.cursor_right(0);
+    assert_eq!(s.cursor(), (1, WIDTH - 1));
+    // Insert in the middle, the way the line editor redraws: the tail
+    // again, erase what is left, then back to the cursor.
+    s.cursor_left(WIDTH - 1 - 11);
+    write!(s, "X").unwrap();
+    write!(s, "llo").unwrap();
+    s.erase_to_end_of_line();
+    s.cursor_left(3);
+    assert_eq!(text(&mut s)[1], "kestrel> heXllo");
+    assert_eq!(hardware_cursor(&mut s), (1, 12));
+}
+
+#[test]
+fn a_full_line_counts_moves_from_its_last_cell() {
+    let mut s = screen();
+    write!(s, "{}", "a".repeat(WIDTH)).unwrap();
+    assert_eq!(s.cursor(), (0, WIDTH));
+    s.cursor_left(1);
+    assert_eq!(s.cursor(), (0, WIDTH - 2));
+    let mut full = screen();
+    write!(full, "{}", "a".repeat(WIDTH)).unwrap();
+    full.cursor_right(3);
+    assert_eq!(full.cursor(), (0, WIDTH), "right stays put");
 }

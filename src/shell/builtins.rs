@@ -1,0 +1,128 @@
+//! What each shell command does, on the running kernel. The table, the
+//! parser and the descriptions are [`super::commands`]; this file is the
+//! glue to the rest of the kernel: consoles, memory, CPU, interrupts, time,
+//! power, the self-test and the crash kinds.
+
+use alloc::string::String;
+use core::fmt::Write;
+
+use super::commands::{self, Command, Parsed, TABLE};
+use super::cpu::CpuInfo;
+use super::run::{Consoles, Context};
+use crate::boot_info::{self, report::total_usable_bytes};
+use crate::cmdline::Crash;
+use crate::memory::{self, PAGE_SIZE};
+
+/// The width `help` pads a command and its arguments to.
+const HELP_COLUMN: usize = 16;
+
+/// Runs the command on an entered `line`; prints what it has to say and
+/// returns (except `panic`, `crash` with a fatal kind, `reboot` and
+/// `poweroff`).
+pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
+    let (command, arguments) = match commands::parse(line) {
+        Parsed::Empty => return,
+        Parsed::Unknown(name) => {
+            println!("unknown command: {name} (try help)");
+            return;
+        }
+        Parsed::Run(command, arguments) => (command, arguments),
+    };
+    let takes_arguments = matches!(command, Command::Echo | Command::Crash);
+    if !takes_arguments && !arguments.is_empty() {
+        let name = TABLE
+            .iter()
+            .find(|e| e.command == command)
+            .map_or("", |e| e.name);
+        println!("{name}: takes no arguments (try help)");
+        return;
+    }
+    match command {
+        Command::Help => help(),
+        Command::Clear => crate::console::clear_screen(),
+        Command::Echo => echo(arguments),
+        Command::Uptime => {
+            let up = crate::time::uptime();
+            println!("uptime: {}.{:03} s", up.as_secs(), up.subsec_millis());
+        }
+        Command::Cpu => print!("{}", CpuInfo::read(crate::arch::cpuid)),
+        Command::Mem => mem(context),
+        Command::Bootinfo => boot_info::print_report(context.report),
+        Command::Interrupts => {
+            let _ = crate::interrupts::report(consoles);
+        }
+        Command::Selftest => {
+            crate::selftest::run_and_return(context.suites, context.tests);
+        }
+        Command::Panic => panic!("deliberate panic (the shell's panic command)"),
+        Command::Crash => crash(arguments),
+        Command::Reboot => crate::power::reboot(),
+        Command::Poweroff => crate::power::poweroff(),
+    }
+}
+
+/// `help`: every command, its arguments and description; then the keys.
+fn help() {
+    for entry in TABLE {
+        let mut usage = String::from(entry.name);
+        if !entry.arguments.is_empty() {
+            usage.push(' ');
+            usage.push_str(entry.arguments);
+        }
+        println!("  {usage:<HELP_COLUMN$}{}", entry.description);
+    }
+    println!(
+        "keys: Left/Right Home/End Backspace Delete, Up/Down history, Tab completes,\n  \
+         Ctrl-U clears the line, Ctrl-C abandons it, Ctrl-L clears the screen,\n  \
+         Shift-PgUp/Shift-PgDn scroll the screen back and forth"
+    );
+}
+
+/// `echo WORDS`: the words, one space between each.
+fn echo(arguments: &str) {
+    let mut line = String::new();
+    for (i, word) in commands::words(arguments).enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    println!("{line}");
+}
+
+/// `mem`: usable RAM, free frames, heap use.
+fn mem(context: &Context) {
+    let usable = total_usable_bytes(context.report.boot.memory_areas());
+    let (free, total) = memory::with_frames(|frames| (frames.free_frames(), frames.total_frames()));
+    let heap = memory::heap::usage();
+    println!("ram: {} KiB usable", usable / 1024);
+    println!(
+        "frames: {free} free of {total} ({} KiB free)",
+        free * PAGE_SIZE / 1024
+    );
+    println!(
+        "heap: {} bytes in {} allocations, {} KiB mapped, limit {} KiB",
+        heap.allocated,
+        heap.allocations,
+        heap.mapped / 1024,
+        heap.limit / 1024
+    );
+}
+
+/// `crash KIND`: the fault (see `debug::crash`); without a known kind, the
+/// list of kinds.
+fn crash(arguments: &str) {
+    let mut words = commands::words(arguments);
+    let kind = words.next();
+    let found = Crash::ALL.iter().find(|(name, _)| Some(*name) == kind);
+    match (found, words.next()) {
+        (Some(&(_, kind)), None) => crate::debug::crash(kind),
+        _ => {
+            let mut kinds = String::new();
+            for (name, _) in Crash::ALL {
+                let _ = write!(kinds, " {name}");
+            }
+            println!("usage: crash KIND, KIND one of:{kinds}");
+        }
+    }
+}

@@ -1,0 +1,405 @@
+"""End-to-end tests of the shell on the real ISO: typing through the serial
+port and through the PS/2 keyboard (the monitor's `sendkey`), the echo, the
+commands' output on the screen (read from outside) and on serial, the line
+editor's keys, history, Tab completion, scrollback, reboot and power off,
+`noshell`, and a flood of input."""
+
+import re
+import time
+
+from harness import BANNER, VGA_COLUMNS, VGA_ROWS, build_iso, check
+from terminal import (PROMPT, key_names, prompts, run, shell_lines, terminal_lines,
+                      wait_for_prompt)
+
+UP, DOWN, LEFT, RIGHT = "\x1b[A", "\x1b[B", "\x1b[D", "\x1b[C"
+HOME, END, DELETE = "\x1b[H", "\x1b[F", "\x1b[3~"
+SHIFT_PGUP, SHIFT_PGDN = "\x1b[5;2~", "\x1b[6;2~"
+
+
+def shell(qemu, name, iso=None, **options):
+    """A boot that typed nothing yet, its first prompt on serial."""
+    boot = qemu(name, iso, serial_input=True, **options)
+    boot.wait_for_line("ready")
+    wait_for_prompt(boot)
+    return boot
+
+
+def screen_after(boot, rows: list[str]):
+    """The screen, once its last rows read `rows` (the screen is drawn right
+    after serial; look again until it shows them, within a bound)."""
+    deadline = time.monotonic() + 20
+    while True:
+        screen = boot.screen()
+        lines = screen.lines()
+        if lines[-len(rows):] == rows or _last_rows(lines, len(rows)) == rows:
+            return screen
+        if time.monotonic() > deadline:
+            boot.fail(f"the screen does not end with {rows}:\n{screen}")
+        time.sleep(0.1)
+
+
+def _last_rows(lines: list[str], count: int) -> list[str]:
+    """The last `count` rows that are not blank below the text."""
+    while lines and not lines[-1]:
+        lines = lines[:-1]
+    return lines[-count:]
+
+
+def check_cursor_after_prompt(boot, screen, text: str = ""):
+    """The hardware cursor is on the prompt's row, after `text`."""
+    row = max(r for r, line in enumerate(screen.lines()) if line.startswith(PROMPT.rstrip()))
+    expected = screen.start + row * VGA_COLUMNS + len(PROMPT) + len(text)
+    check(boot.crtc_cursor() == expected,
+          f"cursor at {boot.crtc_cursor()}, expected {expected} (row {row}){boot.evidence()}")
+
+
+def test_a_command_typed_on_serial_answers_on_both_consoles(qemu):
+    """`echo` typed on COM1: echoed, answered and a new prompt, on serial
+    and on the VGA screen, the cursor after the new prompt."""
+    boot = shell(qemu, "shell-serial")
+    output = run(boot, "echo hello   world")
+    check(output == ["hello world"], f"echo printed {output}{boot.evidence()}")
+    lines = shell_lines(boot)
+    check(lines[-3:] == [PROMPT + "echo hello   world", "hello world", PROMPT.rstrip()],
+          f"serial shows {lines[-3:]}{boot.evidence()}")
+    screen = screen_after(boot, [PROMPT + "echo hello   world", "hello world",
+                                 PROMPT.rstrip()])
+    check("ready" in screen.lines(), f"`ready` is not a row of its own:\n{screen}")
+    check_cursor_after_prompt(boot, screen)
+    boot.check_running()
+
+
+def test_a_command_typed_on_the_ps2_keyboard_answers_on_both_consoles(qemu):
+    """The same through the PS/2 keyboard (`sendkey`), shifted letters
+    included."""
+    boot = shell(qemu, "shell-ps2")
+    boot.sendkey(*key_names("echo Typed-On PS2\n"))
+    wait_for_prompt(boot, 2)
+    lines = shell_lines(boot)
+    check(lines[-3:] == [PROMPT + "echo Typed-On PS2", "Typed-On PS2", PROMPT.rstrip()],
+          f"serial shows {lines[-3:]}{boot.evidence()}")
+    screen = screen_after(boot, [PROMPT + "echo Typed-On PS2", "Typed-On PS2",
+                                 PROMPT.rstrip()])
+    check_cursor_after_prompt(boot, screen)
+
+
+def test_history_with_the_arrow_keys(qemu):
+    """Up twice brings back the line before last; Down past the newest
+    brings back what was typed. On serial (ANSI arrows) and PS/2."""
+    boot = shell(qemu, "shell-history")
+    run(boot, "echo one")
+    run(boot, "echo two")
+    before = prompts(boot)
+    boot.send_serial((UP + UP + "\r").encode())
+    wait_for_prompt(boot, before + 1)
+    check(shell_lines(boot)[-3:] == [PROMPT + "echo one", "one", PROMPT.rstrip()],
+          f"Up Up Enter: {shell_lines(boot)[-3:]}{boot.evidence()}")
+    before = prompts(boot)
+    boot.send_serial(("ech" + UP + DOWN + "o three\r").encode())
+    wait_for_prompt(boot, before + 1)
+    check(shell_lines(boot)[-2] == "three",
+          f"Down did not bring back the draft: {shell_lines(boot)[-3:]}{boot.evidence()}")
+    boot.sendkey("up", "up", "ret")
+    wait_for_prompt(boot, before + 2)
+    check(shell_lines(boot)[-2] == "one",
+          f"PS/2 Up Up Enter: {shell_lines(boot)[-3:]}{boot.evidence()}")
+    screen_after(boot, [PROMPT + "echo one", "one", PROMPT.rstrip()])
+
+
+def test_tab_completes_a_command_or_lists_the_choices(qemu):
+    """`upt` Tab completes to `uptime `; `c` Tab lists clear, cpu and crash
+    and draws the line again."""
+    boot = shell(qemu, "shell-tab")
+    output = run(boot, "upt\t")
+    check(len(output) == 1 and output[0].startswith("uptime: "),
+          f"upt<Tab> ran {output}{boot.evidence()}")
+    check(PROMPT + "uptime" in shell_lines(boot), "the completion is not echoed")
+    before = prompts(boot)
+    boot.send_serial(b"c\t")
+    deadline = time.monotonic() + 20
+    while "clear  cpu  crash" not in shell_lines(boot):
+        check(time.monotonic() < deadline, f"no list of choices{boot.evidence()}")
+        time.sleep(0.05)
+    boot.send_serial(b"pu\r")
+    wait_for_prompt(boot, before + 2)
+    lines = shell_lines(boot)
+    check(any(l.startswith("vendor: ") for l in lines), f"`cpu` did not run{boot.evidence()}")
+    screen = boot.screen()
+    check(screen.find("clear  cpu  crash") is not None, f"no choices on screen:\n{screen}")
+
+
+def test_line_editing_keys(qemu):
+    """Left, Home, End, Delete, Backspace, Ctrl-U and Ctrl-C, through the
+    serial port's terminal sequences."""
+    boot = shell(qemu, "shell-editing")
+    check(run(boot, "echo abd" + LEFT + "c") == ["abcd"], "insert after Left")
+    check(run(boot, "xecho wrong" + HOME + DELETE + END + "\x7f\x7fng") == ["wrong"],
+          f"Home/Delete/End/Backspace: {shell_lines(boot)[-4:]}")
+    check(run(boot, "garbage\x15echo fresh") == ["fresh"], "Ctrl-U did not clear the line")
+    before = prompts(boot)
+    boot.send_serial(b"echo abandoned\x03")
+    wait_for_prompt(boot, before + 1)
+    lines = shell_lines(boot)
+    check(lines[-2:] == [PROMPT + "echo abandoned^C", PROMPT.rstrip()],
+          f"Ctrl-C: {lines[-3:]}{boot.evidence()}")
+    check("abandoned" not in lines[:-2][-1:], "Ctrl-C ran the line")
+    screen_after(boot, [PROMPT + "echo abandoned^C", PROMPT.rstrip()])
+
+
+def test_an_over_long_line_is_refused_with_a_message(qemu):
+    """More than 70 characters: the rest refused, one message, the line
+    kept and drawn again; Enter runs what was kept."""
+    boot = shell(qemu, "shell-long")
+    output = run(boot, "echo " + "x" * 100)
+    kept = "x" * 65
+    message = "line too long: at most 70 characters"
+    check(output == [message, PROMPT + "echo " + kept, kept],
+          f"after 105 characters: {output}{boot.evidence()}")
+    screen_after(boot, [message, PROMPT + "echo " + kept, kept, PROMPT.rstrip()])
+
+
+def test_uptime_grows_between_two_calls(qemu):
+    boot = shell(qemu, "shell-uptime")
+    values = []
+    for _ in range(2):
+        output = run(boot, "uptime")
+        match = re.fullmatch(r"uptime: (\d+)\.(\d{3}) s", output[0] if output else "")
+        check(match is not None, f"uptime printed {output}{boot.evidence()}")
+        values.append(int(match.group(1)) * 1000 + int(match.group(2)))
+    check(values[1] > values[0] > 0, f"uptime went {values[0]} ms -> {values[1]} ms")
+
+
+def test_the_reporting_commands(qemu):
+    """help, cpu, mem, bootinfo, interrupts, crash without a kind, an
+    unknown command and extra arguments: each prints its lines."""
+    boot = shell(qemu, "shell-commands")
+    output = run(boot, "help")
+    names = [line.split()[0] for line in output if line.startswith("  ")]
+    for name in ("help", "clear", "echo", "uptime", "cpu", "mem", "bootinfo",
+                 "interrupts", "selftest", "panic", "crash", "reboot", "poweroff"):
+        check(name in names, f"help does not list {name}: {output}")
+    cpu = run(boot, "cpu")
+    check(cpu[0].startswith("vendor: ") and cpu[1].startswith("brand: ")
+          and re.fullmatch(r"family \d+, model \d+, stepping \d+", cpu[2])
+          and cpu[3].startswith("has: ") and "long-mode" in cpu[3].split()
+          and cpu[4].startswith("lacks: "), f"cpu printed {cpu}")
+    mem = run(boot, "mem")
+    check(re.fullmatch(r"ram: \d+ KiB usable", mem[0])
+          and re.fullmatch(r"frames: \d+ free of \d+ \(\d+ KiB free\)", mem[1])
+          and re.fullmatch(r"heap: \d+ bytes in \d+ allocations, \d+ KiB mapped, "
+                           r"limit \d+ KiB", mem[2]), f"mem printed {mem}")
+    report = run(boot, "bootinfo")
+    check(report[0].startswith("loader: ") and any(l.startswith("frames: ") for l in report)
+          and any(l.startswith("heap: talc") for l in report), f"bootinfo printed {report}")
+    interrupts = run(boot, "interrupts")
+    check(any(l.startswith("controller: ") for l in interrupts)
+          and any(l.startswith("dropped input: ") for l in interrupts),
+          f"interrupts printed {interrupts}")
+    check(run(boot, "crash")[0].startswith("usage: crash KIND, KIND one of: breakpoint"),
+          "crash without a kind")
+    check(run(boot, "frobnicate now") == ["unknown command: frobnicate (try help)"],
+          "unknown command")
+    check(run(boot, "uptime please") == ["uptime: takes no arguments (try help)"],
+          "extra arguments")
+    check(run(boot, "") == [], "an empty line prints nothing")
+    boot.check_running()
+
+
+def test_selftest_and_a_breakpoint_come_back_to_the_shell(qemu):
+    """`selftest` runs the in-kernel tests without leaving the shell;
+    `crash breakpoint` reports and carries on; the shell still answers."""
+    boot = shell(qemu, "shell-selftest", timeout=120)
+    output = run(boot, "selftest")
+    summary = re.fullmatch(r"(\d+) passed, (\d+) failed(, \d+ skipped)?",
+                           output[-1] if output else "")
+    check(summary is not None and int(summary.group(1)) > 10,
+          f"selftest printed {output[-5:]}{boot.evidence()}")
+    failed = [l for l in output if l.endswith("FAILED")]
+    check(summary.group(2) == "0", f"in-kernel tests failed in the shell: {failed}")
+    output = run(boot, "crash breakpoint")
+    check(any(l.startswith("breakpoint (#BP) at rip ") for l in output)
+          and output[-1] == "crash=breakpoint: the kernel carried on after the breakpoint",
+          f"crash breakpoint printed {output}")
+    check(run(boot, "echo still here") == ["still here"], "the shell stopped answering")
+
+
+def test_panic_and_crash_commands_show_the_panic_screen(qemu):
+    boot = shell(qemu, "shell-panic")
+    boot.send_serial(b"panic\r")
+    boot.wait_for_line("KERNEL PANIC: deliberate panic (the shell's panic command)")
+    boot.wait_for_line(r"the kernel has stopped", regex=True)
+    screen = boot.screen()
+    check(screen.find("KERNEL PANIC: deliberate panic") is not None,
+          f"no panic screen:\n{screen}")
+    boot.check_running()
+    boot = shell(qemu, "shell-crash-gp")
+    boot.send_serial(b"crash gp\r")
+    boot.wait_for_line("KERNEL PANIC: CPU exception: general protection fault (#GP)")
+    boot.check_running()
+
+
+def _ends_qemu(qemu, name: str, command: str):
+    """`command` prints its `command:` line and QEMU ends (-no-reboot), with
+    no fallback or panic line before it; returns that line."""
+    boot = shell(qemu, name)
+    boot.send_serial(command.encode() + b"\r")
+    status = boot.wait_exit()
+    lines = shell_lines(boot)
+    start = lines.index(PROMPT + command)
+    after = [l for l in lines[start + 1:] if l]
+    check(len(after) == 1 and after[0].startswith(command + ": "),
+          f"after `{command}`: {after} (exit status {status}){boot.evidence()}")
+    return after[0], status
+
+
+def test_reboot_prints_its_line_and_ends_qemu(qemu):
+    line, status = _ends_qemu(qemu, "shell-reboot", "reboot")
+    check(status == 0, f"QEMU exit status {status} after `{line}`")
+
+
+def test_poweroff_prints_its_line_and_ends_qemu(qemu):
+    line, status = _ends_qemu(qemu, "shell-poweroff", "poweroff")
+    check(status == 0, f"QEMU exit status {status} after `{line}`")
+
+
+def _screen_changed(boot, before: list[str]) -> list[str]:
+    """The screen's rows once they differ from `before` (within a bound)."""
+    deadline = time.monotonic() + 20
+    while True:
+        rows = boot.screen().lines()
+        if rows != before:
+            return rows
+        check(time.monotonic() < deadline, f"the screen did not change{boot.evidence()}")
+        time.sleep(0.05)
+
+
+def test_scrollback_pages_back_to_the_banner_and_typing_returns(qemu):
+    """After enough output that the banner scrolled off, Shift-PgUp (PS/2)
+    pages back a page at a time until the banner is the top row (the first
+    line of the boot); Shift-PgDn (the serial terminal's ESC[6;2~) pages
+    forward; a typed character returns to the bottom."""
+    boot = shell(qemu, "shell-scrollback")
+    for _ in range(3):
+        run(boot, "help")
+    bottom = boot.screen().lines()
+    check(BANNER not in bottom, f"the banner is still on screen: {bottom}")
+    rows, pages = bottom, 0
+    while rows[0] != BANNER:
+        check(pages < 10, f"ten pages back and no banner: {rows}")
+        boot.sendkey("shift-pgup")
+        rows = _screen_changed(boot, rows)
+        pages += 1
+        check(BANNER not in rows or rows[0] == BANNER,
+              f"page {pages}: the banner is not the top row: {rows}")
+    check(pages >= 2, f"only {pages} page back to the banner")
+    boot.send_serial(SHIFT_PGDN.encode())
+    down = _screen_changed(boot, rows)
+    check(down[0] == rows[VGA_ROWS - 1], f"a page down should start with the last row "
+          f"of the page before ({rows[VGA_ROWS - 1]!r}): {down}")
+    boot.send_serial(b"x")
+    screen = screen_after(boot, [PROMPT + "x"])
+    check(screen.lines()[:-1] == bottom[:-1],
+          f"typing did not return to the bottom:\n{screen}")
+    check_cursor_after_prompt(boot, screen, "x")
+
+
+def test_clear_and_ctrl_l_clear_the_screen(qemu):
+    """`clear` leaves the prompt on the top row; Ctrl-L too, keeping the
+    line being typed; the terminal on serial gets ESC[2J ESC[H."""
+    boot = shell(qemu, "shell-clear")
+    before = prompts(boot)
+    boot.send_serial(b"clear\r")
+    wait_for_prompt(boot, before + 1)
+    screen = screen_after(boot, [PROMPT.rstrip()])
+    check(screen.lines()[0] == PROMPT.rstrip() and not any(screen.lines()[1:]),
+          f"after clear:\n{screen}")
+    check("\x1b[2J\x1b[H" in boot.serial(), "no clear-screen sequence on serial")
+    boot.send_serial(b"echo kept\x0c")
+    deadline = time.monotonic() + 20
+    while boot.screen().lines()[0] != PROMPT + "echo kept":
+        check(time.monotonic() < deadline, f"Ctrl-L:\n{boot.screen()}")
+        time.sleep(0.05)
+    check(run(boot, "") == ["kept"] or shell_lines(boot)[-2] == "kept",
+          f"the kept line did not run: {shell_lines(boot)[-3:]}")
+
+
+def test_noshell_halts_after_ready(qemu):
+    """`noshell`: `ready` is the last line; typing gets no answer."""
+    boot = qemu("shell-noshell", build_iso("shell-noshell", cmdline="noshell"),
+                serial_input=True)
+    boot.wait_for_line("ready")
+    boot.send_serial(b"help\r")
+    boot.check_running(settle=1.0)
+    lines = [l for l in boot.serial_lines() if l.strip()]
+    check(lines[-1] == "ready", f"serial after ready: {lines[-3:]}")
+    check(PROMPT not in boot.serial(), "a prompt with noshell")
+
+
+def test_ten_thousand_bytes_at_once_are_counted_and_the_shell_answers(qemu):
+    """`selftest` and 10,000 Enter keys sent at once: while the self-test
+    runs the shell reads no input, so the input queue fills and the rest is
+    dropped and counted; once the shell catches up it says how many
+    (`[WARN] input: N bytes dropped`); every accepted Enter gave a prompt,
+    and dropped + accepted = sent; then `echo` still answers."""
+    sent = 10_000
+    boot = shell(qemu, "shell-flood", timeout=120)
+    start = prompts(boot)
+    boot.send_serial(b"selftest\r" + b"\r" * sent)
+    warning = re.compile(r"\[WARN\] input: (\d+) bytes dropped")
+    deadline = time.monotonic() + 120
+    while True:
+        serial = boot.serial()
+        counts = [int(n) for n in warning.findall(serial)]
+        # New prompts: the one after selftest, one per accepted Enter, one
+        # drawn again after each warning.
+        accepted = serial.count(PROMPT) - start - 1 - len(counts)
+        if accepted + sum(counts) >= sent and serial.endswith(PROMPT):
+            break
+        check(time.monotonic() < deadline,
+              f"after {sent} bytes: {accepted} accepted, {sum(counts)} dropped"
+              f"{boot.evidence()}")
+        time.sleep(0.1)
+    dropped = sum(counts)
+    check(re.search(r"^\d+ passed, 0 failed", serial, re.M) is not None,
+          f"the self-test failed under the flood{boot.evidence()}")
+    check(dropped > 0, f"nothing was dropped: the shell kept up with {sent} bytes")
+    check(accepted + dropped == sent,
+          f"accepted {accepted} + dropped {dropped} != sent {sent}")
+    check(run(boot, "echo alive") == ["alive"], "the shell does not answer after the flood")
+    interrupts = run(boot, "interrupts")
+    check(any(l.startswith(f"dropped input: {dropped} bytes") for l in interrupts),
+          f"`interrupts` disagrees: {interrupts}")
+
+def test_the_shell_on_a_framebuffer_types_answers_and_scrolls_back(qemu):
+    """Under BIOS with a forced 1024x768x32 framebuffer: a command typed on
+    serial shows on the framebuffer pixel for pixel as serial has it (the
+    cursor after the new prompt); after enough output to scroll the banner
+    off, Shift-PgUp pages back until the banner is the top row again, and a
+    typed character returns to the bottom."""
+    from framebuffer import Font, Mode, check_shows_serial, read_text
+    from test_framebuffer import forced_framebuffer_iso
+    boot = shell(qemu, "shell-fb", forced_framebuffer_iso("shell-fb"))
+    check(run(boot, "echo on the framebuffer") == ["on the framebuffer"], "echo")
+    mode = check_shows_serial(boot)
+    font = Font()
+    for _ in range(4):
+        run(boot, "help")
+    run(boot, "bootinfo")
+    bottom = read_text(boot.screendump(), mode, font)
+    check(BANNER not in bottom, f"the banner is still on the framebuffer: {bottom}")
+    rows, pages = bottom, 0
+    while rows[0] != BANNER:
+        check(pages < 10, f"ten pages back and no banner: {rows}")
+        boot.sendkey("shift-pgup")
+        deadline = time.monotonic() + 20
+        while (new := read_text(boot.screendump(), mode, font)) == rows:
+            check(time.monotonic() < deadline, "Shift-PgUp did not move the view")
+            time.sleep(0.05)
+        rows, pages = new, pages + 1
+    boot.send_serial(b"x")
+    deadline = time.monotonic() + 20
+    while read_text(boot.screendump(), mode, font)[:-1] != bottom[:-1]:
+        check(time.monotonic() < deadline, "typing did not return to the bottom")
+        time.sleep(0.05)
+    check(read_text(boot.screendump(), mode, font)[-1].rstrip() == PROMPT + "x",
+          "the typed character is not after the prompt")
