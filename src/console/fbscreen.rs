@@ -46,8 +46,7 @@
 
 use core::fmt;
 
-use super::color::ColorCode;
-use super::grid::{SCROLLBACK, Scroll, TextGrid, TextScreen};
+use super::grid::{GridControl, SCROLLBACK, TextGrid, TextScreen};
 use super::render::{PixelTarget, Renderer, UNKNOWN};
 
 /// The grid of a framebuffer console: cells and dirty flags in slices of
@@ -248,40 +247,12 @@ impl<'a, T: PixelTarget> FbScreen<'a, T> {
 }
 
 impl<T: PixelTarget> TextScreen for FbScreen<'_, T> {
-    fn color(&self) -> ColorCode {
-        self.grid.color()
+    fn grid(&self) -> &dyn GridControl {
+        &self.grid
     }
 
-    fn set_color(&mut self, color: ColorCode) {
-        self.grid.set_color(color);
-    }
-
-    fn cursor(&self) -> (usize, usize) {
-        self.grid.cursor()
-    }
-
-    fn erase_to_end_of_line(&mut self) {
-        self.grid.erase_to_end_of_line();
-    }
-
-    fn cursor_left(&mut self, count: usize) {
-        self.grid.cursor_left(count);
-    }
-
-    fn cursor_right(&mut self, count: usize) {
-        self.grid.cursor_right(count);
-    }
-
-    fn clear_screen(&mut self) {
-        self.grid.clear_screen();
-    }
-
-    fn scroll_view(&mut self, scroll: Scroll) {
-        self.grid.scroll_view(scroll);
-    }
-
-    fn view_bottom(&mut self) {
-        self.grid.view_bottom();
+    fn grid_mut(&mut self) -> &mut dyn GridControl {
+        &mut self.grid
     }
 
     /// Draws what changed (see [`FbScreen::draw`]), unless pacing puts it

@@ -430,10 +430,11 @@ where
     }
 }
 
-/// A text screen the consoles print on: a [`TextGrid`] and a back end that
-/// shows it. Text goes into the grid; nothing reaches the hardware until
-/// [`TextScreen::flush`], so many lines printed in one call cost one update.
-pub trait TextScreen: fmt::Write {
+/// What a screen's users ask of its grid besides writing to it: colours,
+/// the cursor, the line editor's moves and the scrollback view. The grid
+/// does it all; a back end only hands out its grid
+/// ([`TextScreen::grid`]), so both back ends share one implementation.
+pub trait GridControl {
     /// The colours of what is written next.
     fn color(&self) -> ColorCode;
     /// Sets the colours of what is written next.
@@ -452,6 +453,52 @@ pub trait TextScreen: fmt::Write {
     fn scroll_view(&mut self, scroll: Scroll);
     /// Returns the view to the newest lines.
     fn view_bottom(&mut self);
+}
+
+impl<C, D> GridControl for TextGrid<C, D>
+where
+    C: AsRef<[u16]> + AsMut<[u16]>,
+    D: AsRef<[bool]> + AsMut<[bool]>,
+{
+    fn color(&self) -> ColorCode {
+        TextGrid::color(self)
+    }
+    fn set_color(&mut self, color: ColorCode) {
+        TextGrid::set_color(self, color);
+    }
+    fn cursor(&self) -> (usize, usize) {
+        TextGrid::cursor(self)
+    }
+    fn erase_to_end_of_line(&mut self) {
+        TextGrid::erase_to_end_of_line(self);
+    }
+    fn cursor_left(&mut self, count: usize) {
+        TextGrid::cursor_left(self, count);
+    }
+    fn cursor_right(&mut self, count: usize) {
+        TextGrid::cursor_right(self, count);
+    }
+    fn clear_screen(&mut self) {
+        TextGrid::clear_screen(self);
+    }
+    fn scroll_view(&mut self, scroll: Scroll) {
+        TextGrid::scroll_view(self, scroll);
+    }
+    fn view_bottom(&mut self) {
+        TextGrid::view_bottom(self);
+    }
+}
+
+/// A text screen the consoles print on: a [`TextGrid`] and a back end that
+/// shows it. Text goes into the grid; nothing reaches the hardware until
+/// [`TextScreen::flush`], so many lines printed in one call cost one update.
+/// Everything else is the grid's ([`GridControl`], through
+/// [`TextScreen::grid`] and [`TextScreen::grid_mut`]).
+pub trait TextScreen: fmt::Write {
+    /// The grid, to read.
+    fn grid(&self) -> &dyn GridControl;
+    /// The grid, to change.
+    fn grid_mut(&mut self) -> &mut dyn GridControl;
     /// Shows what changed since the last flush.
     fn flush(&mut self);
 
@@ -464,10 +511,10 @@ pub trait TextScreen: fmt::Write {
     /// Writes formatted text in `color`, then a new line in the colours
     /// that were current before (so the blank line does not take `color`).
     fn print_line_in(&mut self, color: ColorCode, args: fmt::Arguments) {
-        let previous = self.color();
-        self.set_color(color);
+        let previous = self.grid().color();
+        self.grid_mut().set_color(color);
         let _ = self.write_fmt(args);
-        self.set_color(previous);
+        self.grid_mut().set_color(previous);
         let _ = self.write_char('\n');
         self.flush();
     }
@@ -476,12 +523,12 @@ pub trait TextScreen: fmt::Write {
     /// the rest of its last row blanked in `color` too, then a new line.
     /// `color` stays current afterwards (the panic screen uses this).
     fn print_band(&mut self, color: ColorCode, args: fmt::Arguments) {
-        self.set_color(color);
-        if self.cursor().1 != 0 {
+        self.grid_mut().set_color(color);
+        if self.grid().cursor().1 != 0 {
             let _ = self.write_char('\n');
         }
         let _ = self.write_fmt(args);
-        self.erase_to_end_of_line();
+        self.grid_mut().erase_to_end_of_line();
         let _ = self.write_char('\n');
         self.flush();
     }

@@ -134,26 +134,38 @@ fn edit(screen: impl FnOnce(&mut dyn TextScreen), ansi: fmt::Arguments) {
 /// serial).
 pub fn cursor_left(count: usize) {
     if count > 0 {
-        edit(|s| s.cursor_left(count), format_args!("\x1b[{count}D"));
+        edit(
+            |s| s.grid_mut().cursor_left(count),
+            format_args!("\x1b[{count}D"),
+        );
     }
 }
 
 /// Moves the cursor `count` characters right within its line (`ESC[nC`).
 pub fn cursor_right(count: usize) {
     if count > 0 {
-        edit(|s| s.cursor_right(count), format_args!("\x1b[{count}C"));
+        edit(
+            |s| s.grid_mut().cursor_right(count),
+            format_args!("\x1b[{count}C"),
+        );
     }
 }
 
 /// Erases from the cursor to the end of its line (`ESC[K`).
 pub fn erase_to_end_of_line() {
-    edit(|s| s.erase_to_end_of_line(), format_args!("\x1b[K"));
+    edit(
+        |s| s.grid_mut().erase_to_end_of_line(),
+        format_args!("\x1b[K"),
+    );
 }
 
 /// Clears the screen, keeping what it showed in the scrollback, cursor top
 /// left (`ESC[2J ESC[H`: erase the display, cursor home).
 pub fn clear_screen() {
-    edit(|s| s.clear_screen(), format_args!("\x1b[2J\x1b[H"));
+    edit(
+        |s| s.grid_mut().clear_screen(),
+        format_args!("\x1b[2J\x1b[H"),
+    );
 }
 
 /// Moves the screen's view a page through the scrollback (the screen only:
@@ -161,7 +173,7 @@ pub fn clear_screen() {
 pub fn scroll_view(scroll: Scroll) {
     without_interrupts(|| {
         with_screen(|s| {
-            s.scroll_view(scroll);
+            s.grid_mut().scroll_view(scroll);
             s.flush();
         })
     });
@@ -171,7 +183,7 @@ pub fn scroll_view(scroll: Scroll) {
 pub fn view_bottom() {
     without_interrupts(|| {
         with_screen(|s| {
-            s.view_bottom();
+            s.grid_mut().view_bottom();
             s.flush();
         })
     });
@@ -189,7 +201,7 @@ pub fn screen_size() -> (usize, usize) {
 /// The writer's cursor: (row, column), column = width for a full line.
 pub fn cursor() -> (usize, usize) {
     let mut cursor = (0, 0);
-    with_screen(|screen| cursor = screen.cursor());
+    with_screen(|screen| cursor = screen.grid().cursor());
     cursor
 }
 

@@ -32,8 +32,8 @@
 
 use core::fmt;
 
-use super::color::{ColorCode, ScreenChar};
-use super::grid::{SCROLLBACK, Scroll, TextGrid, TextScreen};
+use super::color::ScreenChar;
+use super::grid::{GridControl, SCROLLBACK, TextGrid, TextScreen};
 
 /// Screen width in cells.
 pub const WIDTH: usize = 80;
@@ -236,40 +236,12 @@ impl<'a, M: TextMemory> Screen<'a, M> {
 }
 
 impl<M: TextMemory> TextScreen for Screen<'_, M> {
-    fn color(&self) -> ColorCode {
-        self.grid.color()
+    fn grid(&self) -> &dyn GridControl {
+        &self.grid
     }
 
-    fn set_color(&mut self, color: ColorCode) {
-        self.grid.set_color(color);
-    }
-
-    fn cursor(&self) -> (usize, usize) {
-        self.grid.cursor()
-    }
-
-    fn erase_to_end_of_line(&mut self) {
-        self.grid.erase_to_end_of_line();
-    }
-
-    fn cursor_left(&mut self, count: usize) {
-        self.grid.cursor_left(count);
-    }
-
-    fn cursor_right(&mut self, count: usize) {
-        self.grid.cursor_right(count);
-    }
-
-    fn clear_screen(&mut self) {
-        self.grid.clear_screen();
-    }
-
-    fn scroll_view(&mut self, scroll: Scroll) {
-        self.grid.scroll_view(scroll);
-    }
-
-    fn view_bottom(&mut self) {
-        self.grid.view_bottom();
+    fn grid_mut(&mut self) -> &mut dyn GridControl {
+        &mut self.grid
     }
 
     /// Writes what changed since the last flush to the text memory, then

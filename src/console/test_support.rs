@@ -164,14 +164,14 @@ impl Plain {
 pub fn apply_to_screen(screen: &mut dyn TextScreen, action: &Action) {
     match action {
         Action::Text(text) => screen.write_str(text).unwrap(),
-        Action::Color(color) => screen.set_color(*color),
+        Action::Color(color) => screen.grid_mut().set_color(*color),
         Action::Flush => screen.flush(),
-        Action::Left(count) => screen.cursor_left(*count),
-        Action::Right(count) => screen.cursor_right(*count),
-        Action::EraseToEnd => screen.erase_to_end_of_line(),
-        Action::ClearScreen => screen.clear_screen(),
-        Action::View(scroll) => screen.scroll_view(*scroll),
-        Action::Bottom => screen.view_bottom(),
+        Action::Left(count) => screen.grid_mut().cursor_left(*count),
+        Action::Right(count) => screen.grid_mut().cursor_right(*count),
+        Action::EraseToEnd => screen.grid_mut().erase_to_end_of_line(),
+        Action::ClearScreen => screen.grid_mut().clear_screen(),
+        Action::View(scroll) => screen.grid_mut().scroll_view(*scroll),
+        Action::Bottom => screen.grid_mut().view_bottom(),
         Action::Byte(_) | Action::Clear => unreachable!("the back end's own helpers"),
     }
 }

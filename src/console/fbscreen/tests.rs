@@ -7,7 +7,7 @@ use core::fmt::Write;
 
 use super::*;
 use crate::boot_info::framebuffer::ColorField;
-use crate::console::color::{Color, PALETTE, ScreenChar};
+use crate::console::color::{Color, ColorCode, PALETTE, ScreenChar};
 use crate::console::font::{BUILTIN, GLYPH_WIDTH};
 use crate::console::grid::{REPLACEMENT, SCROLLBACK, Scroll};
 use crate::console::render::{CURSOR_ROWS, PixelFormat};
@@ -217,7 +217,7 @@ fn assert_shows(fixture: &mut Fixture, plain: &Plain, context: &str) {
         );
     }
     assert_eq!(
-        fixture.screen.cursor(),
+        fixture.screen.grid().cursor(),
         (plain.row, plain.column),
         "{context}"
     );
@@ -275,7 +275,7 @@ fn colour_fields_go_where_the_mode_puts_them() {
     ] {
         let mode = Mode::new(format, 64, 32);
         let mut fixture = console(mode);
-        fixture.screen.set_color(yellow);
+        fixture.screen.grid_mut().set_color(yellow);
         fixture.screen.write_str("\u{2588}").unwrap(); // ■: a solid middle
         fixture.screen.flush();
         let bytes = &fixture.screen.target().bytes;
@@ -299,7 +299,7 @@ fn all_colours_and_a_pitch_wider_than_the_width() {
     for background in 0..8u8 {
         for foreground in 0..16u8 {
             let color = ColorCode(background << 4 | foreground);
-            fixture.screen.set_color(color);
+            fixture.screen.grid_mut().set_color(color);
             plain.color = color;
             write_both(&mut fixture, &mut plain, "Ag");
         }
@@ -371,7 +371,7 @@ fn the_cursor_is_drawn_where_the_next_character_goes() {
     assert_eq!(fixture.screen.shown_cursor(), Some((0, 3)));
     assert_eq!(pixel(&fixture, 3 * 8, 14), grey);
     write_both(&mut fixture, &mut plain, "defghij");
-    assert_eq!(fixture.screen.cursor(), (0, 10));
+    assert_eq!(fixture.screen.grid().cursor(), (0, 10));
     assert_shows(&mut fixture, &plain, "full line");
     assert_eq!(fixture.screen.shown_cursor(), Some((0, 9)));
     write_both(&mut fixture, &mut plain, "\n\n\n\nxy");

@@ -5,7 +5,7 @@ use core::fmt::Write;
 
 use super::*;
 use crate::console::color::{Color, ColorCode, ScreenChar};
-use crate::console::grid::REPLACEMENT;
+use crate::console::grid::{REPLACEMENT, Scroll};
 use crate::console::test_support::{Action, Plain, apply_to_screen, random_action};
 use crate::test_rng::Rng;
 
@@ -98,7 +98,7 @@ fn hardware_cursor(screen: &mut Screen<'_, Ram>) -> (usize, usize) {
 fn after(input: &str) -> (Vec<String>, (usize, usize)) {
     let mut s = screen();
     s.write_str(input).unwrap();
-    (text(&mut s), s.cursor())
+    (text(&mut s), s.grid().cursor())
 }
 
 fn rows(lines: &[&str]) -> Vec<String> {
@@ -128,14 +128,14 @@ fn long_lines_wrap_and_eighty_characters_then_newline_make_one_line() {
     let eighty = "0123456789".repeat(8);
     write!(s, "{eighty}\n{eighty}x").unwrap();
     assert_eq!(text(&mut s), rows(&[&eighty, &eighty, "x"]));
-    assert_eq!(s.cursor(), (2, 1));
+    assert_eq!(s.grid().cursor(), (2, 1));
 }
 
 #[test]
 fn full_line_shows_the_cursor_on_its_last_cell() {
     let mut s = screen();
     s.write_bytes(&[b'a'; WIDTH]);
-    assert_eq!(s.cursor(), (0, WIDTH));
+    assert_eq!(s.grid().cursor(), (0, WIDTH));
     assert_eq!(hardware_cursor(&mut s), (0, WIDTH - 1));
 }
 
@@ -195,9 +195,9 @@ fn colours_apply_to_what_follows_and_to_blanks() {
     let mut s = screen();
     write!(s, "a").unwrap();
     let warn = ColorCode::new(Color::Yellow, Color::Black);
-    s.set_color(warn);
+    s.grid_mut().set_color(warn);
     write!(s, "b").unwrap();
-    s.set_color(ColorCode::DEFAULT);
+    s.grid_mut().set_color(ColorCode::DEFAULT);
     write!(s, "c").unwrap();
     s.flush();
     let row = &visible(s.memory())[0];
@@ -223,7 +223,7 @@ fn colours_apply_to_what_follows_and_to_blanks() {
         }
     );
     let panic = ColorCode::new(Color::White, Color::Red);
-    s.set_color(panic);
+    s.grid_mut().set_color(panic);
     s.clear();
     s.flush();
     assert!(
@@ -345,7 +345,7 @@ fn assert_same(s: &mut Screen<'_, Ram>, plain: &Plain, context: &str) {
         assert_eq!(row, expected, "row {r} differs ({context})");
     }
     assert_eq!(
-        s.cursor(),
+        s.grid().cursor(),
         (plain.row, plain.column),
         "cursor differs ({context})"
     );
@@ -399,9 +399,9 @@ fn erase_to_end_of_line_blanks_in_the_current_colour() {
     let mut s = screen();
     write!(s, "abcdef\rab").unwrap();
     let band = ColorCode::new(Color::White, Color::Red);
-    s.set_color(band);
-    s.erase_to_end_of_line();
-    assert_eq!(s.cursor(), (0, 2));
+    s.grid_mut().set_color(band);
+    s.grid_mut().erase_to_end_of_line();
+    assert_eq!(s.grid().cursor(), (0, 2));
     s.flush();
     let row = &visible(s.memory())[0];
     assert_eq!(row[1], 0x0700 | u16::from(b'b'));
@@ -425,7 +425,7 @@ fn scrollback_pages_back_through_two_hundred_lines_and_typing_returns() {
     let mut pages = 0;
     loop {
         let before = s.grid.view_back();
-        s.scroll_view(Scroll::PageUp);
+        s.grid_mut().scroll_view(Scroll::PageUp);
         if s.grid.view_back() == before {
             break;
         }
@@ -436,7 +436,7 @@ fn scrollback_pages_back_through_two_hundred_lines_and_typing_returns() {
     assert_eq!(pages, SCROLLBACK.div_ceil(HEIGHT - 1));
     assert_eq!(text(&mut s)[0], format!("line {}", 376 - SCROLLBACK));
     assert_eq!(hardware_cursor(&mut s), (HEIGHT, 0), "cursor hidden");
-    s.scroll_view(Scroll::PageDown);
+    s.grid_mut().scroll_view(Scroll::PageDown);
     assert_eq!(
         text(&mut s)[0],
         format!("line {}", 376 - SCROLLBACK + HEIGHT - 1)
@@ -484,10 +484,10 @@ fn scrollback_views_equal_the_reference_at_every_page() {
 fn clear_screen_keeps_what_it_cleared_in_the_scrollback() {
     let mut s = screen();
     write!(s, "one\ntwo\nkestrel> abc").unwrap();
-    s.clear_screen();
-    assert_eq!(s.cursor(), (0, 0));
+    s.grid_mut().clear_screen();
+    assert_eq!(s.grid().cursor(), (0, 0));
     assert_eq!(text(&mut s), rows(&[]));
-    s.scroll_view(Scroll::PageUp);
+    s.grid_mut().scroll_view(Scroll::PageUp);
     assert_eq!(
         text(&mut s),
         rows(&["one", "two", "kestrel> abc"]),
@@ -499,24 +499,28 @@ fn clear_screen_keeps_what_it_cleared_in_the_scrollback() {
 fn cursor_moves_stay_within_the_line() {
     let mut s = screen();
     write!(s, "first\nkestrel> hello").unwrap();
-    s.cursor_left(3);
-    assert_eq!(s.cursor(), (1, 11));
-    s.cursor_left(100);
-    assert_eq!(s.cursor(), (1, 0), "never onto the line above");
-    s.cursor_right(5);
-    assert_eq!(s.cursor(), (1, 5));
-    s.cursor_right(1000);
-    assert_eq!(s.cursor(), (1, WIDTH - 1), "never past the last cell");
-    s.cursor_left(0);
-    s.cursor_right(0);
-    assert_eq!(s.cursor(), (1, WIDTH - 1));
+    s.grid_mut().cursor_left(3);
+    assert_eq!(s.grid().cursor(), (1, 11));
+    s.grid_mut().cursor_left(100);
+    assert_eq!(s.grid().cursor(), (1, 0), "never onto the line above");
+    s.grid_mut().cursor_right(5);
+    assert_eq!(s.grid().cursor(), (1, 5));
+    s.grid_mut().cursor_right(1000);
+    assert_eq!(
+        s.grid().cursor(),
+        (1, WIDTH - 1),
+        "never past the last cell"
+    );
+    s.grid_mut().cursor_left(0);
+    s.grid_mut().cursor_right(0);
+    assert_eq!(s.grid().cursor(), (1, WIDTH - 1));
     // Insert in the middle, the way the line editor redraws: the tail
     // again, erase what is left, then back to the cursor.
-    s.cursor_left(WIDTH - 1 - 11);
+    s.grid_mut().cursor_left(WIDTH - 1 - 11);
     write!(s, "X").unwrap();
     write!(s, "llo").unwrap();
-    s.erase_to_end_of_line();
-    s.cursor_left(3);
+    s.grid_mut().erase_to_end_of_line();
+    s.grid_mut().cursor_left(3);
     assert_eq!(text(&mut s)[1], "kestrel> heXllo");
     assert_eq!(hardware_cursor(&mut s), (1, 12));
 }
@@ -525,11 +529,11 @@ fn cursor_moves_stay_within_the_line() {
 fn a_full_line_counts_moves_from_its_last_cell() {
     let mut s = screen();
     write!(s, "{}", "a".repeat(WIDTH)).unwrap();
-    assert_eq!(s.cursor(), (0, WIDTH));
-    s.cursor_left(1);
-    assert_eq!(s.cursor(), (0, WIDTH - 2));
+    assert_eq!(s.grid().cursor(), (0, WIDTH));
+    s.grid_mut().cursor_left(1);
+    assert_eq!(s.grid().cursor(), (0, WIDTH - 2));
     let mut full = screen();
     write!(full, "{}", "a".repeat(WIDTH)).unwrap();
-    full.cursor_right(3);
-    assert_eq!(full.cursor(), (0, WIDTH), "right stays put");
+    full.grid_mut().cursor_right(3);
+    assert_eq!(full.grid().cursor(), (0, WIDTH), "right stays put");
 }
