@@ -223,8 +223,12 @@ pub(crate) mod ktests {
     /// shows, while a loaded emulator host, which can delay one reading by
     /// a fraction of a millisecond, does not fail it.
     fn tsc_rate_agrees_with_a_fresh_pit_window(_: &Context) -> Outcome {
-        let (tsc0, tsc1, pit_cycles) =
-            crate::arch::pit::measure(super::CALIBRATION_MS, crate::arch::read_timestamp);
+        // Interrupts off: a handler run inside the window (the shell runs
+        // this with them on, maybe under a flood of input) would delay the
+        // closing reading.
+        let (tsc0, tsc1, pit_cycles) = crate::arch::without_interrupts(|| {
+            crate::arch::pit::measure(super::CALIBRATION_MS, crate::arch::read_timestamp)
+        });
         let fresh = super::hz_from(tsc1 - tsc0, pit_cycles);
         let calibrated = super::tsc_hz();
         check!(
