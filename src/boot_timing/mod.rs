@@ -38,13 +38,16 @@ mod glue {
     }
 
     /// Ends the phase `name` now.
+    /// Each step also keeps the timer calibration's window from running out
+    /// ([`crate::time::keep_calibrating`]).
     pub fn mark(name: &'static str) {
         let now = read_timestamp();
         without_interrupts(|| TIMELINE.lock().mark(name, now));
+        crate::time::keep_calibrating();
     }
 
-    /// Records the counter's rate, so [`report`] gives microseconds too.
-    /// The counter's rate, once the timer calibration has measured it.
+    /// Records the counter's rate, so [`report`] gives microseconds too:
+    /// the counter's rate, once the timer calibration has measured it.
     pub fn set_tsc_hz(hz: u64) {
         TSC_HZ.store(hz, Ordering::Relaxed);
     }

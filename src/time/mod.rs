@@ -6,7 +6,10 @@
 //! give the TSC's frequency. The window is at least [`CALIBRATION_MS`]
 //! (one PIT cycle in 11,932 is 0.01 %): when the boot got there sooner,
 //! `init` waits for the rest; past 54.9 ms the count has run out and `init`
-//! measures a fresh 10 ms window instead. Under the APIC, the local APIC
+//! measures a fresh 10 ms window instead. So that a slow boot (an
+//! emulator on a busy host, `loglevel=trace`) keeps its window, each boot
+//! step ([`keep_calibrating`], from `boot_timing::mark`) banks a window
+//! older than a quarter of that and starts a new one. Under the APIC, the local APIC
 //! timer is then counted against the calibrated TSC for [`LAPIC_WINDOW_US`].
 //! So calibration costs the boot about 1 ms when the boot before it took
 //! 10–55 ms (as under QEMU), at most 11 ms otherwise. Then `init` starts
@@ -45,6 +48,14 @@ static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 /// The TSC when the PIT's boot window started; 0: no window (not started,
 /// or its channel was used for something else since).
 static WINDOW_TSC: AtomicU64 = AtomicU64::new(0);
+/// TSC cycles of the boot windows banked by [`keep_calibrating`].
+static BANKED_TSC: AtomicU64 = AtomicU64::new(0);
+/// PIT cycles of the boot windows banked by [`keep_calibrating`].
+static BANKED_PIT: AtomicU64 = AtomicU64::new(0);
+/// A boot window this old (in PIT cycles: 13.7 ms, a quarter of the 54.9
+/// ms the count lasts) is banked and a new one started; only a boot step
+/// longer than 41 ms then loses the window.
+const BANK_AFTER: u64 = 0x4000;
 /// Ticks since the tick started.
 static TICKS: AtomicU64 = AtomicU64::new(0);
 
@@ -57,6 +68,35 @@ pub fn mark_boot(tsc: u64) {
     WINDOW_TSC.store(read_timestamp(), Ordering::Relaxed);
 }
 
+/// Reads the TSC around a latch of the boot window: (middle TSC, PIT
+/// cycles since the window started), or `None` if its count ran out.
+fn read_window() -> Option<(u64, u64)> {
+    let before = read_timestamp();
+    let elapsed = pit::window_elapsed()?;
+    let after = read_timestamp();
+    Some((before / 2 + after / 2, elapsed))
+}
+
+/// Called at each boot step: banks the boot window once it is a quarter of
+/// the way to running out and starts a new one, so the calibration's window lasts as
+/// long as the boot does. Does nothing after [`init`].
+pub fn keep_calibrating() {
+    let start = WINDOW_TSC.load(Ordering::Relaxed);
+    if start == 0 {
+        return;
+    }
+    match read_window() {
+        Some((_, elapsed)) if elapsed < BANK_AFTER => {}
+        Some((now, elapsed)) => {
+            BANKED_TSC.fetch_add(now - start, Ordering::Relaxed);
+            BANKED_PIT.fetch_add(elapsed, Ordering::Relaxed);
+            pit::start_window();
+            WINDOW_TSC.store(read_timestamp(), Ordering::Relaxed);
+        }
+        None => WINDOW_TSC.store(0, Ordering::Relaxed),
+    }
+}
+
 /// The TSC's frequency from the boot window: waits until it is
 /// [`CALIBRATION_MS`] long, then reads it; `None` if there is none or its
 /// count ran out.
@@ -66,13 +106,15 @@ fn boot_window_hz() -> Option<u64> {
         return None;
     }
     let least = pit::PIT_HZ * CALIBRATION_MS / 1000;
+    let (banked_tsc, banked_pit) = (
+        BANKED_TSC.load(Ordering::Relaxed),
+        BANKED_PIT.load(Ordering::Relaxed),
+    );
     loop {
-        // The latch lies between the two readings: take their middle.
-        let before = read_timestamp();
-        let elapsed = pit::window_elapsed()?;
-        let after = read_timestamp();
+        let (now, elapsed) = read_window()?;
+        let elapsed = banked_pit + elapsed;
         if elapsed >= least {
-            let cycles = before / 2 + after / 2 - start;
+            let cycles = banked_tsc + now - start;
             log::debug!(
                 "timer: calibrated over the boot's first {} us of PIT time",
                 elapsed * 1_000_000 / pit::PIT_HZ
