@@ -52,6 +52,24 @@ const MAX_WINDOW_MS: u64 = 50;
 /// window.
 pub fn measure<T>(millis: u64, mut sample: impl FnMut() -> T) -> (T, T, u64) {
     let count = PIT_HZ * millis.clamp(1, MAX_WINDOW_MS) / 1000;
+    let control = start_one_shot(count);
+    let start = sample();
+    let mut port_b = Port::<u8>::new(PORT_B);
+    // SAFETY: reading port B has no side effect; writing it back with the
+    // gate low stops channel 2 and changes nothing else.
+    unsafe {
+        while port_b.read() & OUT_2 == 0 {
+            core::hint::spin_loop();
+        }
+        let end = sample();
+        port_b.write(control);
+        (start, end, count)
+    }
+}
+
+/// Starts channel 2 on a one-shot count of `count` PIT cycles (at most
+/// 65535); returns port B's value with the gate low, to stop it with.
+fn start_one_shot(count: u64) -> u8 {
     let mut port_b = Port::<u8>::new(PORT_B);
     let mut command = Port::<u8>::new(COMMAND);
     let mut data = Port::<u8>::new(CHANNEL_2);
@@ -66,13 +84,7 @@ pub fn measure<T>(millis: u64, mut sample: impl FnMut() -> T) -> (T, T, u64) {
         data.write((count >> 8) as u8);
         // Raising the gate starts the count.
         port_b.write(control | GATE_2);
-        let start = sample();
-        while port_b.read() & OUT_2 == 0 {
-            core::hint::spin_loop();
-        }
-        let end = sample();
-        port_b.write(control);
-        (start, end, count)
+        control
     }
 }
 
@@ -80,19 +92,7 @@ pub fn measure<T>(millis: u64, mut sample: impl FnMut() -> T) -> (T, T, u64) {
 /// [`window_elapsed`] to read while other work goes on: the boot's own
 /// time then serves as the calibration window.
 pub fn start_window() {
-    let mut port_b = Port::<u8>::new(PORT_B);
-    let mut command = Port::<u8>::new(COMMAND);
-    let mut data = Port::<u8>::new(CHANNEL_2);
-    // SAFETY: as in `measure`: the PIT's channel 2 and port B, speaker off,
-    // port B's other bits written back unchanged.
-    unsafe {
-        let control = port_b.read() & !(GATE_2 | SPEAKER);
-        port_b.write(control);
-        command.write(CHANNEL_2_ONE_SHOT);
-        data.write(FULL_COUNT as u8);
-        data.write((FULL_COUNT >> 8) as u8);
-        port_b.write(control | GATE_2);
-    }
+    start_one_shot(FULL_COUNT);
 }
 
 /// PIT cycles since [`start_window`], or `None` once its count has run out
