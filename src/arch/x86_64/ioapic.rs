@@ -23,6 +23,11 @@ const ENTRY_LEVEL: u32 = 1 << 15;
 const ENTRY_MASKED: u32 = 1 << 16;
 /// High half of an entry: the destination APIC ID sits in bits 24–31.
 const DESTINATION_SHIFT: u32 = 24;
+/// Where the version register holds the highest redirection entry's index
+/// (bits 16–23: one less than the number of pins).
+const MAX_ENTRY_SHIFT: u32 = 16;
+/// The width of that field.
+const MAX_ENTRY_MASK: u32 = 0xff;
 
 /// How a pin signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +77,7 @@ impl IoApic {
 
     /// How many input pins it has.
     pub fn pins(&mut self) -> u32 {
-        ((self.read(REG_VERSION) >> 16) & 0xff) + 1
+        ((self.read(REG_VERSION) >> MAX_ENTRY_SHIFT) & MAX_ENTRY_MASK) + 1
     }
 
     /// Masks every pin.

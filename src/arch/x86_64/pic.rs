@@ -26,6 +26,8 @@ const EOI: u8 = 0x20;
 const READ_ISR: u8 = 0x0b;
 /// The primary's input the secondary is chained to.
 const CASCADE_IRQ: u8 = 2;
+/// IRQs 8–15 in an IRQ bit set: the secondary controller's.
+const SECONDARY_IRQS: u16 = 0xff00;
 
 /// The pair, remapped to [`VECTOR_BASE`].
 fn pics() -> ChainedPics {
@@ -49,7 +51,7 @@ pub fn remap_and_mask_all() {
 /// when any of IRQ 8–15 is among them.
 pub fn unmask_only(irqs: u16) {
     let mut wanted = irqs;
-    if wanted & 0xff00 != 0 {
+    if wanted & SECONDARY_IRQS != 0 {
         wanted |= 1 << CASCADE_IRQ;
     }
     let [primary, secondary] = (!wanted).to_le_bytes();
