@@ -9,7 +9,7 @@
 use spin::Mutex;
 
 use super::PAGE_SIZE as FRAME_SIZE;
-use super::frame_allocator::{FrameAllocator, FreeError, area_range, is_usable};
+use super::frame_allocator::{FrameAllocator, FreeError, LOW_ZONE_END, area_range, is_usable};
 use super::range::PhysRange;
 use super::reserved::FRAME_BITMAP;
 use super::{bitmap_range, kernel_range, reserved_list, with_frames};
@@ -99,8 +99,10 @@ fn check_free_ram(boot: &BootInfo, bitmap: PhysRange, address: u64) -> Outcome {
 
 /// A few thousand frames: each distinct and free RAM (see
 /// [`check_free_ram`]); the free count drops by exactly as many; freed in a
-/// scrambled order, the count returns exactly to where it was and the lowest
-/// of them is the next handed out; bad frees are refused.
+/// scrambled order, the count returns exactly to where it was and the first
+/// of them in the allocator's order (upper zone first, then the first
+/// 16 MiB; lowest first in each) is the next handed out; bad frees are
+/// refused.
 fn allocated_frames_are_free_ram(context: &Context) -> Outcome {
     let boot = context.boot;
     let Some(bitmap) = bitmap_range() else {
@@ -122,7 +124,7 @@ fn allocated_frames_are_free_ram(context: &Context) -> Outcome {
         before - FRAMES_TO_TAKE as u64
     );
     let mut sorted = *taken;
-    sorted.sort_unstable();
+    sorted.sort_unstable_by_key(|&frame| (frame < LOW_ZONE_END, frame));
     if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
         fail!("frame {:#x} handed out twice", pair[0]);
     }
@@ -134,16 +136,16 @@ fn allocated_frames_are_free_ram(context: &Context) -> Outcome {
     }
     check_eq!(with_frames(|frames| frames.free_frames()), before);
 
-    let lowest = sorted[0];
+    let first = sorted[0];
     let kernel = kernel_range().start;
     with_frames(|frames| {
-        check_eq!(frames.free(lowest), Err(FreeError::AlreadyFree));
-        check_eq!(frames.free(lowest + 8), Err(FreeError::Misaligned));
+        check_eq!(frames.free(first), Err(FreeError::AlreadyFree));
+        check_eq!(frames.free(first + 8), Err(FreeError::Misaligned));
         check_eq!(frames.free(0), Err(FreeError::NotManaged));
         check_eq!(frames.free(kernel), Err(FreeError::NotManaged));
         check_eq!(frames.free(bitmap.start), Err(FreeError::NotManaged));
-        check_eq!(frames.allocate(), Some(lowest));
-        check_eq!(frames.free(lowest), Ok(()));
+        check_eq!(frames.allocate(), Some(first));
+        check_eq!(frames.free(first), Ok(()));
         check_eq!(frames.free_frames(), before);
         Ok(())
     })

@@ -327,9 +327,13 @@ impl PageTables {
             // the frame's contents are the caller's business.
             let result = unsafe { mapper.map_to(page, frame, flags, &mut allocator) };
             match result {
-                // Flushing the one page is cheap, and exact whether or not
-                // this hierarchy is live.
-                Ok(flush) => flush.flush(),
+                // No `invlpg`: the page was not present, and the CPU caches
+                // no translation (TLB or paging-structure cache) made from
+                // an entry whose P flag is 0, so nothing stale can remain
+                // (Intel SDM vol. 3A, 4.10.4.3). Under QEMU's TCG, with
+                // 2 MiB pages in use, each `invlpg` flushed its whole TLB:
+                // about 8 ms over the boot's thousand-odd mappings.
+                Ok(flush) => flush.ignore(),
                 Err(MapToError::FrameAllocationFailed) => return Err(MapError::OutOfFrames),
                 Err(MapToError::ParentEntryHugePage) => {
                     return Err(MapError::InsideLargePage {
