@@ -16,6 +16,10 @@
 //!   the kernel has stopped; restart the machine
 //! ```
 //!
+//! On the screen each backtrace line takes one row, cut with a `>` in its
+//! last cell when the name is longer (generic names can fill several rows
+//! and would push the headline out of view); serial has them whole.
+//!
 //! A CPU exception ([`exception`], from `arch`'s handlers) has the same
 //! shape: `KERNEL PANIC: CPU exception: <name> ...`, the decoded details,
 //! `at rip ...` with the state the CPU saved, and a backtrace whose frame 0
@@ -125,7 +129,11 @@ fn line(args: fmt::Arguments) {
 
 /// The backtrace and the closing line, then the halt.
 fn finish(backtrace: Start) -> ! {
-    crate::debug::print_backtrace(backtrace, line);
+    // One row per frame on screen, so the headline stays in view.
+    crate::debug::print_backtrace(backtrace, |args| {
+        // SAFETY: as for `line`.
+        unsafe { console::panic_print_row(PANIC_COLOR, args) }
+    });
     line(format_args!(
         "  the kernel has stopped; restart the machine"
     ));

@@ -256,7 +256,7 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
     gets left out), each in its log colour, the cursor on the empty row after
     the last line, or after the shell's prompt (wait for it first). With `bands_from`, the lines from the first one starting
     with it on are the panic screen's white-on-red bands. Returns the mode."""
-    from harness import PANIC_COLOUR, screen_rows
+    from harness import PANIC_COLOUR, cut_backtrace, screen_rows
     lines = boot.kernel_lines()
     try:
         mode = Mode.from_serial(lines)
@@ -266,6 +266,8 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
     expected_line = mode.expected_console_line(font)
     if expected_line not in lines:
         boot.fail(f"no {expected_line!r} line for this framebuffer")
+    if bands_from is not None:
+        lines = cut_backtrace(lines, mode.columns)
     rows, bands = [], set()
     for i, line in enumerate(lines):
         banded = (bands_from is not None and i < len(lines) - 1

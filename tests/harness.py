@@ -114,6 +114,27 @@ def screen_rows(lines: list[str], columns: int = 80) -> list[tuple[str, int]]:
     return rows
 
 
+# The panic screen cuts each backtrace line (`  backtrace...` up to the
+# closing `  the kernel has stopped...`) to one row, this mark in its last
+# cell when something was cut (src/console/grid.rs, print_band_row).
+CUT_MARK = ">"
+
+
+def cut_backtrace(lines: list[str], columns: int = 80) -> list[str]:
+    """Serial `lines` as the screen shows them: a panic report's backtrace
+    lines cut to one row each."""
+    out, inside = [], False
+    for line in lines:
+        if line.startswith("  backtrace"):
+            inside = True
+        elif line.startswith("  the kernel has stopped"):
+            inside = False
+        if inside and len(line) > columns:
+            line = line[:columns - 1] + CUT_MARK
+        out.append(line)
+    return out
+
+
 # --- ISOs -------------------------------------------------------------------------
 
 TEST_ISOS = BUILD / "test-isos"

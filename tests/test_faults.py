@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness import KERNEL, VGA_COLUMNS, Boot, build_iso
+from harness import KERNEL, VGA_COLUMNS, Boot, build_iso, cut_backtrace
 
 PANIC_COLOUR = 0x4F  # white on red
 STOPPED = "  the kernel has stopped; restart the machine"
@@ -126,9 +126,10 @@ def report_lines(boot: Boot) -> list[str]:
 
 
 def screen_rows(lines: list[str]) -> list[str]:
-    """The screen rows `lines` fill: long lines wrap at 80 columns."""
+    """The screen rows `lines` fill: long lines wrap at 80 columns, the
+    backtrace's are cut to one row."""
     rows = []
-    for line in lines:
+    for line in cut_backtrace(lines, VGA_COLUMNS):
         rows += [line[i:i + VGA_COLUMNS].rstrip() for i in range(0, max(len(line), 1), VGA_COLUMNS)]
     return rows
 

@@ -441,6 +441,8 @@ pub trait GridControl {
     fn set_color(&mut self, color: ColorCode);
     /// The cursor: (row, column), column = width meaning the line is full.
     fn cursor(&self) -> (usize, usize);
+    /// Columns per row.
+    fn width(&self) -> usize;
     /// Blanks the rest of the cursor's line in the current colours.
     fn erase_to_end_of_line(&mut self);
     /// Moves the cursor `count` cells left within its line.
@@ -465,6 +467,9 @@ where
     }
     fn set_color(&mut self, color: ColorCode) {
         TextGrid::set_color(self, color);
+    }
+    fn width(&self) -> usize {
+        TextGrid::width(self)
     }
     fn cursor(&self) -> (usize, usize) {
         TextGrid::cursor(self)
@@ -531,5 +536,65 @@ pub trait TextScreen: fmt::Write {
         self.grid_mut().erase_to_end_of_line();
         let _ = self.write_char('\n');
         self.flush();
+    }
+
+    /// [`TextScreen::print_band`] cut to one row: what does not fit (or
+    /// follows a line break) is dropped, and [`CUT_MARK`] shows where. The
+    /// panic screen's backtrace frames: whole, their long names would push
+    /// the headline off the screen (serial shows them whole).
+    fn print_band_row(&mut self, color: ColorCode, args: fmt::Arguments) {
+        self.grid_mut().set_color(color);
+        if self.grid().cursor().1 != 0 {
+            let _ = self.write_char('\n');
+        }
+        let width = self.grid().width();
+        let mut row = OneRow {
+            screen: self,
+            room: width,
+            last: None,
+            cut: false,
+        };
+        let _ = fmt::Write::write_fmt(&mut row, args);
+        let end = if row.cut { Some(CUT_MARK) } else { row.last };
+        if let Some(c) = end {
+            let _ = self.write_char(c);
+        }
+        self.grid_mut().erase_to_end_of_line();
+        let _ = self.write_char('\n');
+        self.flush();
+    }
+}
+
+/// Marks a row cut short by [`TextScreen::print_band_row`].
+pub const CUT_MARK: char = '>';
+
+/// Passes on text until a row is full, then drops the rest. The row's
+/// last character is held back: the mark takes its cell if more follows.
+struct OneRow<'a, S: ?Sized> {
+    /// Where the text goes.
+    screen: &'a mut S,
+    /// Cells left in the row.
+    room: usize,
+    /// The character for the row's last cell, held back.
+    last: Option<char>,
+    /// Whether text was dropped.
+    cut: bool,
+}
+
+impl<S: TextScreen + ?Sized> fmt::Write for OneRow<'_, S> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for c in text.chars() {
+            if self.cut || c == '\n' || self.last.is_some() {
+                self.cut = true;
+                return Ok(());
+            }
+            if self.room > 1 {
+                self.room -= 1;
+                self.screen.write_char(c)?;
+            } else {
+                self.last = Some(c);
+            }
+        }
+        Ok(())
     }
 }

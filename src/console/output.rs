@@ -225,21 +225,40 @@ pub fn read_cell(row: usize, column: usize) -> Result<ScreenChar, usize> {
 /// Breaks the consoles' locks, so call it only once the kernel will never
 /// return to the interrupted code: from the panic handler, which halts.
 pub unsafe fn panic_print(color: ColorCode, args: fmt::Arguments) {
+    // SAFETY: forwarded from the caller.
+    unsafe { force_unlock_all() };
     // Serial first: it shares no state with the screen writer, so it gets
     // out even if the screen writer is what broke.
+    serial::print(format_args!("{args}\n"));
+    with_screen(|screen| screen.print_band(color, args));
+}
+
+/// [`panic_print`] with the screen's line cut to one row (backtrace frames).
+///
+/// # Safety
+/// As for [`panic_print`].
+pub unsafe fn panic_print_row(color: ColorCode, args: fmt::Arguments) {
+    // SAFETY: forwarded from the caller.
+    unsafe { force_unlock_all() };
+    serial::print(format_args!("{args}\n"));
+    with_screen(|screen| screen.print_band_row(color, args));
+}
+
+/// Breaks both consoles' locks (the panic screen's writers).
+///
+/// # Safety
+/// As for [`panic_print`].
+unsafe fn force_unlock_all() {
     // SAFETY: the caller guarantees the interrupted lock holder never runs
     // again, so the forced unlock cannot produce two live writers.
-    unsafe { serial::force_unlock() };
-    serial::print(format_args!("{args}\n"));
-    // SAFETY: as above.
     unsafe {
+        serial::force_unlock();
         match CHOICE.get() {
             None | Some(Choice::VgaText) => vga::force_unlock(),
             Some(Choice::Framebuffer(_)) => fb::force_unlock(),
             Some(Choice::SerialOnly(_)) => {}
         }
     }
-    with_screen(|screen| screen.print_band(color, args));
 }
 
 /// Prints on serial only, breaking its lock: for a panic while panicking,

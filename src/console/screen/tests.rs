@@ -537,3 +537,23 @@ fn a_full_line_counts_moves_from_its_last_cell() {
     full.grid_mut().cursor_right(3);
     assert_eq!(full.grid().cursor(), (0, WIDTH), "right stays put");
 }
+
+#[test]
+fn band_rows_are_cut_to_one_row_with_a_mark() {
+    let band = ColorCode::new(Color::White, Color::Red);
+    let mut s = screen();
+    s.write_str("before").unwrap();
+    let long = "x".repeat(WIDTH + 30);
+    s.print_band_row(band, format_args!("{long}"));
+    s.print_band_row(band, format_args!("fits"));
+    let exact = "y".repeat(WIDTH);
+    s.print_band_row(band, format_args!("{exact}"));
+    s.print_band_row(band, format_args!("two\nlines"));
+    let mut cut = "x".repeat(WIDTH - 1);
+    cut.push(crate::console::grid::CUT_MARK);
+    assert_eq!(
+        text(&mut s),
+        rows(&["before", &cut, "fits", &exact, "two>"])
+    );
+    assert_eq!(s.grid().cursor(), (5, 0));
+}
