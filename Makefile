@@ -110,10 +110,12 @@ LINK = ld -n --gc-sections -z noexecstack -z max-page-size=0x1000 -T linker.ld
 $(KERNEL_ELF): $(ASM_OBJ) $(RUST_LIB) linker.ld $(PROFILE_STAMP)
 	$(LINK) -o $@ $(ASM_OBJ) $(RUST_LIB)
 
-# --strip-debug keeps .symtab and .strtab (names in backtraces).
-STRIP = objcopy --strip-debug
-$(KERNEL): $(KERNEL_ELF)
-	$(STRIP) $< $@
+# The file GRUB loads: no debug sections, the symbol table kept (names in
+# backtraces), everything after the 32-bit boot code compressed; the boot
+# code unpacks it (scripts/pack.py, asm/unpack.asm).
+PACK = $(PYTHON) scripts/pack.py
+$(KERNEL): $(KERNEL_ELF) scripts/pack.py
+	$(PACK) $< $@
 	grub-file --is-x86-multiboot2 $@
 
 $(BENCH_LIB): FORCE | $(SETUP_STAMP)
@@ -122,8 +124,8 @@ $(BENCH_LIB): FORCE | $(SETUP_STAMP)
 $(BENCH_ELF): $(ASM_OBJ) $(BENCH_LIB) linker.ld $(PROFILE_STAMP)
 	$(LINK) -o $@ $(ASM_OBJ) $(BENCH_LIB)
 
-$(BENCH_KERNEL): $(BENCH_ELF)
-	$(STRIP) $< $@
+$(BENCH_KERNEL): $(BENCH_ELF) scripts/pack.py
+	$(PACK) $< $@
 
 # Multiboot2 header, `ready` on COM1, halt: what a boot costs without us.
 $(REFERENCE): bench/reference/reference.asm bench/reference/reference.ld | $(SETUP_STAMP)

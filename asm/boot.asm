@@ -10,9 +10,14 @@
 ;   2. checks, in this order, that a Multiboot2 loader started us, that the CPU
 ;      has CPUID, and that it supports long mode, printing a one-line
 ;      "boot error: ..." on the VGA screen and on COM1 and halting if not,
-;   3. builds page tables that identity-map the first 4 GiB,
-;   4. enables PAE, long mode and paging, loads a 64-bit GDT and far-jumps to
+;   3. unpacks the rest of the kernel, when build/kernel.bin is packed
+;      (unpack.asm),
+;   4. builds page tables that identity-map the first 4 GiB,
+;   5. enables PAE, long mode and paging, loads a 64-bit GDT and far-jumps to
 ;      `long_mode_start` (long_mode.asm), which calls `rust_main`.
+;
+; This file's code and constants lie in the `.boot` section with the
+; Multiboot2 header (linker.ld): never packed, since they run first.
 ;
 ; Everything here runs before any Rust code, so it is written to need nothing:
 ; no stack beyond our own, no BIOS, no memory that GRUB might still be using.
@@ -21,7 +26,9 @@ global start
 global stack_top
 global stack_guard
 global boot_tsc
+global boot_error
 extern long_mode_start
+extern unpack_kernel
 
 ; --- constants: every magic number is named here ---------------------------
 
@@ -66,7 +73,7 @@ SERIAL_SPIN_LIMIT    equ 100000      ; give up on a port that never drains
 
 STACK_SIZE           equ 64 * 1024
 
-section .text
+section .boot_text progbits alloc exec nowrite align=16
 bits 32
 
 ; Entry point (ENTRY in linker.ld). EAX = magic, EBX = boot information.
@@ -83,6 +90,7 @@ start:
     call check_multiboot
     call check_cpuid
     call check_long_mode
+    call unpack_kernel          ; .text, .rodata, .data, the symbol table
 
     call set_up_page_tables
     call enable_long_mode_paging
@@ -316,7 +324,7 @@ serial_byte:
 
 ; --- read-only data --------------------------------------------------------------
 
-section .rodata
+section .boot_rodata progbits alloc noexec nowrite align=4
 msg_prefix:       db "boot error: ", 0
 msg_no_multiboot: db "not loaded by a Multiboot2 boot loader", 0
 msg_no_cpuid:     db "this CPU has no CPUID instruction", 0
