@@ -23,6 +23,9 @@
 ; A chunk must end exactly after the literals of a sequence and fill its
 ; destination exactly; anything else is a damaged file, reported by
 ; boot_error, as are offsets and lengths that would leave the destination.
+; Before decoding, a checksum of the compressed bytes (each little-endian
+; dword, the last one padded with zeros: sum = rol(sum, 1) + dword) must
+; match the table's, so a damaged byte anywhere is caught too.
 ;
 ; build/kernel.elf (GDB's file) is not packed: its table says 0 chunks, and
 ; booting it directly skips this step.
@@ -45,7 +48,8 @@ CHUNK_SOURCE       equ 0            ; where GRUB loaded the compressed bytes
 CHUNK_SOURCE_SIZE  equ 4            ; how many there are
 CHUNK_DEST         equ 8            ; where they unpack to
 CHUNK_DEST_SIZE    equ 12           ; exactly how many bytes they unpack to
-CHUNK_ENTRY_SIZE   equ 16
+CHUNK_CHECKSUM     equ 16           ; of the compressed bytes (above)
+CHUNK_ENTRY_SIZE   equ 20
 
 ; --- the table scripts/pack.py fills in ------------------------------------------
 
@@ -71,6 +75,7 @@ unpack_kernel:
     test eax, eax
     jz .done
     push eax
+    call check_sum
     mov esi, [ebx + CHUNK_SOURCE]
     mov ebp, esi
     add ebp, [ebx + CHUNK_SOURCE_SIZE]  ; EBP = end of the compressed bytes
@@ -149,6 +154,25 @@ lz4_decode:
     mov esi, ebx
     jmp .sequence
 .end:
+    ret
+
+; Checks the compressed bytes of the chunk at EBX against its checksum.
+; Clobbers EAX, ECX, EDX, ESI.
+check_sum:
+    mov esi, [ebx + CHUNK_SOURCE]
+    mov ecx, [ebx + CHUNK_SOURCE_SIZE]
+    add ecx, 3
+    shr ecx, 2                          ; ECX = dwords, the last one padded
+    xor edx, edx
+    jecxz .compare
+.next:
+    lodsd
+    rol edx, 1
+    add edx, eax
+    loop .next
+.compare:
+    cmp edx, [ebx + CHUNK_CHECKSUM]
+    jne unpack_kernel.damaged
     ret
 
 ; Adds to ECX the length bytes at ESI: each byte, while it is 255, and the

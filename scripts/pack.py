@@ -15,6 +15,10 @@ asm/unpack.asm) and, compressed, the rest:
 - chunk 2 (without --no-symbols): the symbol table the fault backtraces use,
   .symtab then .strtab, unpacked after __kernel_end.
 
+Each chunk's entry in `unpack_table` (asm/unpack.asm) gives where its
+compressed bytes lie and how many, where they unpack to and how many bytes
+that makes, and a checksum of the compressed bytes.
+
 Its program headers are:
 
 1. the `.boot` section, as it is;
@@ -104,6 +108,16 @@ def compress(data: bytes) -> bytes:
             position += 1
     sequence(data[anchor:])   # the last sequence: literals only
     return bytes(out)
+
+
+def checksum(block: bytes) -> int:
+    """What asm/unpack.asm checks a chunk's compressed bytes against: over
+    each little-endian dword (the last padded with zeros), sum = rol(sum, 1)
+    + dword, in 32 bits."""
+    total = 0
+    for word, in struct.iter_unpack("<I", block + bytes(-len(block) % 4)):
+        total = ((total << 1 | total >> 31) + word) & 0xFFFFFFFF
+    return total
 
 
 class Damaged(ValueError):
@@ -284,7 +298,8 @@ def pack(elf_bytes: bytes, symbols: bool = True) -> bytes:
         block = compress(data)
         if decompress(block, len(data)) != data:
             raise SystemExit("pack: a chunk does not unpack to what was packed")
-        entries_table += struct.pack("<IIII", blob_addr + len(blob), len(block), dest, len(data))
+        entries_table += struct.pack("<IIIII", blob_addr + len(blob), len(block), dest, len(data),
+                                     checksum(block))
         blob += block
         blob += bytes(align_up(len(blob), 4) - len(blob))
     if blob_addr + len(blob) > 1 << 32:

@@ -30,6 +30,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +41,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 KERNEL = BUILD / "kernel.bin"
+# The linked kernel, unpacked, with debug information: for nm and GDB (the
+# packed kernel.bin has no symbol bytes a tool could read).
+KERNEL_ELF = BUILD / "kernel.elf"
 DEFAULT_ISO = BUILD / "os.iso"
 OVMF = Path("/usr/share/ovmf/OVMF.fd")
 
@@ -112,6 +116,14 @@ def screen_rows(lines: list[str], columns: int = 80) -> list[tuple[str, int]]:
         rows += [(line[i:i + columns].rstrip(), colour)
                  for i in range(0, max(len(line), 1), columns)]
     return rows
+
+
+def stripped_kernel(path: Path) -> Path:
+    """build/kernel.elf packed as `make` packs it, without the symbol table
+    (a stripped kernel: backtraces show addresses only), at `path`."""
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "pack.py"), "--no-symbols",
+                    str(KERNEL_ELF), str(path)], check=True)
+    return path
 
 
 # The panic screen cuts each backtrace line (`  backtrace...` up to the

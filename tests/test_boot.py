@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from harness import BANNER, KERNEL, Boot, build_iso, check
+from harness import BANNER, KERNEL, Boot, build_iso, check, stripped_kernel
 
 LONG_MODE_ERROR = "boot error: this CPU does not support 64-bit long mode"
 
@@ -107,8 +107,7 @@ def test_selftest_with_a_failure_ends_qemu_with_35(qemu, tmp_path):
     """`selftest qemu-exit` with a stripped kernel: the symbol-table test
     (and the others that need names) fail, since backtraces cannot name
     functions, so QEMU exits with (0x11 << 1) | 1."""
-    stripped = tmp_path / "kernel-stripped.bin"
-    subprocess.run(["strip", "-o", str(stripped), str(KERNEL)], check=True)
+    stripped = stripped_kernel(tmp_path / "kernel-stripped.bin")
     iso = build_iso("qemu-exit-stripped", cmdline="qemu-exit", kernel=stripped)
     boot = qemu("qemu-exit-failure", iso, entry=1)
     passed, failed, skipped = run_selftest(boot)

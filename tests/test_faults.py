@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness import KERNEL, VGA_COLUMNS, Boot, build_iso, cut_backtrace
+from harness import KERNEL_ELF, VGA_COLUMNS, Boot, build_iso, cut_backtrace, stripped_kernel
 
 PANIC_COLOUR = 0x4F  # white on red
 STOPPED = "  the kernel has stopped; restart the machine"
@@ -170,7 +170,7 @@ def screen_problem(screen, rows: list[str], colour: int | None) -> str | None:
 def symbol_covers(name: str, address: int) -> bool:
     """Whether `address` lies in the symbol `name` of build/kernel.bin: in
     its size, or for an assembly label (size 0) before the next symbol."""
-    out = subprocess.run(["nm", "-C", "-n", "-S", str(KERNEL)], check=True,
+    out = subprocess.run(["nm", "-C", "-n", "-S", str(KERNEL_ELF)], check=True,
                          capture_output=True, text=True).stdout
     symbols = []
     for line in out.splitlines():
@@ -305,8 +305,7 @@ def test_unknown_crash_kind_is_a_warning(qemu):
 def test_stripped_kernel_shows_addresses_and_says_why(qemu, tmp_path):
     """A kernel without .symtab: the backtrace header says why there are no
     names, and the frames (addresses, `?`) still go down to the outermost."""
-    stripped = tmp_path / "kernel-stripped.bin"
-    subprocess.run(["strip", "-o", str(stripped), str(KERNEL)], check=True)
+    stripped = stripped_kernel(tmp_path / "kernel-stripped.bin")
     iso = build_iso("crash-stripped", cmdline="crash=page-fault", kernel=stripped)
     boot = qemu("crash-stripped", iso)
     boot.wait_for_line(REPORT_END, regex=True)

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from harness import KERNEL, Boot, check
+from harness import KERNEL_ELF, Boot, check
 
 PAGE = 4096
 NX_WARNING = "[WARN] this CPU has no NX bit: no-execute protection is off"
@@ -20,7 +20,7 @@ SELFTEST_SUMMARY = r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$"
 
 def kernel_symbols() -> dict[str, int]:
     """Every symbol of build/kernel.bin by name (mangled), from `nm`."""
-    out = subprocess.run(["nm", str(KERNEL)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["nm", str(KERNEL_ELF)], capture_output=True, text=True, check=True).stdout
     symbols = {}
     for line in out.splitlines():
         parts = line.split()

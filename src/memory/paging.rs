@@ -297,7 +297,7 @@ pub fn init(boot: &BootInfo) -> Summary {
     let wb = CacheType::WriteBack;
     let sections = [
         (
-            "the Multiboot2 header",
+            "the Multiboot2 header and the 32-bit boot code",
             symbol!(__kernel_start),
             symbol!(__text_start),
             Access::READ,

@@ -258,26 +258,30 @@ pub(crate) mod ktests {
     use core::time::Duration;
 
     use crate::selftest::{Context, Outcome};
-    use crate::{check, check_eq};
+    use crate::{check, check_eq, fail};
 
     /// The rate calibrated over the boot agrees with a fresh 10 ms window
     /// of the PIT to within 5 %: a gross error in the window's arithmetic
-    /// shows, while a loaded emulator host, which can delay one reading by
-    /// a fraction of a millisecond, does not fail it.
+    /// shows. An emulator descheduled by a loaded host can stop between
+    /// the window's end and its closing reading, for milliseconds: that
+    /// window comes out fast, so up to three are measured and the closest
+    /// counts.
     fn tsc_rate_agrees_with_a_fresh_pit_window(_: &Context) -> Outcome {
-        // Interrupts off: a handler run inside the window (the shell runs
-        // this with them on, maybe under a flood of input) would delay the
-        // closing reading.
-        let (tsc0, tsc1, pit_cycles) = crate::arch::without_interrupts(|| {
-            crate::arch::pit::measure(super::CALIBRATION_MS, crate::arch::read_timestamp)
-        });
-        let fresh = super::hz_from(tsc1 - tsc0, pit_cycles);
         let calibrated = super::tsc_hz();
-        check!(
-            calibrated.abs_diff(fresh) <= fresh / 20,
-            "calibrated {calibrated} Hz, a fresh window gives {fresh} Hz"
-        );
-        Ok(())
+        let mut fresh = [0; 3];
+        for rate in &mut fresh {
+            // Interrupts off: a handler run inside the window (the shell
+            // runs this with them on, maybe under a flood of input) would
+            // delay the closing reading.
+            let (tsc0, tsc1, pit_cycles) = crate::arch::without_interrupts(|| {
+                crate::arch::pit::measure(super::CALIBRATION_MS, crate::arch::read_timestamp)
+            });
+            *rate = super::hz_from(tsc1 - tsc0, pit_cycles);
+            if calibrated.abs_diff(*rate) <= *rate / 20 {
+                return Ok(());
+            }
+        }
+        fail!("calibrated {calibrated} Hz, three fresh windows give {fresh:?} Hz");
     }
 
     /// Uptime never goes backwards and advances over a busy wait.

@@ -1,0 +1,136 @@
+"""The packed kernel file (scripts/pack.py, asm/unpack.asm): the compressor
+and its decoder agree on any input and refuse damaged blocks; the shipped
+file has the layout GRUB and the unpacker expect; a damaged file says so
+and halts; an unpacked file (a table with no chunks) boots too."""
+
+import random
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from harness import KERNEL, KERNEL_ELF, ROOT, build_iso, check
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import pack  # noqa: E402
+
+DAMAGED = "boot error: the kernel file is damaged: its packed part does not unpack"
+
+
+def samples() -> dict[str, bytes]:
+    rng = random.Random(0x7061636B)
+    text = b"the quick brown fox jumps over the lazy dog " * 40
+    return {
+        "empty": b"",
+        "one byte": b"x",
+        "four bytes": b"abcd",
+        "short literals": b"hello, kernel",
+        "zeros": bytes(70_000),                       # one long match, offset 1
+        "text": text,                                 # repeats at distance 44
+        "random": bytes(rng.getrandbits(8) for _ in range(5000)),   # literals only
+        "mixed": b"".join(rng.choice([text[:rng.randrange(1, 300)], bytes(rng.randrange(600)),
+                                      rng.randbytes(rng.randrange(1, 40))])
+                          for _ in range(200)),
+        "far repeat": rng.randbytes(70_000)[:66_000] + rng.randbytes(10) * 3,
+    }
+
+
+@pytest.mark.parametrize("name", list(samples()))
+def test_blocks_round_trip(name):
+    data = samples()[name]
+    block = pack.compress(data)
+    check(pack.decompress(block, len(data)) == data, f"{name}: does not round-trip")
+    if name == "zeros":
+        check(len(block) < 400, f"70,000 zeros took {len(block)} bytes")
+
+
+def test_the_kernel_image_round_trips_and_shrinks():
+    elf = pack.Elf(KERNEL_ELF.read_bytes())
+    image = elf.image(elf.symbol("__text_start"), elf.symbol("__data_end"))
+    block = pack.compress(image)
+    check(pack.decompress(block, len(image)) == image, "the kernel image does not round-trip")
+    check(len(block) < 0.6 * len(image), f"{len(image)} bytes packed to only {len(block)}")
+
+
+def test_damaged_blocks_are_refused():
+    data = samples()["mixed"]
+    block = pack.compress(data)
+    cases = {
+        "truncated": (block[:-3], len(data)),
+        "one byte short of the size": (block, len(data) - 1),
+        "one byte more than the size": (block, len(data) + 1),
+        "an offset before the start": (bytes([0x10]) + b"a" + b"\x05\x00" + bytes([0x00]), 100),
+        "offset zero": (bytes([0x10]) + b"a" + b"\x00\x00" + bytes([0x00]), 100),
+        "a length past the end": (bytes([0xF0]) + b"\xff\xff", 1000),
+    }
+    for what, (bad, size) in cases.items():
+        with pytest.raises(pack.Damaged):
+            pack.decompress(bad, size)
+            raise AssertionError(f"{what}: accepted")
+
+
+def layout(data: bytes):
+    """The packed file's PT_LOAD segments (offset, address, file size,
+    memory size) and the unpack table's chunks."""
+    elf = pack.Elf(data)
+    loads = [(off, paddr, filesz, memsz)
+             for p_type, _, off, _, paddr, filesz, memsz, _ in elf.segments if p_type == pack.PT_LOAD]
+    return elf, loads
+
+
+def test_shipped_file_layout():
+    """Three PT_LOADs: .boot as linked, the kernel's places with no file
+    bytes, the chunks; the table lists two chunks whose checksums hold; the
+    symbol table's section headers point after the kernel image."""
+    full = pack.Elf(KERNEL_ELF.read_bytes())
+    data = KERNEL.read_bytes()
+    elf, loads = layout(data)
+    check(len(loads) == 3, f"segments: {loads}")
+    boot, places, chunks = loads
+    check(boot[1] == full.section(".boot").addr and boot[2] == boot[3], f".boot: {boot}")
+    check(places[1] == full.symbol("__text_start") and places[2] == 0, f"image: {places}")
+    check(chunks[1] >= places[1] + places[3], f"chunks inside the image: {chunks}")
+    table = full.symbol("unpack_table") - boot[1] + boot[0]
+    magic, count = struct.unpack_from("<II", data, table)
+    check(magic == pack.UNPACK_MAGIC and count == 2, f"table: {magic:#x}, {count} chunks")
+    for i in range(count):
+        src, src_len, dest, dest_len, total = struct.unpack_from("<IIIII", data, table + 8 + 20 * i)
+        at = src - chunks[1] + chunks[0]
+        block = data[at:at + src_len]
+        check(pack.checksum(block) == total, f"chunk {i}: checksum")
+        check(len(pack.decompress(block, dest_len)) == dest_len, f"chunk {i}: size")
+    symtab = elf.section(".symtab")
+    check(symtab.addr >= full.symbol("__kernel_end"), f".symtab at {symtab.addr:#x}")
+
+
+def damaged_copy(tmp_path, flip_at_fraction: float):
+    """build/kernel.bin with one byte of its compressed chunks flipped."""
+    data = bytearray(KERNEL.read_bytes())
+    _, loads = layout(bytes(data))
+    offset, _, size, _ = loads[2]
+    data[offset + int(size * flip_at_fraction)] ^= 0x5A
+    path = tmp_path / "kernel-damaged.bin"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.9], ids=["image", "symbols"])
+def test_damaged_file_says_so_and_halts(qemu, tmp_path, fraction):
+    """One byte flipped in the compressed chunks: the boot error on serial
+    and on the first row of the screen, then a halt (no reset, no Rust)."""
+    iso = build_iso(f"damaged-{fraction}", kernel=damaged_copy(tmp_path, fraction))
+    boot = qemu(f"damaged-{fraction}", iso)
+    boot.wait_for_line(DAMAGED)
+    check(boot.screen().lines()[0].rstrip() == DAMAGED, f"screen:\n{boot.screen()}")
+    boot.check_running(settle=1.0)
+    check("ready" not in boot.serial_lines(), "the kernel went on")
+
+
+def test_an_unpacked_file_boots_too(qemu, tmp_path):
+    """kernel.elf without debug sections, not packed (its table lists no
+    chunks): the unpack step does nothing, and the kernel boots."""
+    plain = tmp_path / "kernel-plain.bin"
+    subprocess.run(["objcopy", "--strip-debug", str(KERNEL_ELF), str(plain)], check=True)
+    boot = qemu("unpacked", build_iso("unpacked", kernel=plain))
+    boot.wait_for_line("ready")
