@@ -48,6 +48,13 @@ static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 /// The TSC when the PIT's boot window started; 0: no window (not started,
 /// or its channel was used for something else since).
 static WINDOW_TSC: AtomicU64 = AtomicU64::new(0);
+/// TSC cycles the reading around the boot window's start took.
+static WINDOW_SLOP: AtomicU64 = AtomicU64::new(0);
+/// A window counts only if the TSC readings around its start and its end
+/// took under 1/256 of it: an emulator descheduled by a loaded host between
+/// starting (or latching) the PIT and reading the TSC made the rate 30 %
+/// off (a 14 ms window read 4 ms late).
+const SLOP_SHARE: u64 = 256;
 /// TSC cycles of the boot windows banked by [`keep_calibrating`].
 static BANKED_TSC: AtomicU64 = AtomicU64::new(0);
 /// PIT cycles of the boot windows banked by [`keep_calibrating`].
@@ -64,17 +71,30 @@ static TICKS: AtomicU64 = AtomicU64::new(0);
 /// calibrates with. Call first thing in `rust_main`.
 pub fn mark_boot(tsc: u64) {
     BOOT_TSC.store(tsc, Ordering::Relaxed);
-    pit::start_window();
-    WINDOW_TSC.store(read_timestamp(), Ordering::Relaxed);
+    start_window();
 }
 
-/// Reads the TSC around a latch of the boot window: (middle TSC, PIT
-/// cycles since the window started), or `None` if its count ran out.
-fn read_window() -> Option<(u64, u64)> {
+/// Starts a boot window: the PIT's channel 2, and the TSC around it.
+fn start_window() {
+    let before = read_timestamp();
+    pit::start_window();
+    let after = read_timestamp();
+    WINDOW_SLOP.store(after - before, Ordering::Relaxed);
+    WINDOW_TSC.store(before / 2 + after / 2, Ordering::Relaxed);
+}
+
+/// Reads the TSC around a latch of the boot window that started at TSC
+/// `start`: (middle TSC, PIT cycles since the window started, whether the
+/// readings at both ends were quick enough to trust), or `None` if its
+/// count ran out.
+fn read_window(start: u64) -> Option<(u64, u64, bool)> {
     let before = read_timestamp();
     let elapsed = pit::window_elapsed()?;
     let after = read_timestamp();
-    Some((before / 2 + after / 2, elapsed))
+    let slop = WINDOW_SLOP.load(Ordering::Relaxed) + (after - before);
+    let middle = before / 2 + after / 2;
+    let trusted = slop.saturating_mul(SLOP_SHARE) <= middle.saturating_sub(start);
+    Some((middle, elapsed, trusted))
 }
 
 /// Called at each boot step: banks the boot window once it is a quarter of
@@ -85,13 +105,15 @@ pub fn keep_calibrating() {
     if start == 0 {
         return;
     }
-    match read_window() {
-        Some((_, elapsed)) if elapsed < BANK_AFTER => {}
-        Some((now, elapsed)) => {
-            BANKED_TSC.fetch_add(now - start, Ordering::Relaxed);
-            BANKED_PIT.fetch_add(elapsed, Ordering::Relaxed);
-            pit::start_window();
-            WINDOW_TSC.store(read_timestamp(), Ordering::Relaxed);
+    match read_window(start) {
+        Some((_, elapsed, _)) if elapsed < BANK_AFTER => {}
+        Some((now, elapsed, trusted)) => {
+            // An untrusted window is dropped; the next one starts anyway.
+            if trusted {
+                BANKED_TSC.fetch_add(now - start, Ordering::Relaxed);
+                BANKED_PIT.fetch_add(elapsed, Ordering::Relaxed);
+            }
+            start_window();
         }
         None => WINDOW_TSC.store(0, Ordering::Relaxed),
     }
@@ -111,9 +133,10 @@ fn boot_window_hz() -> Option<u64> {
         BANKED_PIT.load(Ordering::Relaxed),
     );
     loop {
-        let (now, elapsed) = read_window()?;
+        // An untrusted reading is simply read again.
+        let (now, elapsed, trusted) = read_window(start)?;
         let elapsed = banked_pit + elapsed;
-        if elapsed >= least {
+        if elapsed >= least && trusted {
             let cycles = banked_tsc + now - start;
             log::debug!(
                 "timer: calibrated over the boot's first {} us of PIT time",
