@@ -87,6 +87,7 @@ mod naive;
 mod naive_fb;
 #[cfg(target_os = "none")]
 pub mod serial;
+pub mod terminal;
 #[cfg(target_os = "none")]
 pub mod vga;
 

@@ -2,15 +2,16 @@
 //!
 //! If no UART answers (QEMU `-serial none`, or a PC without COM1), the port
 //! stays absent and serial output is dropped; the kernel boots regardless.
-//! `Uart16550Tty` turns `\n` into `\r\n` for terminals. The port is polled, so
-//! output never waits for an interrupt that might not come.
+//! Text goes out as [`super::terminal`] says (`\n` as `\r\n`), in runs that
+//! fill the FIFO. The port is polled, so output never waits for an
+//! interrupt that might not come.
 
 use core::fmt::{self, Write};
 
 use spin::Mutex;
 use uart_16550::backend::PioBackend;
 use uart_16550::spec::registers::FifoTriggerLevel;
-use uart_16550::{Config, Uart16550Tty};
+use uart_16550::{Config, Uart16550, Uart16550Tty};
 
 /// The I/O port base of COM1 on every PC.
 const COM1: u16 = 0x3f8;
@@ -46,10 +47,20 @@ pub fn present() -> bool {
 pub fn print(args: fmt::Arguments) {
     crate::arch::without_interrupts(|| {
         if let Some(port) = SERIAL.lock().as_mut() {
-            // The driver's write_str never fails.
-            let _ = port.write_fmt(args);
+            // Terminal's write_str never fails.
+            let _ = Terminal(port.inner_mut()).write_fmt(args);
         }
     });
+}
+
+/// Formatted text to the UART, translated for a terminal.
+struct Terminal<'a>(&'a mut Uart16550<PioBackend>);
+
+impl Write for Terminal<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        super::terminal::for_terminal(text.as_bytes(), |run| self.0.send_bytes_exact(run));
+        Ok(())
+    }
 }
 
 /// Runs `f` while holding the port's lock (to test the panic path), with
