@@ -272,19 +272,25 @@ def sizes(bench: Bench) -> None:
     section = "sizes"
     kib = 1024
     bench.add(section, "build/os.iso", "KiB", [bench.shipped_iso.stat().st_size / kib])
-    bench.add(section, "kernel file GRUB loads (build/kernel.bin)", "KiB",
+    bench.add(section, "kernel file GRUB loads (build/kernel.bin, packed)", "KiB",
               [bench.kernel.stat().st_size / kib])
     bench.add(section, "kernel ELF with debug information (build/kernel.elf)", "KiB",
               [bench.kernel_elf.stat().st_size / kib])
-    bench.add(section, "loaded: sum of PT_LOAD file sizes", "KiB",
+    bench.add(section, "GRUB loads: kernel.bin's PT_LOAD file sizes", "KiB",
               [elf_sizes.loaded_size(bench.kernel) / kib])
-    bench.add(section, "in memory, .bss included", "KiB", [elf_sizes.memory_size(bench.kernel) / kib])
-    found = elf_sizes.sections(bench.kernel)
-    for name in (".text", ".rodata", ".data", ".bss", ".symtab", ".strtab"):
-        if name in found:
-            bench.add(section, f"section {name}", "KiB", [found[name].size / kib])
-    for part, size in elf_sizes.breakdown(bench.kernel, FONT).items():
-        bench.add("loaded bytes by part and dependency (symbol sizes)", part, "KiB", [size / kib])
+    full = elf_sizes.sections(bench.kernel_elf)
+    bench.add(section, "unpacked: the image's PT_LOAD file sizes (kernel.elf)", "KiB",
+              [elf_sizes.loaded_size(bench.kernel_elf) / kib])
+    bench.add(section, "unpacked: the symbol table (.symtab + .strtab)", "KiB",
+              [(full[".symtab"].size + full[".strtab"].size) / kib])
+    bench.add(section, "in memory, .bss included", "KiB",
+              [elf_sizes.memory_size(bench.kernel_elf) / kib])
+    for name in (".boot", ".text", ".rodata", ".data", ".bss", ".symtab", ".strtab"):
+        if name in full:
+            bench.add(section, f"section {name}", "KiB", [full[name].size / kib])
+    for part, size in elf_sizes.breakdown(bench.kernel_elf, FONT).items():
+        bench.add("unpacked image bytes by part and dependency (symbol sizes)", part, "KiB",
+                  [size / kib])
 
 
 IDLE_SECONDS, KEYS = 10.0, 100
