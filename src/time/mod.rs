@@ -50,11 +50,15 @@ static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 static WINDOW_TSC: AtomicU64 = AtomicU64::new(0);
 /// TSC cycles the reading around the boot window's start took.
 static WINDOW_SLOP: AtomicU64 = AtomicU64::new(0);
-/// A window counts only if the TSC readings around its start and its end
-/// took under 1/256 of it: an emulator descheduled by a loaded host between
-/// starting (or latching) the PIT and reading the TSC made the rate 30 %
-/// off (a 14 ms window read 4 ms late).
-const SLOP_SHARE: u64 = 256;
+/// The TSC readings around the PIT's start and latches must take under
+/// 1/64 of the time they measure (each window banked, and the calibration
+/// as a whole): an emulator descheduled by a loaded host between starting
+/// (or latching) the PIT and reading the TSC made the rate 30 % off (a
+/// 14 ms window read 4 ms late), while the readings themselves take tens of
+/// microseconds. The rate is then within 1 %; its self-test allows 5 %.
+const SLOP_SHARE: u64 = 64;
+/// The TSC cycles the readings of the banked windows took.
+static BANKED_SLOP: AtomicU64 = AtomicU64::new(0);
 /// TSC cycles of the boot windows banked by [`keep_calibrating`].
 static BANKED_TSC: AtomicU64 = AtomicU64::new(0);
 /// PIT cycles of the boot windows banked by [`keep_calibrating`].
@@ -83,18 +87,21 @@ fn start_window() {
     WINDOW_TSC.store(before / 2 + after / 2, Ordering::Relaxed);
 }
 
-/// Reads the TSC around a latch of the boot window that started at TSC
-/// `start`: (middle TSC, PIT cycles since the window started, whether the
-/// readings at both ends were quick enough to trust), or `None` if its
-/// count ran out.
-fn read_window(start: u64) -> Option<(u64, u64, bool)> {
+/// Reads the TSC around a latch of the boot window: (middle TSC, PIT
+/// cycles since the window started, TSC cycles the readings at its start
+/// and now took), or `None` if its count ran out.
+fn read_window() -> Option<(u64, u64, u64)> {
     let before = read_timestamp();
     let elapsed = pit::window_elapsed()?;
     let after = read_timestamp();
     let slop = WINDOW_SLOP.load(Ordering::Relaxed) + (after - before);
-    let middle = before / 2 + after / 2;
-    let trusted = slop.saturating_mul(SLOP_SHARE) <= middle.saturating_sub(start);
-    Some((middle, elapsed, trusted))
+    Some((before / 2 + after / 2, elapsed, slop))
+}
+
+/// Whether readings that took `slop` TSC cycles are quick enough for a
+/// measurement spanning `cycles`.
+fn quick_enough(slop: u64, cycles: u64) -> bool {
+    slop.saturating_mul(SLOP_SHARE) <= cycles
 }
 
 /// Called at each boot step: banks the boot window once it is a quarter of
@@ -105,13 +112,14 @@ pub fn keep_calibrating() {
     if start == 0 {
         return;
     }
-    match read_window(start) {
+    match read_window() {
         Some((_, elapsed, _)) if elapsed < BANK_AFTER => {}
-        Some((now, elapsed, trusted)) => {
-            // An untrusted window is dropped; the next one starts anyway.
-            if trusted {
+        Some((now, elapsed, slop)) => {
+            // A window read too slowly is dropped; the next one starts anyway.
+            if quick_enough(slop, now - start) {
                 BANKED_TSC.fetch_add(now - start, Ordering::Relaxed);
                 BANKED_PIT.fetch_add(elapsed, Ordering::Relaxed);
+                BANKED_SLOP.fetch_add(slop, Ordering::Relaxed);
             }
             start_window();
         }
@@ -128,16 +136,17 @@ fn boot_window_hz() -> Option<u64> {
         return None;
     }
     let least = pit::PIT_HZ * CALIBRATION_MS / 1000;
-    let (banked_tsc, banked_pit) = (
+    let (banked_tsc, banked_pit, banked_slop) = (
         BANKED_TSC.load(Ordering::Relaxed),
         BANKED_PIT.load(Ordering::Relaxed),
+        BANKED_SLOP.load(Ordering::Relaxed),
     );
     loop {
-        // An untrusted reading is simply read again.
-        let (now, elapsed, trusted) = read_window(start)?;
+        // A reading taken too slowly is simply taken again.
+        let (now, elapsed, slop) = read_window()?;
         let elapsed = banked_pit + elapsed;
-        if elapsed >= least && trusted {
-            let cycles = banked_tsc + now - start;
+        let cycles = banked_tsc + now - start;
+        if elapsed >= least && quick_enough(banked_slop + slop, cycles) {
             log::debug!(
                 "timer: calibrated over the boot's first {} us of PIT time",
                 elapsed * 1_000_000 / pit::PIT_HZ
