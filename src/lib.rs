@@ -24,6 +24,9 @@
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(abi_x86_interrupt))]
+// `#[optimize(speed)]` on the few hot loops (the framebuffer renderer) in a
+// kernel otherwise built for size (Cargo.toml).
+#![feature(optimize_attribute)]
 // Every `unsafe` block says why it is sound, in a `// SAFETY:` comment.
 #![deny(clippy::undocumented_unsafe_blocks)]
 // The kernel is a static library whose one entry point is `rust_main`, so

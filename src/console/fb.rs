@@ -61,6 +61,7 @@ impl FramebufferMemory {
 }
 
 impl PixelTarget for FramebufferMemory {
+    #[optimize(speed)]
     fn write(&mut self, offset: usize, bytes: &[u8]) {
         assert!(
             offset

@@ -273,6 +273,7 @@ impl<T: PixelTarget> FbScreen<'_, T> {
     /// Draws every cell whose value differs from what it shows, and the
     /// cursor where it moved: rows that may have changed (all of them after
     /// a scroll), runs of changed cells per row, each cell once.
+    #[optimize(speed)]
     fn draw(&mut self) {
         self.pending = false;
         self.draws += 1;

@@ -85,6 +85,7 @@ struct Nibbles([[u8; NIBBLE_ENTRY]; 16]);
 impl Nibbles {
     /// The table for `color`'s foreground and background, `B` bytes per
     /// pixel, at `renderer`'s scale.
+    #[optimize(speed)]
     fn new<const B: usize>(renderer: &Renderer, color: ColorCode) -> Nibbles {
         let (fg, bg) = renderer.colors(color);
         let mut table = [[0u8; NIBBLE_ENTRY]; 16];
@@ -123,6 +124,7 @@ impl PixelFormat {
     /// The pixel bytes (little-endian, the first `bytes_per_pixel` used)
     /// for a colour of 8-bit red, green and blue: each component scaled to
     /// its field's size (rounded) and shifted to its position.
+    #[inline]
     pub fn encode(&self, [red, green, blue]: [u8; 3]) -> [u8; 4] {
         let field = |value: u8, field: ColorField| -> u32 {
             let max = (1u32 << field.size) - 1;
@@ -162,21 +164,25 @@ impl<'f> Renderer<'f> {
     }
 
     /// A cell's width in pixels.
+    #[inline]
     pub fn cell_width(&self) -> usize {
         GLYPH_WIDTH * self.scale
     }
 
     /// A cell's height in pixels.
+    #[inline]
     pub fn cell_height(&self) -> usize {
         self.font.height() * self.scale
     }
 
     /// The pixel bytes of VGA colour `color` (0-15).
+    #[inline]
     pub fn pixel(&self, color: u8) -> &[u8] {
         &self.palette[usize::from(color & 0xf)][..self.format.bytes_per_pixel]
     }
 
     /// The byte offset of pixel (x, y).
+    #[inline]
     pub fn offset(&self, x: usize, y: usize) -> usize {
         y * self.pitch + x * self.format.bytes_per_pixel
     }
@@ -193,6 +199,7 @@ impl<'f> Renderer<'f> {
     /// pattern (half a glyph row) in those colours: a glyph row is then two
     /// copies, not eight choices. Under emulation, where every instruction
     /// costs, that is most of the speed.
+    #[optimize(speed)]
     pub fn draw_run(
         &self,
         target: &mut impl PixelTarget,
@@ -230,6 +237,7 @@ impl<'f> Renderer<'f> {
     }
 
     /// Row `glyph_row` of `cell`'s glyph, with the cursor if `cursor`.
+    #[optimize(speed)]
     fn bits(&self, cell: u16, glyph_row: usize, cursor: bool) -> u8 {
         if cursor && glyph_row >= self.font.height() - CURSOR_ROWS {
             0xff
@@ -245,6 +253,7 @@ impl<'f> Renderer<'f> {
     /// still each pixel once), each built in `scratch` and written in one
     /// go. Two plain loops rather than one with many branches: under
     /// emulation that is much faster.
+    #[optimize(speed)]
     fn draw<const B: usize>(&self, target: &mut impl PixelTarget, stretch: &Stretch) {
         let cells = stretch.cells;
         let color = ScreenChar::from_cell(cells[0]).color;
@@ -317,6 +326,7 @@ impl<'f> Renderer<'f> {
 
     /// Writes `pixels`, row `glyph_row` of the stretch's cells from its
     /// cell `first` on, to the `scale` pixel lines it covers.
+    #[optimize(speed)]
     fn write_line<const B: usize>(
         &self,
         target: &mut impl PixelTarget,
@@ -334,6 +344,7 @@ impl<'f> Renderer<'f> {
 
     /// The foreground and background pixel bytes of `color` (all four
     /// bytes: the caller uses the first `B`).
+    #[inline]
     fn colors(&self, color: ColorCode) -> (&[u8; 4], &[u8; 4]) {
         (
             &self.palette[usize::from(color.foreground())],
@@ -343,6 +354,7 @@ impl<'f> Renderer<'f> {
 
     /// Fills the rectangle of `width` x `height` pixels at (x, y) with VGA
     /// colour `color`, one write per pixel line (or a few, when wide).
+    #[optimize(speed)]
     pub fn fill(
         &self,
         target: &mut impl PixelTarget,
