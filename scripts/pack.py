@@ -130,22 +130,22 @@ def decompress(block: bytes, size: int) -> bytes:
     out = bytearray()
     at = 0
 
-    def more(length: int) -> int:
+    def next_byte(missing: str) -> int:
         nonlocal at
+        if at >= len(block):
+            raise Damaged(missing)
+        at += 1
+        return block[at - 1]
+
+    def more(length: int) -> int:
         while True:
-            if at >= len(block):
-                raise Damaged("a length runs past the block")
-            byte = block[at]
-            at += 1
+            byte = next_byte("a length runs past the block")
             length += byte
             if byte != 255:
                 return length
 
     while True:
-        if at >= len(block):
-            raise Damaged("the block ends inside a sequence")
-        token = block[at]
-        at += 1
+        token = next_byte("the block ends inside a sequence")
         literals = token >> 4
         if literals == MORE:
             literals = more(literals)
