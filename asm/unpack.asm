@@ -42,6 +42,8 @@ MAX_CHUNKS         equ 2            ; the kernel image and its symbol table
 LZ4_MIN_MATCH      equ 4            ; a match length field of 0 means 4 bytes
 LZ4_MORE           equ 15           ; a nibble of 15: more length bytes follow
 LZ4_MORE_BYTE      equ 255          ; a length byte of 255: another follows
+LZ4_LITERALS_SHIFT equ 4            ; the token's high nibble: literal count
+LZ4_OFFSET_BYTES   equ 2            ; a match offset's size
 
 ; One chunk's entry in the table (all physical addresses, 32 bits).
 CHUNK_SOURCE       equ 0            ; where GRUB loaded the compressed bytes
@@ -110,7 +112,7 @@ lz4_decode:
     movzx edx, byte [esi]               ; EDX = the token
     inc esi
     mov ecx, edx
-    shr ecx, 4                          ; ECX = literal count
+    shr ecx, LZ4_LITERALS_SHIFT         ; ECX = literal count
     cmp ecx, LZ4_MORE
     jne .literals
     call read_more_length
@@ -124,11 +126,11 @@ lz4_decode:
     rep movsb
     cmp esi, ebp
     je .end                             ; the last sequence: literals only
-    lea eax, [esi + 2]
+    lea eax, [esi + LZ4_OFFSET_BYTES]
     cmp eax, ebp
     ja unpack_kernel.damaged
     movzx ebx, word [esi]               ; EBX = match offset
-    add esi, 2
+    add esi, LZ4_OFFSET_BYTES
     mov ecx, edx
     and ecx, LZ4_MORE                   ; ECX = match length - 4
     cmp ecx, LZ4_MORE

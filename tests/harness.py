@@ -741,6 +741,24 @@ class Boot:
         raw = (memory + memory)[offset:offset + VGA_COLUMNS * VGA_ROWS * 2]
         return Screen.from_bytes(raw, start)
 
+    def wait_for_screen(self, pattern: str, timeout: float = 60.0) -> tuple[re.Match, Screen]:
+        """Polls the screen until a row matches the regex `pattern` (for
+        boots without serial); returns the match and the screen. Fails if
+        QEMU ends first, or after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            for line in screen.lines():
+                match = re.search(pattern, line)
+                if match:
+                    return match, screen
+            if self.proc.poll() is not None:
+                self.fail(f"QEMU exited with status {self.proc.poll()} before the screen "
+                          f"showed {pattern!r}:\n{screen}")
+            if time.monotonic() > deadline:
+                self.fail(f"the screen did not show {pattern!r} within {timeout:.0f} s:\n{screen}")
+            time.sleep(0.2)
+
     def screenshot(self, path: Path):
         """A PNG of what QEMU displays (for a person to look at)."""
         self.qmp().execute("screendump", filename=str(path), format="png")

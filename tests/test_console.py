@@ -4,7 +4,6 @@ serial mirror, log records and levels, a boot without a serial port, and the
 panic screen."""
 
 import re
-import time
 
 import pytest
 
@@ -26,21 +25,6 @@ def check_row_colour(boot: Boot, screen: Screen, row: int, colour: int, width: i
     if any(a != colour for a in attrs):
         boot.fail(f"row {row} {screen.lines()[row]!r} has attributes "
                   f"{[hex(a) for a in attrs]}, expected all {colour:#04x}:\n{screen}")
-
-
-def wait_for_screen_text(boot: Boot, text: str, timeout: float = 60.0) -> Screen:
-    """Polls the screen until a row shows `text` (for boots without serial)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        screen = boot.screen()
-        if screen.find(text) is not None:
-            return screen
-        if boot.proc.poll() is not None:
-            boot.fail(f"QEMU exited with status {boot.proc.poll()} before the "
-                      f"screen showed {text!r}:\n{screen}")
-        if time.monotonic() > deadline:
-            boot.fail(f"the screen did not show {text!r} within {timeout:.0f} s:\n{screen}")
-        time.sleep(0.2)
 
 
 def test_plain_lines_have_no_tag_default_colours_and_the_cursor_follows(qemu):
@@ -146,7 +130,7 @@ def test_boot_without_serial_port_still_shows_the_screen(qemu):
     """QEMU `-serial none`: no hang; the banner, a warning and `ready` on
     screen."""
     boot = qemu("console-no-serial", serial=False)
-    screen = wait_for_screen_text(boot, "ready")
+    _, screen = boot.wait_for_screen(re.escape("ready"))
     expected = [BANNER, "[WARN] no serial port"]
     if screen.lines()[:2] != expected:
         boot.fail(f"rows 0-1 should be {expected}:\n{screen}")

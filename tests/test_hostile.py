@@ -9,7 +9,6 @@ the self-test on a machine without a serial port and under UEFI, and GRUB's
 menu on a QEMU that does not say which entry to boot."""
 
 import re
-import time
 
 from framebuffer import check_shows_serial
 from harness import (BANNER, VGA_ROWS, VGA_TEXT_BUFFER, VGA_TEXT_MEMORY, Boot,
@@ -271,29 +270,11 @@ def test_hostile_bytes_under_uefi_on_the_framebuffer(qemu, tmp_path):
     boot.check_running()
 
 
-def wait_for_screen_line(boot: Boot, pattern: str, timeout: float = 60.0):
-    """Polls the VGA screen until a row matches `pattern` (a boot without
-    serial); returns the match and the screen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        screen = boot.screen()
-        for line in screen.lines():
-            match = re.match(pattern, line)
-            if match:
-                return match, screen
-        if boot.proc.poll() is not None:
-            boot.fail(f"QEMU exited with status {boot.proc.poll()} before the screen "
-                      f"showed {pattern!r}:\n{screen}")
-        if time.monotonic() > deadline:
-            boot.fail(f"the screen did not show {pattern!r} within {timeout:.0f} s:\n{screen}")
-        time.sleep(0.2)
-
-
 def test_selftest_without_a_serial_port_skips_only_the_serial_test(qemu):
     """The self-test entry with `-serial none`: the serial test is skipped,
     with its reason, and nothing fails (read from the screen)."""
     boot = qemu("selftest-no-serial", entry=1, serial=False)
-    match, screen = wait_for_screen_line(boot, SELFTEST_SUMMARY)
+    match, screen = boot.wait_for_screen(SELFTEST_SUMMARY)
     if match.group(2) != "0" or match.group(3) != "1":
         boot.fail(f"summary {match.group(0)!r}: expected 0 failed, 1 skipped:\n{screen}")
     skip = "test console::ktests::serial_port_present_and_writes ... skipped (no serial port at COM1)"

@@ -528,14 +528,9 @@ pub trait TextScreen: fmt::Write {
     /// the rest of its last row blanked in `color` too, then a new line.
     /// `color` stays current afterwards (the panic screen uses this).
     fn print_band(&mut self, color: ColorCode, args: fmt::Arguments) {
-        self.grid_mut().set_color(color);
-        if self.grid().cursor().1 != 0 {
-            let _ = self.write_char('\n');
-        }
-        let _ = self.write_fmt(args);
-        self.grid_mut().erase_to_end_of_line();
-        let _ = self.write_char('\n');
-        self.flush();
+        band(self, color, |screen| {
+            let _ = screen.write_fmt(args);
+        });
     }
 
     /// [`TextScreen::print_band`] cut to one row: what does not fit (or
@@ -543,26 +538,34 @@ pub trait TextScreen: fmt::Write {
     /// panic screen's backtrace frames: whole, their long names would push
     /// the headline off the screen (serial shows them whole).
     fn print_band_row(&mut self, color: ColorCode, args: fmt::Arguments) {
-        self.grid_mut().set_color(color);
-        if self.grid().cursor().1 != 0 {
-            let _ = self.write_char('\n');
-        }
-        let width = self.grid().width();
-        let mut row = OneRow {
-            screen: self,
-            room: width,
-            last: None,
-            cut: false,
-        };
-        let _ = fmt::Write::write_fmt(&mut row, args);
-        let end = if row.cut { Some(CUT_MARK) } else { row.last };
-        if let Some(c) = end {
-            let _ = self.write_char(c);
-        }
-        self.grid_mut().erase_to_end_of_line();
-        let _ = self.write_char('\n');
-        self.flush();
+        band(self, color, |screen| {
+            let width = screen.grid().width();
+            let mut row = OneRow {
+                screen: &mut *screen,
+                room: width,
+                last: None,
+                cut: false,
+            };
+            let _ = fmt::Write::write_fmt(&mut row, args);
+            let end = if row.cut { Some(CUT_MARK) } else { row.last };
+            if let Some(c) = end {
+                let _ = screen.write_char(c);
+            }
+        });
     }
+}
+
+/// A band in `color` around what `write` writes: a line of its own, the
+/// rest of its last row blanked in `color`, then a new line and a flush.
+fn band<S: TextScreen + ?Sized>(screen: &mut S, color: ColorCode, write: impl FnOnce(&mut S)) {
+    screen.grid_mut().set_color(color);
+    if screen.grid().cursor().1 != 0 {
+        let _ = screen.write_char('\n');
+    }
+    write(screen);
+    screen.grid_mut().erase_to_end_of_line();
+    let _ = screen.write_char('\n');
+    screen.flush();
 }
 
 /// Marks a row cut short by [`TextScreen::print_band_row`].
