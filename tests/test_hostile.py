@@ -90,6 +90,30 @@ def module_file(tmp_path):
     return {"boot/module.bin": path}
 
 
+def boot_to_prompt(qemu, tmp_path, name: str, words: list[bytes], module: list[bytes],
+                   iso: str | None = None, uefi: bool = False) -> tuple[Boot, list[str]]:
+    """Boots the command line `words` with one module whose string is
+    `module` (ISO `iso`, default `name`) up to the shell's prompt; returns
+    the boot and its kernel lines."""
+    iso_path = build_iso(iso or name, cfg=hostile_cfg(words, module=module),
+                         files=module_file(tmp_path))
+    boot = qemu(name, iso_path, uefi=uefi)
+    boot.wait_for_line("ready")
+    wait_for_prompt(boot)
+    return boot, boot.kernel_lines()
+
+
+def check_debug_boot_ends_clean(boot: Boot, lines: list[str]):
+    """`loglevel=debug` took effect; one `ready` and no `boot error:`;
+    serial clean; the VGA screen shows serial; the kernel still runs."""
+    if not any(l.startswith("[DEBUG] ") for l in lines):
+        boot.fail("loglevel=debug took no effect")
+    check_one_ready_and_no_boot_error(boot, lines)
+    check_clean_serial(boot)
+    check_vga_shows_serial(boot)
+    boot.check_running()
+
+
 def check_clean_serial(boot: Boot):
     """From the banner on, serial holds printable ASCII lines ending in
     \\r\\n: no control byte, no lone carriage return, nothing above 0x7e."""
@@ -130,12 +154,7 @@ def test_control_bytes_in_the_command_line_and_a_module_forge_no_line(qemu, tmp_
     no `boot error:`, only printable ASCII on serial, the same text on the
     screen; `loglevel=debug` took effect."""
     words = [b"loglevel=debug"] + HOSTILE_WORDS
-    iso = build_iso("hostile-bytes", cfg=hostile_cfg(words, module=HOSTILE_WORDS),
-                    files=module_file(tmp_path))
-    boot = qemu("hostile-bytes", iso)
-    boot.wait_for_line("ready")
-    wait_for_prompt(boot)
-    lines = boot.kernel_lines()
+    boot, lines = boot_to_prompt(qemu, tmp_path, "hostile-bytes", words, HOSTILE_WORDS)
     cmdline = grub_passes(words)
     if f"cmdline: {escape(cmdline)}" not in lines:
         boot.fail(f"no line `cmdline: {escape(cmdline)}`")
@@ -147,12 +166,7 @@ def test_control_bytes_in_the_command_line_and_a_module_forge_no_line(qemu, tmp_
     if warnings != expected:
         boot.fail("warnings differ:\n  got      " + "\n           ".join(warnings)
                   + "\n  expected " + "\n           ".join(expected))
-    if not any(l.startswith("[DEBUG] ") for l in lines):
-        boot.fail("loglevel=debug took no effect")
-    check_one_ready_and_no_boot_error(boot, lines)
-    check_clean_serial(boot)
-    check_vga_shows_serial(boot)
-    boot.check_running()
+    check_debug_boot_ends_clean(boot, lines)
 
 
 def test_one_word_that_is_not_utf8_loses_nothing_else(qemu):
@@ -229,12 +243,7 @@ def test_a_20000_character_command_line(qemu, tmp_path):
     words = long_command_line()
     cmdline = grub_passes(words)
     check(len(cmdline) == 20_000, f"{len(cmdline)} characters")
-    iso = build_iso("hostile-long", cfg=hostile_cfg(words, module=words),
-                    files=module_file(tmp_path))
-    boot = qemu("hostile-long", iso)
-    boot.wait_for_line("ready")
-    wait_for_prompt(boot)
-    lines = boot.kernel_lines()
+    boot, lines = boot_to_prompt(qemu, tmp_path, "hostile-long", words, words)
     if f"cmdline: {escape(cmdline)}" not in lines:
         got = [l[:120] + "..." for l in lines if l.startswith("cmdline: ")]
         boot.fail(f"the cmdline line is not the whole escaped line: {got}")
@@ -244,24 +253,15 @@ def test_a_20000_character_command_line(qemu, tmp_path):
     if warnings != [warning_for(w) for w in words[:-1]]:  # 200 of them
         boot.fail(f"expected one warning per unknown word ({len(words) - 1}), "
                   f"got {len(warnings)}")
-    if not any(l.startswith("[DEBUG] ") for l in lines):
-        boot.fail("loglevel=debug took no effect")
-    check_one_ready_and_no_boot_error(boot, lines)
-    check_clean_serial(boot)
-    check_vga_shows_serial(boot)
-    boot.check_running()
+    check_debug_boot_ends_clean(boot, lines)
 
 
 def test_hostile_bytes_under_uefi_on_the_framebuffer(qemu, tmp_path):
     """The same hostile words under UEFI: the framebuffer shows, pixel for
     pixel, the escaped lines serial got."""
     words = [b"loglevel=debug"] + HOSTILE_WORDS
-    iso = build_iso("hostile-bytes", cfg=hostile_cfg(words, module=HOSTILE_WORDS),
-                    files=module_file(tmp_path))
-    boot = qemu("hostile-uefi", iso, uefi=True)
-    boot.wait_for_line("ready")
-    wait_for_prompt(boot)
-    lines = boot.kernel_lines()
+    boot, lines = boot_to_prompt(qemu, tmp_path, "hostile-uefi", words, HOSTILE_WORDS,
+                                 iso="hostile-bytes", uefi=True)
     if f"cmdline: {escape(grub_passes(words))}" not in lines:
         boot.fail("no escaped cmdline line")
     check_one_ready_and_no_boot_error(boot, lines)
