@@ -10,6 +10,10 @@
 //!   memory, so it writes only the (aligned groups of four) cells that
 //!   differ, each run of them in as few accesses as the hardware layer can
 //!   (64-bit writes on the VGA);
+//! - it writes a row of the text memory in full the first time that row is
+//!   shown, and never blanks rows nobody sees: what the boot loader left
+//!   there stays out of sight until the row is written. So starting the
+//!   screen writes its 25 rows, not all 204;
 //! - it writes nothing until [`Screen::flush`], and then only the lines that
 //!   changed, so a line blanked and written again in one print is written
 //!   once;
@@ -32,7 +36,6 @@
 
 use core::fmt;
 
-use super::color::ScreenChar;
 use super::grid::{GridControl, SCROLLBACK, TextGrid, TextScreen};
 
 /// Screen width in cells.
@@ -94,6 +97,9 @@ pub struct Storage {
     dirty: [bool; LINES],
     /// What the text memory holds, cell by cell (it is never read back).
     mirror: [u16; MEMORY_CELLS],
+    /// Which rows of the text memory hold what `mirror` says: the others
+    /// have not been written since the writer started (or forgot them).
+    known: [bool; MEMORY_ROWS],
 }
 
 impl Storage {
@@ -103,6 +109,7 @@ impl Storage {
             cells: [0; WIDTH * LINES],
             dirty: [false; LINES],
             mirror: [0; MEMORY_CELLS],
+            known: [false; MEMORY_ROWS],
         }
     }
 }
@@ -115,6 +122,8 @@ pub struct Screen<'a, M> {
     grid: Grid<'a>,
     /// What the text memory holds, cell by cell (it is never read back).
     mirror: &'a mut [u16; MEMORY_CELLS],
+    /// Which rows of the text memory hold what `mirror` says.
+    known: &'a mut [bool; MEMORY_ROWS],
     /// The text-memory row the visible screen starts at.
     start_row: usize,
     /// The start (in cells) last given to the hardware, if it is known.
@@ -125,10 +134,11 @@ pub struct Screen<'a, M> {
 
 impl<'a, M: TextMemory> Screen<'a, M> {
     /// A writer over `memory`, working in `storage`, in the default colours,
-    /// its grid blank and all of it to be written. It assumes the text
-    /// memory holds zeros: call [`Screen::reset`] to make sure.
+    /// its grid blank and all of it to be written. It assumes nothing about
+    /// what the text memory holds: each row is written in full the first
+    /// time it is shown. [`Screen::reset`] shows the first rows, blank.
     pub fn new(memory: M, storage: &'a mut Storage) -> Screen<'a, M> {
-        storage.mirror.fill(0);
+        storage.known.fill(false);
         let mut grid = TextGrid::new(
             &mut storage.cells,
             &mut storage.dirty,
@@ -140,29 +150,29 @@ impl<'a, M: TextMemory> Screen<'a, M> {
             memory,
             grid,
             mirror: &mut storage.mirror,
+            known: &mut storage.known,
             start_row: 0,
             shown_start: None,
             shown_cursor: None,
         }
     }
 
-    /// Blanks the whole text memory, shows its first rows and puts the
-    /// cursor top left: one write per cell of the 32 KiB, so only for start
-    /// up (or after something else wrote the memory behind our back).
+    /// Blanks the screen, shows the text memory's first rows and puts the
+    /// cursor top left. Writes those 25 rows in full whatever they hold;
+    /// the rows below are written as they come into view.
     pub fn reset(&mut self) {
         self.clear();
         self.grid.take_scrolled();
         self.start_row = 0;
-        let blank = ScreenChar::blank(self.grid.color()).to_cell();
-        self.mirror.fill(blank);
         self.rewrite_memory();
     }
 
-    /// Writes every cell of the text memory from the mirror, and the start
-    /// and cursor registers, whatever they hold now: for when something else
-    /// (the benchmark's naive writer) wrote the memory behind our back.
+    /// Forgets what the text memory holds, then writes the visible rows in
+    /// full, and the start and cursor registers, whatever they hold now:
+    /// for when something else (the benchmark's naive writer) wrote the
+    /// memory behind our back. Other rows are written when next shown.
     pub fn rewrite_memory(&mut self) {
-        self.memory.write_run(0, &self.mirror[..]);
+        self.known.fill(false);
         self.shown_start = None;
         self.shown_cursor = None;
         self.grid.mark_all_dirty();
@@ -252,9 +262,18 @@ impl<M: TextMemory> TextScreen for Screen<'_, M> {
             if !self.grid.take_dirty(visible) {
                 continue;
             }
-            let base = (self.start_row + visible) * WIDTH;
+            let row = self.start_row + visible;
+            let base = row * WIDTH;
             let line = self.grid.line(visible);
             let mirror = &mut self.mirror[base..base + WIDTH];
+            if !self.known[row] {
+                // Shown for the first time (since a reset): whatever is
+                // there, all of it is written.
+                self.known[row] = true;
+                mirror.copy_from_slice(line);
+                self.memory.write_run(base, line);
+                continue;
+            }
             if line == mirror {
                 continue;
             }

@@ -108,9 +108,13 @@ fn rows(lines: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn reset_blanks_the_whole_memory_and_shows_row_zero() {
+fn reset_blanks_the_rows_shown_and_writes_no_others() {
     let s = screen();
-    assert!(s.memory().cells.iter().all(|&c| c == 0x0720));
+    let shown = WIDTH * HEIGHT;
+    assert!(s.memory().cells[..shown].iter().all(|&c| c == 0x0720));
+    // The boot loader's garbage below stays, out of sight, unwritten.
+    assert!(s.memory().cells[shown..].iter().all(|&c| c == 0x4e58));
+    assert_eq!(s.memory().writes, shown);
     assert_eq!((s.memory().start, s.memory().cursor), (0, 0));
 }
 
@@ -256,13 +260,19 @@ fn a_scroll_moves_the_start_and_writes_about_one_line() {
     }
     s.flush();
     assert_eq!(s.memory().start, 0);
-    // Fill the last line and scroll: one line of text (whole groups); the
-    // new last row of the memory is blank already.
+    // Fill the last line and scroll: one line of text (whole groups), and
+    // the new last row, shown for the first time, in full.
     s.memory_mut().writes = 0;
     writeln!(s, "{}", "y".repeat(79)).unwrap();
     s.flush();
     assert_eq!(s.memory().start, WIDTH);
-    assert_eq!(s.memory().writes, WIDTH);
+    assert_eq!(s.memory().writes, 2 * WIDTH);
+    assert_eq!(text(&mut s)[HEIGHT - 1], "");
+    // The next scroll shows another new row: in full again.
+    s.memory_mut().writes = 0;
+    writeln!(s, "{}", "w".repeat(79)).unwrap();
+    s.flush();
+    assert_eq!(s.memory().writes, 2 * WIDTH);
     // Past the end of the text memory the window moves back to row 0: a
     // full-screen rewrite there, once per pass, and the screen reads right.
     for i in 0..LAST_START_ROW * 2 {
@@ -317,11 +327,20 @@ fn rewrite_memory_repairs_what_others_wrote() {
     s.memory_mut().start = 4000;
     s.rewrite_memory();
     assert_eq!(text(&mut s), rows(&["kept"]));
+    // Rows out of sight are written only when they come into view.
     assert!(
         s.memory().cells[WIDTH * HEIGHT..]
             .iter()
-            .all(|&c| c == 0x0720)
+            .all(|&c| c == 0x1f41)
     );
+    for line in 0..HEIGHT + 3 {
+        writeln!(s, "{line}").unwrap();
+    }
+    let mut expected = vec![String::new(); HEIGHT];
+    for (row, line) in (4..HEIGHT + 3).enumerate() {
+        expected[row] = line.to_string();
+    }
+    assert_eq!(text(&mut s), expected);
 }
 
 // --- the reference: a plain screen that copies every row to scroll ----------
