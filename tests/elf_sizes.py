@@ -91,7 +91,6 @@ PARTS = [
     ("keyboard and serial input", r"^(pc_keyboard)::|^kestrel::input\b"),
     ("shell", r"^kestrel::shell\b"),
     ("heap allocator", r"^(talc|linked_list_allocator)::|^kestrel::memory::heap\b"),
-    ("demangler (rustc-demangle)", r"^rustc_demangle::"),
     ("backtraces and fault reports", r"^kestrel::debug\b"),
     ("in-kernel self-tests", r"^kestrel::(selftest\b|.*::ktests\b)"),
     ("core, alloc, compiler_builtins",

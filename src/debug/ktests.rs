@@ -10,7 +10,7 @@ use crate::selftest::{Context, Outcome};
 use crate::{check, check_eq, fail};
 
 /// GRUB loaded `.symtab` and `.strtab`; functions resolve to their names,
-/// demangled, and their start addresses.
+/// demangled by the packer, and their start addresses.
 fn symbol_table_names_kernel_functions(_: &Context) -> Outcome {
     let main = crate::rust_main as *const () as u64;
     let this = symbol_table_names_kernel_functions as *const () as u64;

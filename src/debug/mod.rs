@@ -5,7 +5,7 @@
 //!   words (pure, host-tested);
 //! - [`backtrace`] — the frame-pointer walk and its lines (pure);
 //! - [`symbols`] — addresses to names through the kernel's own `.symtab`,
-//!   as GRUB loaded it, demangled (pure);
+//!   as GRUB loaded it, names demangled when the kernel was packed (pure);
 //! - `load` — finds the symbol table at boot ([`init`]) and maps it for
 //!   each use ([`with_symbols`]);
 //! - `print` — reads the stack safely and prints a backtrace

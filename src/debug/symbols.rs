@@ -10,8 +10,11 @@
 //! [`SectionTable::symbol_table`] finds the `SHT_SYMTAB` section and the
 //! string table it links to; the kernel glue makes byte slices of both and
 //! [`Symbols::resolve`] turns an address into the function it lies in.
-//! Rust names come out mangled (this nightly emits v0 `_R...` names); a
-//! [`Symbol`] prints demangled, without the hashes.
+//! Names print as stored. `scripts/pack.py` stores Rust's names demangled
+//! (`kestrel::rust_main`, no hashes) in the table of `build/kernel.bin`, so
+//! the kernel carries no demangler; a kernel booted from the unpacked
+//! `build/kernel.elf` shows the linker's mangled names (`_RNv...`), which
+//! `c++filt` reads.
 //!
 //! Pure logic over byte slices, tested on the host. Nothing here trusts the
 //! tables: every offset is checked, so garbage gives no name, never a panic.
@@ -218,18 +221,17 @@ pub struct Symbols<'a> {
 /// The function (or object) an address lies in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Symbol<'a> {
-    /// The name as stored (mangled, for Rust code).
+    /// The name as stored (demangled by the packer; mangled in an
+    /// unpacked kernel ELF).
     pub name: &'a str,
     /// Its first address.
     pub start: u64,
 }
 
 impl fmt::Display for Symbol<'_> {
-    /// The name, demangled, without hashes (`{:#}` of rustc-demangle):
-    /// `kestrel::rust_main`, not `_RNvCs...7kestrel9rust_main`. Names that
-    /// are not Rust's come out as they are.
+    /// The name as stored.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#}", rustc_demangle::demangle(self.name))
+        f.write_str(self.name)
     }
 }
 
@@ -403,10 +405,12 @@ mod tests {
         (symtab, strtab)
     }
 
-    /// Names as the real kernel has them: a v0-mangled Rust function, an
-    /// unmangled one, assembly labels, a data object.
+    /// Names as the packed kernel has them: a Rust function the packer
+    /// demangled, one as the linker left it (an unpacked ELF), an unmangled
+    /// one, assembly labels, a data object.
     const RUST_MAIN: &str = "rust_main";
-    const PAGE_FAULT: &str = "_RNvNtNtCs4fqI2P2rA04_7kestrel5debug5crash10page_fault";
+    const PAGE_FAULT: &str = "kestrel::debug::crash::page_fault";
+    const MANGLED: &str = "_RNvNtNtCs4fqI2P2rA04_7kestrel5debug5crash11crash_stack";
 
     fn kernel_symbols() -> (Vec<u8>, Vec<u8>) {
         tables(&[
@@ -415,12 +419,13 @@ mod tests {
             ("long_mode_start", STT_NOTYPE, TEXT, 0x1080, 0),
             (PAGE_FAULT, STT_FUNC, TEXT, 0x1100, 0x20),
             (RUST_MAIN, STT_FUNC, TEXT, 0x1200, 0x300),
+            (MANGLED, STT_FUNC, TEXT, 0x1600, 0x10),
             ("MESSAGE", STT_OBJECT, RODATA, 0x2010, 0x10),
             ("absolute", STT_NOTYPE, 0xfff1, 0x1800, 0),
         ])
     }
 
-    /// Resolves `address` in the test kernel: the demangled name and offset.
+    /// Resolves `address` in the test kernel: the name and offset.
     fn resolve(address: u64) -> Option<String> {
         let sections = kernel_sections(0);
         let table = SectionTable::parse(&sections).unwrap();
@@ -442,7 +447,7 @@ mod tests {
     }
 
     #[test]
-    fn names_functions_demangled_with_offsets() {
+    fn names_functions_as_stored_with_offsets() {
         assert_eq!(
             resolve(0x1100).as_deref(),
             Some("kestrel::debug::crash::page_fault+0x0")
@@ -452,6 +457,10 @@ mod tests {
             Some("kestrel::debug::crash::page_fault+0x1f")
         );
         assert_eq!(resolve(0x1234).as_deref(), Some("rust_main+0x34"));
+        assert_eq!(
+            resolve(0x1604).as_deref(),
+            Some("_RNvNtNtCs4fqI2P2rA04_7kestrel5debug5crash11crash_stack+0x4")
+        );
     }
 
     #[test]
@@ -571,7 +580,7 @@ mod tests {
         let (symtab, strtab) = kernel_symbols();
         let cut = &symtab[..symtab.len() - 5];
         let symbols = Symbols::new(table, cut, &strtab);
-        assert_eq!(symbols.len(), 7);
+        assert_eq!(symbols.len(), 8);
         assert_eq!(symbols.resolve(0x1100).map(|s| s.name), Some(PAGE_FAULT));
     }
 
