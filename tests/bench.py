@@ -29,8 +29,14 @@ figure is the median, minimum and maximum over the runs of this invocation.
 
 Adding a figure is one function taking the `Bench` and calling
 `bench.add(...)`, listed in MEASUREMENTS. Boots use TCG unless ACCEL=kvm.
-Environment: BOOTS (boots per image and firmware, default 10), RUNS (boots of
-the benchmark build per firmware and `make iso` runs, default 3). Exits
+The ratio of this kernel's median to the reference's comes with a 90 %
+bootstrap interval: one boot's time moves by 10 % and more from run to run
+on a shared machine (QEMU's start, SeaBIOS and GRUB, not the kernel), so a
+ratio from a few boots is only good to a few percent.
+
+Environment: BOOTS (boots per image under UEFI, default 10), BIOS_BOOTS
+(under BIOS, where a boot takes a second: default 4 x BOOTS), RUNS (boots
+of the benchmark build per firmware and `make iso` runs, default 3). Exits
 non-zero only when something fails to boot or build; never on a figure.
 """
 
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import select
 import shutil
@@ -56,6 +63,8 @@ from harness import (BUILD, CRATE_NAME, OVMF, ROOT, TestFailure,  # noqa: E402
                      build_iso)
 
 BOOTS = int(os.environ.get("BOOTS", "10"))
+BIOS_BOOTS = int(os.environ.get("BIOS_BOOTS", str(4 * BOOTS)))
+RESAMPLES = 2000        # bootstrap resamples for the ratio's interval
 RUNS = int(os.environ.get("RUNS", "3"))
 ACCEL = os.environ.get("ACCEL", "tcg")
 OUT = BUILD / "bench"
@@ -225,8 +234,20 @@ def kernel_benchmarks(bench: Bench) -> None:
         bench.add(section, what.removeprefix("heap: "), unit, values)
 
 
+def ratio_interval(kernel: list[float], reference: list[float]) -> tuple[float, float]:
+    """A 90 % bootstrap interval for median(kernel) / median(reference):
+    each list resampled with replacement, RESAMPLES times (a fixed seed, so
+    the same boots give the same interval)."""
+    rng = random.Random(0)
+    ratios = sorted(statistics.median(rng.choices(kernel, k=len(kernel)))
+                    / statistics.median(rng.choices(reference, k=len(reference)))
+                    for _ in range(RESAMPLES))
+    return ratios[RESAMPLES // 20], ratios[RESAMPLES - 1 - RESAMPLES // 20]
+
+
 def boot_times(bench: Bench) -> None:
-    """Boot to `ready`: the three images alternating, BOOTS times each."""
+    """Boot to `ready`: the three images alternating, BIOS_BOOTS times each
+    under BIOS, BOOTS under UEFI; then this kernel against the reference."""
     menu = shipped_menu(bench.shipped_iso)
     images = {
         "shipped build/os.iso": bench.shipped_iso,
@@ -234,9 +255,10 @@ def boot_times(bench: Bench) -> None:
         "reference kernel, default grub-mkrescue ISO": default_iso("reference-default",
                                                                    bench.reference, menu),
     }
+    kernel, reference = list(images)[1:]
     for firmware in ("bios", "uefi"):
         boots: dict[str, list[Boot]] = {name: [] for name in images}
-        for _ in range(BOOTS):
+        for _ in range(BIOS_BOOTS if firmware == "bios" else BOOTS):
             for name, iso in images.items():
                 boots[name].append(must_boot(f"{name}, {firmware}",
                                              timed_boot(iso, firmware == "uefi")))
@@ -246,6 +268,13 @@ def boot_times(bench: Bench) -> None:
         for name, runs in boots.items():
             bench.add(f"boot to ready ({firmware.upper()}, {ACCEL}), QEMU's CPU time", name, "s",
                       [round(boot.cpu_seconds, 3) for boot in runs])
+        cpu = {name: [boot.cpu_seconds for boot in runs] for name, runs in boots.items()}
+        section = f"this kernel / the reference kernel ({firmware.upper()}, QEMU's CPU time)"
+        low, high = ratio_interval(cpu[kernel], cpu[reference])
+        bench.add(section, "ratio of the medians", "x",
+                  [round(statistics.median(cpu[kernel]) / statistics.median(cpu[reference]), 3)])
+        bench.add(section, "90 % bootstrap interval, low end", "x", [round(low, 3)])
+        bench.add(section, "90 % bootstrap interval, high end", "x", [round(high, 3)])
 
 
 def kernel_phases(bench: Bench) -> None:
@@ -399,12 +428,14 @@ def main() -> int:
     except TestFailure as failure:
         print(f"bench failed: {failure}", file=sys.stderr)
         return 1
-    print(f"accelerator: {ACCEL}; {BOOTS} boots per image and firmware, alternating; "
+    print(f"accelerator: {ACCEL}; {BIOS_BOOTS} boots per image under BIOS and {BOOTS} under "
+          f"UEFI, alternating; "
           f"{RUNS} runs of the benchmark build and of make iso; "
           f"timestamp counter {bench.tsc_hz / 1e6:.0f} MHz")
     print(table(bench.figures))
     (BUILD / "bench.json").write_text(json.dumps({
-        "accelerator": ACCEL, "boots": BOOTS, "runs": RUNS, "tsc_hz": bench.tsc_hz,
+        "accelerator": ACCEL, "boots": BOOTS, "bios_boots": BIOS_BOOTS, "runs": RUNS,
+        "tsc_hz": bench.tsc_hz,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "figures": [f.summary() for f in bench.figures]}, indent=1) + "\n")
     print(f"written to {BUILD / 'bench.json'}")
