@@ -190,10 +190,12 @@ impl<'a, M: TextMemory> Screen<'a, M> {
     }
 
     /// For the panic path: puts the cursor back inside the screen and
-    /// forgets what the hardware shows, so the next flush rewrites what
-    /// differs, whatever a panic interrupted.
+    /// forgets what the hardware shows, so the next flush writes every
+    /// visible row in full, whatever a panic interrupted (a row half
+    /// written, its mirror already updated).
     pub fn repair(&mut self) {
         self.grid.repair();
+        self.known.fill(false);
         self.shown_start = None;
         self.shown_cursor = None;
     }

@@ -343,6 +343,22 @@ fn rewrite_memory_repairs_what_others_wrote() {
     assert_eq!(text(&mut s), expected);
 }
 
+#[test]
+fn repair_rewrites_every_visible_row_whatever_was_interrupted() {
+    let mut s = screen();
+    writeln!(s, "before").unwrap();
+    s.flush();
+    // As if a panic stopped a flush after the mirror was updated and
+    // before the cells went out.
+    s.memory_mut().cells[..WIDTH].fill(0x1f41);
+    s.repair();
+    s.memory_mut().writes = 0;
+    write!(s, "after").unwrap();
+    s.flush();
+    assert_eq!(s.memory().writes, WIDTH * HEIGHT);
+    assert_eq!(text(&mut s), rows(&["before", "after"]));
+}
+
 // --- the reference: a plain screen that copies every row to scroll ----------
 
 /// One random step applied to both writers.
