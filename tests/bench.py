@@ -310,13 +310,14 @@ def sizes(bench: Bench) -> None:
     full = elf_sizes.sections(bench.kernel_elf)
     bench.add(section, "unpacked: the image's PT_LOAD file sizes (kernel.elf)", "KiB",
               [elf_sizes.loaded_size(bench.kernel_elf) / kib])
-    bench.add(section, "unpacked: the symbol table (.symtab + .strtab)", "KiB",
-              [(full[".symtab"].size + full[".strtab"].size) / kib])
+    packed = elf_sizes.sections(bench.kernel)
+    bench.add(section, "unpacked: kernel.bin's symbol table (.symtab + .strtab)", "KiB",
+              [(packed[".symtab"].size + packed[".strtab"].size) / kib])
     bench.add(section, "in memory, .bss included", "KiB",
               [elf_sizes.memory_size(bench.kernel_elf) / kib])
     for name in (".boot", ".text", ".rodata", ".data", ".bss", ".symtab", ".strtab"):
         if name in full:
-            bench.add(section, f"section {name}", "KiB", [full[name].size / kib])
+            bench.add(section, f"section {name} (kernel.elf)", "KiB", [full[name].size / kib])
     for part, size in elf_sizes.breakdown(bench.kernel_elf, FONT).items():
         bench.add("unpacked image bytes by part and dependency (symbol sizes)", part, "KiB",
                   [size / kib])
