@@ -16,7 +16,7 @@ asm/unpack.asm) and, compressed, the rest:
   .symtab then .strtab, unpacked after __kernel_end. It keeps only what the
   kernel's resolver reads (functions, data objects and assembly labels in
   the kernel's sections), with Rust names demangled here, the way binutils'
-  `c++filt -i` writes them (`kestrel::rust_main`, no hashes): 30 % fewer
+  `c++filt -i` writes them (`kestrel::rust_main`, no hashes): 28 % fewer
   bytes than the mangled ones, and no demangler in the kernel.
 
 Each chunk's entry in `unpack_table` (asm/unpack.asm) gives where its
@@ -293,9 +293,8 @@ def symbol_tables(elf: Elf, new_index: dict[int, int]) -> tuple[bytes, bytes, in
     entries = []
     for i in range(1, symtab.size // SYM.size):
         name, info, other, shndx, value, size = SYM.unpack_from(elf.data, symtab.offset + i * SYM.size)
-        if info & 0xF not in (STT_NOTYPE, STT_FUNC, STT_OBJECT) or shndx not in new_index:
-            continue
-        if shndx == 0 or shndx >= SHN_LORESERVE:
+        kept = shndx in new_index and 0 < shndx < SHN_LORESERVE
+        if not kept or info & 0xF not in (STT_NOTYPE, STT_FUNC, STT_OBJECT):
             continue
         end = elf.data.index(b"\0", strtab.offset + name)
         text = elf.data[strtab.offset + name:end].decode()

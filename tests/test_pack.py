@@ -104,6 +104,47 @@ def test_shipped_file_layout():
     check(symtab.addr >= full.symbol("__kernel_end"), f".symtab at {symtab.addr:#x}")
 
 
+def symbols_of(symtab: bytes, strtab: bytes) -> list[tuple[str, int, int, int]]:
+    """(name, type, address, size) of each entry of a symbol table after
+    the null one."""
+    out = []
+    for i in range(pack.SYM.size, len(symtab), pack.SYM.size):
+        name, info, _, _, value, size = pack.SYM.unpack_from(symtab, i)
+        out.append((strtab[name:strtab.index(b"\0", name)].decode(), info & 0xF, value, size))
+    return out
+
+
+def test_packed_symbol_table_has_every_function_and_object_demangled():
+    """The table kernel.bin unpacks holds every sized function and data
+    object of kernel.elf at the same address and size, named as
+    `c++filt -i` names it, and nothing the resolver never names (files,
+    sections, absolute values, mangled names)."""
+    full = pack.Elf(KERNEL_ELF.read_bytes())
+    symtab = full.section(".symtab")
+    strtab = full.sections[symtab.link]
+    linked = symbols_of(symtab.data(full.data), strtab.data(full.data))
+    data = KERNEL.read_bytes()
+    elf, loads = layout(data)
+    table = full.symbol("unpack_table") - loads[0][1] + loads[0][0]
+    src, src_len, dest, dest_len, _ = struct.unpack_from("<IIIII", data, table + 8 + 20)
+    at = src - loads[2][1] + loads[2][0]
+    unpacked = pack.decompress(data[at:at + src_len], dest_len)
+    packed_symtab, packed_strtab = elf.section(".symtab"), elf.section(".strtab")
+    packed = symbols_of(unpacked[packed_symtab.addr - dest:][:packed_symtab.size],
+                        unpacked[packed_strtab.addr - dest:][:packed_strtab.size])
+    kinds = {pack.STT_NOTYPE, pack.STT_OBJECT, pack.STT_FUNC}
+    check(all(kind in kinds for _, kind, _, _ in packed), "only functions, objects, labels")
+    check(not any(name.startswith(("_R", "_ZN")) for name, _, _, _ in packed), "a mangled name")
+    sized = [(name, kind, value, size) for name, kind, value, size in linked
+             if kind in (pack.STT_FUNC, pack.STT_OBJECT) and size]
+    names = pack.demangle([name for name, _, _, _ in sized])
+    want = sorted((name, kind, value, size) for name, (_, kind, value, size) in zip(names, sized))
+    have = sorted(entry for entry in packed if entry[1] != pack.STT_NOTYPE and entry[3])
+    check(want == have, f"{len(want)} sized symbols in kernel.elf, {len(have)} in kernel.bin")
+    check(("kestrel::debug::crash::write_code", pack.STT_FUNC) in
+          {(name, kind) for name, kind, _, _ in packed}, "kestrel::debug::crash::write_code")
+
+
 def damaged_copy(tmp_path, flip_at_fraction: float):
     """build/kernel.bin with one byte of its compressed chunks flipped."""
     data = bytearray(KERNEL.read_bytes())
