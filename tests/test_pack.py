@@ -71,12 +71,32 @@ def test_damaged_blocks_are_refused():
 
 
 def layout(data: bytes):
-    """The packed file's PT_LOAD segments (offset, address, file size,
-    memory size) and the unpack table's chunks."""
+    """The packed file as an ELF, and its PT_LOAD segments (offset,
+    address, file size, memory size)."""
     elf = pack.Elf(data)
     loads = [(off, paddr, filesz, memsz)
              for p_type, _, off, _, paddr, filesz, memsz, _ in elf.segments if p_type == pack.PT_LOAD]
     return elf, loads
+
+
+TABLE_HEADER = struct.Struct("<II")       # unpack_table: magic, chunk count
+CHUNK_ENTRY = struct.Struct("<IIIII")     # source, its size, destination, its size, checksum
+
+
+def unpack_table(data: bytes, loads) -> tuple[int, list[tuple[bytes, int, int, int]]]:
+    """The magic of `unpack_table` in the packed file `data` (segments
+    `loads`, from `layout`), and per chunk: its compressed bytes, where they
+    unpack to, how many bytes that makes, and their checksum."""
+    boot, _, chunks = loads
+    table = pack.Elf(KERNEL_ELF.read_bytes()).symbol("unpack_table") - boot[1] + boot[0]
+    magic, count = TABLE_HEADER.unpack_from(data, table)
+    entries = []
+    for i in range(count):
+        src, src_len, dest, dest_len, total = CHUNK_ENTRY.unpack_from(
+            data, table + TABLE_HEADER.size + CHUNK_ENTRY.size * i)
+        at = src - chunks[1] + chunks[0]
+        entries.append((data[at:at + src_len], dest, dest_len, total))
+    return magic, entries
 
 
 def test_shipped_file_layout():
@@ -91,13 +111,10 @@ def test_shipped_file_layout():
     check(boot[1] == full.section(".boot").addr and boot[2] == boot[3], f".boot: {boot}")
     check(places[1] == full.symbol("__text_start") and places[2] == 0, f"image: {places}")
     check(chunks[1] >= places[1] + places[3], f"chunks inside the image: {chunks}")
-    table = full.symbol("unpack_table") - boot[1] + boot[0]
-    magic, count = struct.unpack_from("<II", data, table)
+    magic, entries = unpack_table(data, loads)
+    count = len(entries)
     check(magic == pack.UNPACK_MAGIC and count == 2, f"table: {magic:#x}, {count} chunks")
-    for i in range(count):
-        src, src_len, dest, dest_len, total = struct.unpack_from("<IIIII", data, table + 8 + 20 * i)
-        at = src - chunks[1] + chunks[0]
-        block = data[at:at + src_len]
+    for i, (block, _, dest_len, total) in enumerate(entries):
         check(pack.checksum(block) == total, f"chunk {i}: checksum")
         check(len(pack.decompress(block, dest_len)) == dest_len, f"chunk {i}: size")
     symtab = elf.section(".symtab")
@@ -125,10 +142,9 @@ def test_packed_symbol_table_has_every_function_and_object_demangled():
     linked = symbols_of(symtab.data(full.data), strtab.data(full.data))
     data = KERNEL.read_bytes()
     elf, loads = layout(data)
-    table = full.symbol("unpack_table") - loads[0][1] + loads[0][0]
-    src, src_len, dest, dest_len, _ = struct.unpack_from("<IIIII", data, table + 8 + 20)
-    at = src - loads[2][1] + loads[2][0]
-    unpacked = pack.decompress(data[at:at + src_len], dest_len)
+    _, entries = unpack_table(data, loads)
+    block, dest, dest_len, _ = entries[1]
+    unpacked = pack.decompress(block, dest_len)
     packed_symtab, packed_strtab = elf.section(".symtab"), elf.section(".strtab")
     packed = symbols_of(unpacked[packed_symtab.addr - dest:][:packed_symtab.size],
                         unpacked[packed_strtab.addr - dest:][:packed_strtab.size])
