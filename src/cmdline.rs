@@ -26,7 +26,10 @@
 
 use core::fmt;
 
-use crate::console::escape::Escaped;
+use crate::debug::Crash;
+use crate::input::Keymap;
+use crate::panic::DeliberatePanic;
+use crate::text::Escaped;
 
 /// Everything the kernel command line can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,68 +62,6 @@ pub struct Options {
     pub keytest: bool,
 }
 
-/// The keyboard layouts `keymap=` offers: every layout of the
-/// `pc-keyboard` crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Keymap {
-    /// `us`: US 104-key (the default).
-    #[default]
-    Us,
-    /// `uk`: UK 105-key.
-    Uk,
-    /// `de`: German 105-key.
-    De,
-    /// `fr`: French AZERTY.
-    Fr,
-    /// `no`: Norwegian 105-key.
-    No,
-    /// `fi-se`: Finnish/Swedish 105-key.
-    FiSe,
-    /// `jp`: Japanese 109-key.
-    Jp,
-    /// `dvorak`: US Dvorak.
-    Dvorak,
-    /// `dvorak-programmer`: Programmer Dvorak.
-    DvorakProgrammer,
-    /// `colemak`: Colemak.
-    Colemak,
-}
-
-impl Keymap {
-    /// Every layout with its command-line name.
-    pub const ALL: [(&'static str, Keymap); 10] = [
-        ("us", Keymap::Us),
-        ("uk", Keymap::Uk),
-        ("de", Keymap::De),
-        ("fr", Keymap::Fr),
-        ("no", Keymap::No),
-        ("fi-se", Keymap::FiSe),
-        ("jp", Keymap::Jp),
-        ("dvorak", Keymap::Dvorak),
-        ("dvorak-programmer", Keymap::DvorakProgrammer),
-        ("colemak", Keymap::Colemak),
-    ];
-
-    /// The accepted values, for messages (the names of [`Keymap::ALL`]).
-    const EXPECTED: &'static str = "us|uk|de|fr|no|fi-se|jp|dvorak|dvorak-programmer|colemak";
-
-    /// The layout named `value`.
-    fn parse(value: &str) -> Option<Keymap> {
-        Keymap::ALL
-            .iter()
-            .find(|(name, _)| *name == value)
-            .map(|&(_, map)| map)
-    }
-
-    /// Its command-line name.
-    pub fn name(self) -> &'static str {
-        Keymap::ALL
-            .iter()
-            .find(|(_, map)| *map == self)
-            .map_or("?", |(name, _)| name)
-    }
-}
-
 /// The log level the command line chose (`info` by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLevel(pub log::LevelFilter);
@@ -147,78 +88,6 @@ impl LogLevel {
             _ => return None,
         };
         Some(LogLevel(level))
-    }
-}
-
-/// How `panic=` asks the kernel to panic after the boot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliberatePanic {
-    /// `panic=test`: a plain panic.
-    Test,
-    /// `panic=locked`: a panic while the console locks are held.
-    Locked,
-}
-
-/// Which fault `crash=` asks the CPU to raise after the boot (each done in
-/// `debug::crash`, by the CPU rather than by a Rust panic).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Crash {
-    /// `int3`: reported, then the kernel carries on.
-    Breakpoint,
-    /// A division by zero (#DE).
-    Divide,
-    /// An undefined instruction, `ud2` (#UD).
-    InvalidOpcode,
-    /// A read through a null pointer (#PF).
-    PageFault,
-    /// A read from a non-canonical address (#GP).
-    Gp,
-    /// Unbounded recursion into the stack's guard page (#DF on its own
-    /// stack).
-    StackOverflow,
-    /// A store into the kernel's code, `.text` (#PF: W^X).
-    WriteCode,
-    /// A store into a constant in `.rodata` (#PF: read-only).
-    WriteRodata,
-    /// A jump into `.data` (#PF: no-execute).
-    ExecData,
-    /// Allocation until the heap is exhausted (the out-of-memory panic).
-    Oom,
-}
-
-impl Crash {
-    /// Every kind with its command-line name, in the order documented.
-    pub const ALL: [(&'static str, Crash); 10] = [
-        ("breakpoint", Crash::Breakpoint),
-        ("divide", Crash::Divide),
-        ("invalid-opcode", Crash::InvalidOpcode),
-        ("page-fault", Crash::PageFault),
-        ("gp", Crash::Gp),
-        ("stack-overflow", Crash::StackOverflow),
-        ("write-code", Crash::WriteCode),
-        ("write-rodata", Crash::WriteRodata),
-        ("exec-data", Crash::ExecData),
-        ("oom", Crash::Oom),
-    ];
-
-    /// The accepted values, for messages (the names of [`Crash::ALL`]).
-    const EXPECTED: &'static str = "breakpoint|divide|invalid-opcode|page-fault|gp|\
-        stack-overflow|write-code|write-rodata|exec-data|oom";
-
-    /// The kind named `value`.
-    fn parse(value: &str) -> Option<Crash> {
-        Crash::ALL
-            .iter()
-            .find(|(name, _)| *name == value)
-            .map(|&(_, kind)| kind)
-    }
-
-    /// Its command-line name.
-    pub fn name(self) -> &'static str {
-        Crash::ALL
-            .iter()
-            .find(|(_, kind)| *kind == self)
-            .map_or("?", |(name, _)| name)
     }
 }
 
@@ -252,10 +121,24 @@ impl<'a> Word<'a> {
     }
 }
 
-/// Each option the command line knows, as the parser tracks which word set
-/// it (for the warnings about overridden and ineffective options).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
+/// Declares [`Key`] and [`KEYS`], its number of variants, from one list,
+/// so that a new option cannot leave the count behind.
+macro_rules! keys {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Each option the command line knows, as the parser tracks which
+        /// word set it (for the warnings about overridden and ineffective
+        /// options).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Key {
+            $($(#[$doc])* $name,)*
+        }
+
+        /// How many [`Key`]s there are.
+        const KEYS: usize = [$(Key::$name),*].len();
+    };
+}
+
+keys! {
     /// `selftest`.
     Selftest,
     /// `qemu-exit`.
@@ -275,9 +158,6 @@ enum Key {
     /// `keytest`.
     Keytest,
 }
-
-/// How many [`Key`]s there are.
-const KEYS: usize = 9;
 
 /// Something on the command line that was ignored, and why. Displayed as
 /// one line; every word in it is shown through [`Escaped`].
@@ -490,17 +370,11 @@ impl Options {
                 Key::Loglevel
             }
             ("panic", Some(value)) => {
-                self.panic = Some(match value {
-                    "test" => DeliberatePanic::Test,
-                    "locked" => DeliberatePanic::Locked,
-                    _ => {
-                        return Err(Problem::BadValue {
-                            key: "panic",
-                            value,
-                            expected: "test|locked",
-                        });
-                    }
-                });
+                self.panic = Some(DeliberatePanic::parse(value).ok_or(Problem::BadValue {
+                    key: "panic",
+                    value,
+                    expected: DeliberatePanic::EXPECTED,
+                })?);
                 Key::Panic
             }
             ("crash", Some(value)) => {
@@ -673,7 +547,7 @@ mod tests {
 
     #[test]
     fn crash_takes_every_kind_by_name() {
-        for (name, kind) in Crash::ALL {
+        for &(name, kind) in Crash::CHOICES.0 {
             let (options, problems) = parse(format!("crash={name}"));
             assert_eq!((options.crash, problems.len()), (Some(kind), 0), "{name}");
             assert_eq!(kind.name(), name);
@@ -685,14 +559,14 @@ mod tests {
 
     #[test]
     fn crash_message_lists_every_kind() {
-        let names: Vec<&str> = Crash::ALL.iter().map(|(name, _)| *name).collect();
-        assert_eq!(Crash::EXPECTED, names.join("|"));
+        let names = Crash::CHOICES.to_string();
+        assert_eq!(Crash::EXPECTED, names);
         let (options, problems) = parse("crash=gp crash=oops crash");
         assert_eq!(options.crash, Some(Crash::Gp));
         assert_eq!(
             problems,
             [
-                format!("ignoring `crash=oops`: expected crash={}", names.join("|")),
+                format!("ignoring `crash=oops`: expected crash={names}"),
                 "ignoring unknown kernel option `crash`".to_string(),
             ]
         );
@@ -826,6 +700,26 @@ mod tests {
             "ignoring `loglevel=loud`: expected loglevel=error|warn|info"
         );
     }
+
+    #[test]
+    fn keymap_takes_every_layout_and_keytest_is_a_flag() {
+        assert_eq!(parse("").0.keymap, Keymap::Us);
+        for &(name, map) in Keymap::CHOICES.0 {
+            let (options, problems) = parse(&format!("keymap={name}"));
+            assert_eq!((options.keymap, problems.len()), (map, 0), "{name}");
+            assert_eq!(map.name(), name);
+        }
+        assert_eq!(Keymap::EXPECTED, Keymap::CHOICES.to_string());
+        let (options, problems) = parse("keymap=de keymap=klingon keytest");
+        assert_eq!((options.keymap, options.keytest), (Keymap::De, true));
+        assert_eq!(
+            problems,
+            [format!(
+                "ignoring `keymap=klingon`: expected keymap={}",
+                Keymap::EXPECTED
+            )]
+        );
+    }
 }
 
 /// In-kernel tests: the parser on the machine, with the real command line.
@@ -849,43 +743,6 @@ pub(crate) mod ktests {
         Ok(())
     }
 
-    /// Known flags set their fields; unknown words are counted, not fatal.
-    fn flags_and_unknown_words(_: &Context) -> Outcome {
-        let mut problems = 0;
-        let options = Options::parse(b"qemu-exit bogus selftest x=y", |_| problems += 1);
-        check_eq!(
-            options,
-            Options {
-                selftest: true,
-                qemu_exit: true,
-                ..Options::default()
-            }
-        );
-        check_eq!(problems, 2);
-        Ok(())
-    }
-
     pub(crate) const TESTS: &[crate::selftest::Test] =
-        crate::kernel_tests![boot_command_line_gives_the_options, flags_and_unknown_words];
-
-    #[test]
-    fn keymap_takes_every_layout_and_keytest_is_a_flag() {
-        assert_eq!(parse("").0.keymap, Keymap::Us);
-        for (name, map) in Keymap::ALL {
-            let (options, problems) = parse(&format!("keymap={name}"));
-            assert_eq!((options.keymap, problems.len()), (map, 0), "{name}");
-            assert_eq!(map.name(), name);
-        }
-        let names: Vec<&str> = Keymap::ALL.iter().map(|(name, _)| *name).collect();
-        assert_eq!(Keymap::EXPECTED, names.join("|"));
-        let (options, problems) = parse("keymap=de keymap=klingon keytest");
-        assert_eq!((options.keymap, options.keytest), (Keymap::De, true));
-        assert_eq!(
-            problems,
-            [format!(
-                "ignoring `keymap=klingon`: expected keymap={}",
-                Keymap::EXPECTED
-            )]
-        );
-    }
+        crate::kernel_tests![boot_command_line_gives_the_options];
 }

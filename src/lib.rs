@@ -45,6 +45,7 @@ mod console;
 mod arch;
 mod boot_info;
 mod boot_timing;
+mod bytes;
 mod cmdline;
 mod debug;
 mod firmware;
@@ -52,7 +53,6 @@ mod input;
 #[cfg(target_os = "none")]
 mod interrupts;
 mod memory;
-#[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
 mod power;
@@ -60,6 +60,7 @@ mod power;
 mod selftest;
 mod shell;
 mod test_rng;
+mod text;
 #[cfg(target_os = "none")]
 mod time;
 

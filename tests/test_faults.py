@@ -279,7 +279,7 @@ def test_panic_prints_a_backtrace(qemu):
         boot.fail(f"no backtrace header after the location: {report}")
     frames = parse_frames(boot, report[3:])
     names = [f.name for f in frames]
-    if "kestrel::panic::deliberate" not in names:
+    if "kestrel::panic::screen::deliberate" not in names:
         boot.fail(f"the backtrace misses the panicking function: {names}")
     check_complete(boot, frames)
     check_on_screen(boot, report)

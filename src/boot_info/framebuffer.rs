@@ -20,6 +20,9 @@
 
 #![forbid(unsafe_code)]
 
+use crate::bytes::{u16_at, u32_at, u64_at};
+use crate::console::pixels::{ColorField, Framebuffer, Kind};
+
 /// Offset of the physical address in the payload.
 const ADDRESS: usize = 0;
 /// Offset of the pitch (bytes per line).
@@ -48,110 +51,47 @@ const TYPE_RGB: u8 = 1;
 /// Type 2: EGA text mode.
 const TYPE_TEXT: u8 = 2;
 
-/// One colour field of an RGB pixel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ColorField {
-    /// The lowest bit of the field within the pixel.
-    pub position: u8,
-    /// The field's width in bits.
-    pub size: u8,
-}
-
-/// How the framebuffer's pixels (or cells) are coded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Indexed colours through a palette of `colours` entries.
-    Indexed { colours: u16 },
-    /// Direct colour, with each field's place in the pixel.
-    Rgb {
-        red: ColorField,
-        green: ColorField,
-        blue: ColorField,
-    },
-    /// EGA text: two bytes per character cell.
-    Text,
-    /// A type number the specification does not define.
-    Other(u8),
-}
-
-/// A framebuffer as the tag describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Framebuffer {
-    /// Physical address of the first pixel (or cell).
-    pub address: u64,
-    /// Bytes from one line to the next.
-    pub pitch: u32,
-    /// Pixels (or characters) per line.
-    pub width: u32,
-    /// Lines (or character rows).
-    pub height: u32,
-    /// Bits per pixel (16 for text: character and attribute).
-    pub bpp: u8,
-    /// How pixels are coded.
-    pub kind: Kind,
-}
-
-/// The little-endian bytes at `offset`, if the payload has them.
-fn field<const N: usize>(payload: &[u8], offset: usize) -> Option<[u8; N]> {
-    payload.get(offset..offset + N)?.try_into().ok()
-}
-
-impl Framebuffer {
-    /// Parses the tag's payload (the bytes after its 8-byte header), or
-    /// says what is missing.
-    pub fn parse(payload: &[u8]) -> Result<Framebuffer, &'static str> {
-        let short = "framebuffer tag shorter than its common fields";
-        if payload.len() < COMMON_SIZE {
-            return Err(short);
-        }
-        let u32_at = |offset| field(payload, offset).map(u32::from_le_bytes).ok_or(short);
-        let info = &payload[COMMON_SIZE..];
-        let kind = match payload[TYPE] {
-            TYPE_INDEXED => {
-                let colours = field(info, 0)
-                    .map(u16::from_le_bytes)
-                    .ok_or("indexed framebuffer without a palette size")?;
-                let palette = usize::from(colours) * PALETTE_ENTRY_SIZE;
-                if palette > info.len() - PALETTE_COUNT_SIZE {
-                    return Err("indexed framebuffer palette runs past the tag");
-                }
-                Kind::Indexed { colours }
-            }
-            TYPE_RGB => {
-                let Some(&[red, red_size, green, green_size, blue, blue_size]) =
-                    info.get(..RGB_INFO_SIZE)
-                else {
-                    return Err("RGB framebuffer without its colour field positions");
-                };
-                Kind::Rgb {
-                    red: ColorField {
-                        position: red,
-                        size: red_size,
-                    },
-                    green: ColorField {
-                        position: green,
-                        size: green_size,
-                    },
-                    blue: ColorField {
-                        position: blue,
-                        size: blue_size,
-                    },
-                }
-            }
-            TYPE_TEXT => Kind::Text,
-            other => Kind::Other(other),
-        };
-        Ok(Framebuffer {
-            address: field(payload, ADDRESS)
-                .map(u64::from_le_bytes)
-                .ok_or(short)?,
-            pitch: u32_at(PITCH)?,
-            width: u32_at(WIDTH)?,
-            height: u32_at(HEIGHT)?,
-            bpp: payload[BPP],
-            kind,
-        })
+/// Parses the tag's payload (the bytes after its 8-byte header), or says
+/// what is missing.
+pub fn parse(payload: &[u8]) -> Result<Framebuffer, &'static str> {
+    let short = "framebuffer tag shorter than its common fields";
+    if payload.len() < COMMON_SIZE {
+        return Err(short);
     }
+    let u32_at = |offset| u32_at(payload, offset).ok_or(short);
+    let info = &payload[COMMON_SIZE..];
+    let kind = match payload[TYPE] {
+        TYPE_INDEXED => {
+            let colours = u16_at(info, 0).ok_or("indexed framebuffer without a palette size")?;
+            let palette = usize::from(colours) * PALETTE_ENTRY_SIZE;
+            if palette > info.len() - PALETTE_COUNT_SIZE {
+                return Err("indexed framebuffer palette runs past the tag");
+            }
+            Kind::Indexed { colours }
+        }
+        TYPE_RGB => {
+            let Some(&[red, red_size, green, green_size, blue, blue_size]) =
+                info.get(..RGB_INFO_SIZE)
+            else {
+                return Err("RGB framebuffer without its colour field positions");
+            };
+            Kind::Rgb {
+                red: ColorField::new(red, red_size),
+                green: ColorField::new(green, green_size),
+                blue: ColorField::new(blue, blue_size),
+            }
+        }
+        TYPE_TEXT => Kind::Text,
+        other => Kind::Other(other),
+    };
+    Ok(Framebuffer {
+        address: u64_at(payload, ADDRESS).ok_or(short)?,
+        pitch: u32_at(PITCH)?,
+        width: u32_at(WIDTH)?,
+        height: u32_at(HEIGHT)?,
+        bpp: payload[BPP],
+        kind,
+    })
 }
 
 /// The boot information's tag type for a framebuffer.
@@ -166,7 +106,7 @@ const TAG_END: u32 = 0;
 /// structure (its 8-byte header, then tags, each 8-byte aligned); the walk
 /// stops at the end tag or at the first tag whose size does not fit.
 pub fn salvage(bytes: &[u8]) -> Option<Framebuffer> {
-    let u32_at = |offset: usize| field(bytes, offset).map(u32::from_le_bytes);
+    let u32_at = |offset: usize| u32_at(bytes, offset);
     let mut offset = 8;
     loop {
         let (typ, size) = (u32_at(offset)?, u32_at(offset + 4)? as usize);
@@ -174,21 +114,9 @@ pub fn salvage(bytes: &[u8]) -> Option<Framebuffer> {
             return None;
         }
         if typ == TAG_FRAMEBUFFER {
-            return Framebuffer::parse(&bytes[offset + 8..offset + size]).ok();
+            return parse(&bytes[offset + 8..offset + size]).ok();
         }
         offset = (offset + size).checked_next_multiple_of(8)?;
-    }
-}
-
-impl core::fmt::Display for Kind {
-    /// The report's name: `indexed`, `rgb`, `text` or `type <N>`.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Kind::Indexed { .. } => f.write_str("indexed"),
-            Kind::Rgb { .. } => f.write_str("rgb"),
-            Kind::Text => f.write_str("text"),
-            Kind::Other(n) => write!(f, "type {n}"),
-        }
     }
 }
 
@@ -210,7 +138,7 @@ mod tests {
 
     #[test]
     fn rgb_fields_are_read_in_order() {
-        let fb = Framebuffer::parse(&payload(1, 32, &[16, 8, 8, 8, 0, 8])).unwrap();
+        let fb = parse(&payload(1, 32, &[16, 8, 8, 8, 0, 8])).unwrap();
         assert_eq!(
             fb,
             Framebuffer {
@@ -219,20 +147,7 @@ mod tests {
                 width: 1024,
                 height: 768,
                 bpp: 32,
-                kind: Kind::Rgb {
-                    red: ColorField {
-                        position: 16,
-                        size: 8
-                    },
-                    green: ColorField {
-                        position: 8,
-                        size: 8
-                    },
-                    blue: ColorField {
-                        position: 0,
-                        size: 8
-                    },
-                },
+                kind: Kind::RGB_888,
             }
         );
         assert_eq!(fb.kind.to_string(), "rgb");
@@ -240,19 +155,10 @@ mod tests {
 
     #[test]
     fn text_indexed_and_unknown_types() {
-        assert_eq!(
-            Framebuffer::parse(&payload(2, 16, &[])).unwrap().kind,
-            Kind::Text
-        );
+        assert_eq!(parse(&payload(2, 16, &[])).unwrap().kind, Kind::Text);
         let indexed = payload(0, 8, &[2, 0, 1, 2, 3, 4, 5, 6]);
-        assert_eq!(
-            Framebuffer::parse(&indexed).unwrap().kind,
-            Kind::Indexed { colours: 2 }
-        );
-        assert_eq!(
-            Framebuffer::parse(&payload(9, 4, &[])).unwrap().kind,
-            Kind::Other(9)
-        );
+        assert_eq!(parse(&indexed).unwrap().kind, Kind::Indexed { colours: 2 });
+        assert_eq!(parse(&payload(9, 4, &[])).unwrap().kind, Kind::Other(9));
         assert_eq!(Kind::Other(9).to_string(), "type 9");
         assert_eq!(Kind::Text.to_string(), "text");
         assert_eq!(Kind::Indexed { colours: 1 }.to_string(), "indexed");
@@ -274,7 +180,7 @@ mod tests {
     fn salvage_finds_the_framebuffer_before_a_broken_tag() {
         let rgb = payload(1, 32, &[16, 8, 8, 8, 0, 8]);
         let good = structure(&[(1, b"cmdline\0".to_vec()), (8, rgb.clone()), (0, vec![])]);
-        assert_eq!(salvage(&good), Framebuffer::parse(&rgb).ok());
+        assert_eq!(salvage(&good), parse(&rgb).ok());
         // A tag after the framebuffer runs past the end: still found.
         let mut broken = structure(&[(8, rgb.clone()), (4, vec![1, 2, 3, 4])]);
         let last = broken.len() - 12;
@@ -290,17 +196,17 @@ mod tests {
 
     #[test]
     fn short_tags_are_refused_with_a_reason() {
-        assert!(Framebuffer::parse(&payload(2, 16, &[])[..COMMON_SIZE - 1]).is_err());
+        assert!(parse(&payload(2, 16, &[])[..COMMON_SIZE - 1]).is_err());
         assert_eq!(
-            Framebuffer::parse(&payload(1, 32, &[16, 8, 8, 8, 0])),
+            parse(&payload(1, 32, &[16, 8, 8, 8, 0])),
             Err("RGB framebuffer without its colour field positions")
         );
         assert_eq!(
-            Framebuffer::parse(&payload(0, 8, &[1])),
+            parse(&payload(0, 8, &[1])),
             Err("indexed framebuffer without a palette size")
         );
         assert_eq!(
-            Framebuffer::parse(&payload(0, 8, &[2, 0, 1, 2, 3, 4, 5])),
+            parse(&payload(0, 8, &[2, 0, 1, 2, 3, 4, 5])),
             Err("indexed framebuffer palette runs past the tag")
         );
     }

@@ -17,9 +17,10 @@ use core::fmt;
 use spin::Once;
 
 use super::BootInfo;
-use super::framebuffer::{self, Framebuffer};
+use super::framebuffer;
 use super::validate::{self, ALIGNMENT, HEADER_SIZE, Problem};
 use crate::arch::translate;
+use crate::console::pixels::Framebuffer;
 use crate::memory::PAGE_SIZE;
 
 /// The value a Multiboot2 loader leaves in EAX (the assembly checks it first).

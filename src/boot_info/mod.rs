@@ -31,8 +31,8 @@ pub use print::print_report;
 
 use multiboot2::{BootInformation, BootInformationHeader, MemoryArea, ModuleTag, TagType};
 
-use self::framebuffer::Framebuffer;
 use self::validate::Problem;
+use crate::console::pixels::Framebuffer;
 use crate::memory::range::PhysRange;
 
 /// The boot information, loaded and checked.
@@ -105,7 +105,7 @@ impl<'a> BootInfo<'a> {
     /// The framebuffer GRUB set up, if it passed one (validation checked
     /// that the tag parses).
     pub fn framebuffer(&self) -> Option<Framebuffer> {
-        Framebuffer::parse(self.tag_payload(TagType::Framebuffer)?).ok()
+        framebuffer::parse(self.tag_payload(TagType::Framebuffer)?).ok()
     }
 
     /// Every module GRUB loaded (`module2`), in order.
@@ -131,7 +131,7 @@ impl<'a> BootInfo<'a> {
 const MODULE_FIELDS: usize = 8;
 
 /// A string from the boot information, as the bytes GRUB wrote: outside
-/// input, to be shown through [`crate::console::escape::Escaped`].
+/// input, to be shown through [`crate::text::Escaped`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TagString<'a> {
     /// The bytes before the terminating NUL (all of them if there is none).
@@ -175,7 +175,7 @@ pub(crate) mod ktests {
         check!(
             boot.loader_name().starts_with(b"GRUB"),
             "loader is {}",
-            crate::console::escape::Escaped(boot.loader_name())
+            crate::text::Escaped(boot.loader_name())
         );
         check!(boot.mbi.memory_map_tag().is_some());
         // The self-test entry's line, unless the shell's `selftest` runs this.

@@ -31,10 +31,10 @@ use core::fmt;
 use multiboot2::{MemoryArea, MemoryAreaType, TagType};
 
 use super::{BootInfo, TagString, module_range};
-use crate::console::escape::Escaped;
 use crate::memory::frame_allocator::{area_range, is_usable};
 use crate::memory::layout::{DIRECT_MAP_OFFSET, HEAP_START, HeapUsage, PagingSummary};
 use crate::memory::range::PhysRange;
+use crate::text::Escaped;
 
 /// Where a report line goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,10 +163,8 @@ impl Report<'_, '_> {
     fn rsdp_v2_rsdt(&self) -> u32 {
         self.boot
             .tag_payload(TagType::AcpiV2)
-            .and_then(|payload| payload.get(RSDP_RSDT_OFFSET..RSDP_RSDT_OFFSET + 4))
-            .map_or(0, |field| {
-                u32::from_le_bytes([field[0], field[1], field[2], field[3]])
-            })
+            .and_then(|payload| crate::bytes::u32_at(payload, RSDP_RSDT_OFFSET))
+            .unwrap_or(0)
     }
 }
 

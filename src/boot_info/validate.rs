@@ -30,7 +30,7 @@
 
 use core::fmt;
 
-use super::framebuffer::Framebuffer;
+use crate::bytes::{u32_at, u64_at};
 
 /// The largest `total_size` accepted. GRUB's information is a few KiB (most
 /// of it the memory map); anything beyond this is a wild value.
@@ -219,18 +219,11 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Reads the little-endian `u32` at `offset`; the caller checked the bounds.
-fn read_u32(bytes: &[u8], offset: usize) -> u32 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[offset..offset + 4]);
-    u32::from_le_bytes(word)
-}
-
-/// Reads the little-endian `u64` at `offset`; the caller checked the bounds.
-fn read_u64(bytes: &[u8], offset: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[offset..offset + 8]);
-    u64::from_le_bytes(word)
+/// The `u32` field at `offset` of a tag, or `what` when the tag is too
+/// short to hold it (the size checks before each read make that
+/// impossible; the reader is checked all the same).
+fn tag_u32(tag: &[u8], offset: usize, what: &'static str) -> Result<u32, &'static str> {
+    u32_at(tag, offset).ok_or(what)
 }
 
 /// Reads the `total_size` field from the first bytes of a structure, after
@@ -242,7 +235,11 @@ pub fn read_total_size(header: &[u8]) -> Result<usize, Problem> {
             available: header.len(),
         });
     }
-    Ok(read_u32(header, 0) as usize)
+    u32_at(header, 0)
+        .map(|size| size as usize)
+        .ok_or(Problem::Truncated {
+            available: header.len(),
+        })
 }
 
 /// Checks that `total_size` is plausible on its own: a multiple of 8, at
@@ -291,8 +288,11 @@ pub fn validate(bytes: &[u8]) -> Result<(), Problem> {
         if total_size - offset < TAG_HEADER_SIZE {
             return Err(Problem::TruncatedTag { offset });
         }
-        let tag_type = read_u32(bytes, offset);
-        let size = read_u32(bytes, offset + 4) as usize;
+        let (Some(tag_type), Some(size)) = (u32_at(bytes, offset), u32_at(bytes, offset + 4))
+        else {
+            return Err(Problem::TruncatedTag { offset });
+        };
+        let size = size as usize;
         if size < TAG_HEADER_SIZE {
             return Err(Problem::TagTooSmall {
                 offset,
@@ -343,7 +343,8 @@ fn check_tag(tag: &[u8], tag_type: u32) -> Result<(), &'static str> {
             if size < MODULE_FIXED_SIZE {
                 return Err("module tag shorter than its start and end fields");
             }
-            if read_u32(tag, 12) < read_u32(tag, 8) {
+            let short = "module tag shorter than its start and end fields";
+            if tag_u32(tag, 12, short)? < tag_u32(tag, 8, short)? {
                 return Err("module ends before it starts");
             }
         }
@@ -351,7 +352,8 @@ fn check_tag(tag: &[u8], tag_type: u32) -> Result<(), &'static str> {
             if size < MEMORY_MAP_FIXED_SIZE {
                 return Err("memory map tag shorter than its entry-size fields");
             }
-            if read_u32(tag, 8) as usize != MEMORY_MAP_ENTRY_SIZE {
+            let short = "memory map tag shorter than its entry-size fields";
+            if tag_u32(tag, 8, short)? as usize != MEMORY_MAP_ENTRY_SIZE {
                 return Err("memory map entry size is not 24");
             }
             if !(size - MEMORY_MAP_FIXED_SIZE).is_multiple_of(MEMORY_MAP_ENTRY_SIZE) {
@@ -359,20 +361,24 @@ fn check_tag(tag: &[u8], tag_type: u32) -> Result<(), &'static str> {
             }
             let entries = tag[MEMORY_MAP_FIXED_SIZE..].chunks_exact(MEMORY_MAP_ENTRY_SIZE);
             for entry in entries {
-                if read_u64(entry, 0).checked_add(read_u64(entry, 8)).is_none() {
+                let (Some(start), Some(length)) = (u64_at(entry, 0), u64_at(entry, 8)) else {
+                    return Err("memory map size is not a whole number of entries");
+                };
+                if start.checked_add(length).is_none() {
                     return Err("memory map region runs past the end of the address space");
                 }
             }
         }
         tag_type::FRAMEBUFFER => {
-            Framebuffer::parse(&tag[TAG_HEADER_SIZE..])?;
+            super::framebuffer::parse(&tag[TAG_HEADER_SIZE..])?;
         }
         tag_type::ELF_SECTIONS => {
             if size < ELF_SECTIONS_FIXED_SIZE {
                 return Err("ELF-sections tag shorter than its fixed fields");
             }
-            let count = read_u32(tag, 8) as usize;
-            let entry_size = read_u32(tag, 12) as usize;
+            let short = "ELF-sections tag shorter than its fixed fields";
+            let count = tag_u32(tag, 8, short)? as usize;
+            let entry_size = tag_u32(tag, 12, short)? as usize;
             if entry_size != ELF64_SECTION_HEADER_SIZE && entry_size != ELF32_SECTION_HEADER_SIZE {
                 return Err("ELF section header size is not 64 or 40");
             }
@@ -380,7 +386,7 @@ fn check_tag(tag: &[u8], tag_type: u32) -> Result<(), &'static str> {
             if count * entry_size > size - ELF_SECTIONS_FIXED_SIZE {
                 return Err("ELF section headers run past the end of the tag");
             }
-            let shndx = read_u32(tag, 16);
+            let shndx = tag_u32(tag, 16, short)?;
             if shndx != SHN_UNDEF && shndx as usize >= count {
                 return Err("ELF section-name table index is not a section");
             }

@@ -22,7 +22,7 @@ use core::fmt;
 use super::font::{BUILTIN, GLYPH_WIDTH};
 use super::render::{MAX_SCALE, PixelFormat};
 use super::screen::{HEIGHT, WIDTH};
-use crate::boot_info::framebuffer::{ColorField, Framebuffer, Kind};
+use crate::console::pixels::{ColorField, Framebuffer, Kind};
 
 /// At most this many columns: beyond, the font is scaled up.
 pub const MAX_COLUMNS: usize = 240;
@@ -245,18 +245,13 @@ mod tests {
     use super::*;
 
     fn rgb(width: u32, height: u32, bpp: u8, pitch: u32) -> Framebuffer {
-        let field = |position| ColorField { position, size: 8 };
         Framebuffer {
             address: 0x8000_0000,
             pitch,
             width,
             height,
             bpp,
-            kind: Kind::Rgb {
-                red: field(16),
-                green: field(8),
-                blue: field(0),
-            },
+            kind: Kind::RGB_888,
         }
     }
 
@@ -377,38 +372,12 @@ mod tests {
     #[test]
     fn sixteen_bit_and_bgr_layouts_are_drawn() {
         let fb = Framebuffer {
-            kind: Kind::Rgb {
-                red: ColorField {
-                    position: 11,
-                    size: 5,
-                },
-                green: ColorField {
-                    position: 5,
-                    size: 6,
-                },
-                blue: ColorField {
-                    position: 0,
-                    size: 5,
-                },
-            },
+            kind: Kind::RGB_565,
             ..rgb(1024, 768, 16, 2048)
         };
         assert_eq!(layout_of(fb).format.bytes_per_pixel, 2);
         let bgr = Framebuffer {
-            kind: Kind::Rgb {
-                red: ColorField {
-                    position: 0,
-                    size: 8,
-                },
-                green: ColorField {
-                    position: 8,
-                    size: 8,
-                },
-                blue: ColorField {
-                    position: 16,
-                    size: 8,
-                },
-            },
+            kind: Kind::BGR_888,
             ..rgb(1024, 768, 32, 4096)
         };
         assert_eq!(layout_of(bgr).columns, 128);

@@ -233,7 +233,7 @@ fn a_framebuffer_above_4_gib_is_mapped_and_drawn(_: &Context) -> Outcome {
     use super::grid::{SCROLLBACK, TextScreen};
     use super::render::{PixelFormat, PixelTarget, Renderer};
     use crate::arch::{Access, CacheType};
-    use crate::boot_info::framebuffer::ColorField;
+    use crate::console::pixels::ColorField;
     use crate::memory::layout::TEST_WINDOW;
     use crate::memory::paging::{map, map_device, phys_to_virt, translate, unmap};
     use crate::memory::{PAGE_SIZE, with_frames};
@@ -252,18 +252,9 @@ fn a_framebuffer_above_4_gib_is_mapped_and_drawn(_: &Context) -> Outcome {
     let size = pitch * height;
     let format = PixelFormat {
         bytes_per_pixel: 4,
-        red: ColorField {
-            position: 0,
-            size: 8,
-        },
-        green: ColorField {
-            position: 8,
-            size: 8,
-        },
-        blue: ColorField {
-            position: 16,
-            size: 8,
-        },
+        red: ColorField::new(0, 8),
+        green: ColorField::new(8, 8),
+        blue: ColorField::new(16, 8),
     };
     /// The test's text on a fresh console over `target`.
     fn draw<T: PixelTarget>(target: T, format: PixelFormat, pitch: usize) -> T {

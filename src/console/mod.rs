@@ -62,10 +62,10 @@ macro_rules! serial_println {
 mod backlog;
 pub mod choice;
 pub mod color;
-pub mod escape;
 pub mod fbscreen;
 pub mod font;
 pub mod grid;
+pub mod pixels;
 pub mod render;
 pub mod screen;
 #[cfg(test)]

@@ -15,7 +15,7 @@ use core::fmt;
 use spin::Once;
 
 use crate::arch::without_interrupts;
-use crate::boot_info::framebuffer::Framebuffer;
+use crate::console::pixels::Framebuffer;
 
 use super::choice::{self, Choice, Reason};
 use super::color::{ColorCode, ScreenChar};

@@ -22,7 +22,7 @@
 
 use super::color::{ColorCode, PALETTE, ScreenChar};
 use super::font::{Font, GLYPH_WIDTH};
-use crate::boot_info::framebuffer::ColorField;
+use crate::console::pixels::ColorField;
 
 /// Where the pixels go: the framebuffer (through its mapping) in the
 /// kernel, a byte array in the tests.

@@ -17,7 +17,7 @@
 use core::arch::asm;
 use core::sync::atomic::AtomicU8;
 
-use crate::cmdline::Crash;
+use super::Crash;
 
 /// The non-canonical address `crash=gp` reads: bit 63 set, bits 62..47
 /// clear.

@@ -13,6 +13,7 @@
 //! - `crash` — the faults `crash=KIND` raises ([`crash`]).
 
 pub mod backtrace;
+mod crash_kind;
 pub mod fault;
 pub mod symbols;
 
@@ -27,6 +28,7 @@ mod print;
 
 #[cfg(target_os = "none")]
 pub use crash::run as crash;
+pub use crash_kind::Crash;
 #[cfg(target_os = "none")]
 pub use load::{init, with_symbols};
 #[cfg(target_os = "none")]

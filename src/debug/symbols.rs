@@ -23,10 +23,11 @@
 
 use core::fmt;
 
+use crate::boot_info::validate::ELF64_SECTION_HEADER_SIZE as SECTION_HEADER_SIZE;
+use crate::bytes::{u16_at, u32_at, u64_at};
+
 /// The fixed part of the ELF-sections payload: num, entsize, shndx.
 pub const PAYLOAD_FIXED_SIZE: usize = 12;
-/// The size of an ELF64 section header.
-pub const SECTION_HEADER_SIZE: usize = 64;
 /// The size of an ELF64 symbol.
 pub const SYMBOL_SIZE: usize = 24;
 
@@ -73,27 +74,6 @@ impl fmt::Display for NoSymbols {
             ),
         }
     }
-}
-
-/// Reads the little-endian `u16` at `offset`, if it is inside `bytes`.
-fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        bytes.get(offset..offset.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-/// Reads the little-endian `u32` at `offset`, if it is inside `bytes`.
-fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        bytes.get(offset..offset.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-/// Reads the little-endian `u64` at `offset`, if it is inside `bytes`.
-fn u64_at(bytes: &[u8], offset: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        bytes.get(offset..offset.checked_add(8)?)?.try_into().ok()?,
-    ))
 }
 
 /// One ELF64 section header, the fields used here.

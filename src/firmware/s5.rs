@@ -92,14 +92,8 @@ fn element(bytes: &mut &[u8]) -> Option<u64> {
         ONE_OP => (1, 0),
         ONES_OP => (u64::MAX, 0),
         BYTE_PREFIX => (u64::from(*rest.first()?), 1),
-        WORD_PREFIX => (
-            u64::from(u16::from_le_bytes(rest.get(..2)?.try_into().ok()?)),
-            2,
-        ),
-        DWORD_PREFIX => (
-            u64::from(u32::from_le_bytes(rest.get(..4)?.try_into().ok()?)),
-            4,
-        ),
+        WORD_PREFIX => (u64::from(crate::bytes::u16_at(rest, 0)?), 2),
+        DWORD_PREFIX => (u64::from(crate::bytes::u32_at(rest, 0)?), 4),
         _ => return None,
     };
     *bytes = rest.get(width..)?;

@@ -14,6 +14,7 @@
 
 pub mod ansi;
 pub mod key;
+pub mod keymap;
 #[cfg(target_os = "none")]
 pub mod keytest;
 #[cfg(target_os = "none")]
@@ -25,6 +26,7 @@ pub mod serial_rx;
 
 #[cfg(target_os = "none")]
 pub use self::device::*;
+pub use self::keymap::Keymap;
 
 /// The kernel side: the queues, the decoders and the calls the shell uses.
 #[cfg(target_os = "none")]
@@ -34,7 +36,7 @@ mod device {
     use super::ansi::Decoder;
     use super::key::Key;
     use super::queue::ByteQueue;
-    use crate::cmdline::Keymap;
+    use crate::input::Keymap;
 
     /// Bytes from COM1, as received (a pasted line or two fits).
     pub static SERIAL_QUEUE: ByteQueue<1024> = ByteQueue::new();

@@ -16,10 +16,10 @@ use pc_keyboard::layouts::AnyLayout;
 use pc_keyboard::{HandleControl, PS2Keyboard, ScancodeSet1};
 use spin::Mutex;
 
+use super::Keymap;
 use super::key::Key;
 use super::ps2_keys;
 use crate::arch::Port;
-use crate::cmdline::Keymap;
 
 /// The 8042's data port.
 const DATA: u16 = 0x60;

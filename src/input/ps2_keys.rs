@@ -18,8 +18,8 @@ use pc_keyboard::layouts::{
 };
 use pc_keyboard::{DecodedKey, KeyCode};
 
+use super::Keymap;
 use super::key::Key;
-use crate::cmdline::Keymap;
 
 /// Backspace, as the crate decodes it.
 const BACKSPACE: char = '\u{8}';
@@ -145,7 +145,7 @@ mod tests {
         assert_eq!(type_codes(Keymap::Fr, &[0x10, 0x90]), [Key::Char('a')]);
         // The key US calls `y` (0x15) is `z` in German.
         assert_eq!(type_codes(Keymap::De, &[0x15, 0x95]), [Key::Char('z')]);
-        for (_, keymap) in Keymap::ALL {
+        for keymap in Keymap::CHOICES.values() {
             assert_eq!(type_codes(keymap, &[0x1c, 0x9c]), [Key::Enter]);
         }
     }

@@ -10,7 +10,7 @@ use super::commands::{self, Command, Parsed, TABLE};
 use super::cpu::CpuInfo;
 use super::run::{Consoles, Context};
 use crate::boot_info::{self, report::total_usable_bytes};
-use crate::cmdline::Crash;
+use crate::debug::Crash;
 use crate::memory::{self, PAGE_SIZE};
 
 /// The width `help` pads a command and its arguments to.
@@ -114,13 +114,12 @@ fn mem(context: &Context) {
 fn crash(arguments: &str) {
     let mut words = commands::words(arguments);
     let kind = words.next();
-    let found = Crash::ALL.iter().find(|(name, _)| Some(*name) == kind);
-    match (found, words.next()) {
-        (Some(&(_, kind)), None) => crate::debug::crash(kind),
+    match (kind.and_then(Crash::parse), words.next()) {
+        (Some(kind), None) => crate::debug::crash(kind),
         _ => {
             let mut kinds = String::new();
-            for (name, _) in Crash::ALL {
-                let _ = write!(kinds, " {name}");
+            for kind in Crash::CHOICES.values() {
+                let _ = write!(kinds, " {}", kind.name());
             }
             println!("usage: crash KIND, KIND one of:{kinds}");
         }

@@ -6,10 +6,10 @@
 use core::fmt::Write;
 
 use super::*;
-use crate::boot_info::framebuffer::ColorField;
 use crate::console::color::{Color, ColorCode, PALETTE, ScreenChar};
 use crate::console::font::{BUILTIN, GLYPH_WIDTH};
 use crate::console::grid::{REPLACEMENT, SCROLLBACK, Scroll};
+use crate::console::pixels::ColorField;
 use crate::console::render::{CURSOR_ROWS, PixelFormat};
 use crate::console::test_support::{Action, Plain, apply_to_screen, random_action};
 use crate::test_rng::Rng;
@@ -51,25 +51,21 @@ impl PixelTarget for Ram {
     }
 }
 
-fn field(position: u8, size: u8) -> ColorField {
-    ColorField { position, size }
-}
-
 /// 32 bpp, red in bits 16-23 (what OVMF's GOP and GRUB's VBE give).
 fn rgb32() -> PixelFormat {
     PixelFormat {
         bytes_per_pixel: 4,
-        red: field(16, 8),
-        green: field(8, 8),
-        blue: field(0, 8),
+        red: ColorField::new(16, 8),
+        green: ColorField::new(8, 8),
+        blue: ColorField::new(0, 8),
     }
 }
 
 /// 32 bpp, red in bits 0-7.
 fn bgr32() -> PixelFormat {
     PixelFormat {
-        red: field(0, 8),
-        blue: field(16, 8),
+        red: ColorField::new(0, 8),
+        blue: ColorField::new(16, 8),
         ..rgb32()
     }
 }
@@ -94,9 +90,9 @@ fn bgr24() -> PixelFormat {
 fn rgb565() -> PixelFormat {
     PixelFormat {
         bytes_per_pixel: 2,
-        red: field(11, 5),
-        green: field(5, 6),
-        blue: field(0, 5),
+        red: ColorField::new(11, 5),
+        green: ColorField::new(5, 6),
+        blue: ColorField::new(0, 5),
     }
 }
 

@@ -1,0 +1,79 @@
+//! The faults `crash=KIND` (and the shell's `crash KIND`) can ask the CPU
+//! to raise on purpose, by name; `crash.rs` raises them.
+//!
+//! Pure logic, tested on the host.
+
+#![forbid(unsafe_code)]
+
+use crate::text::Choices;
+
+/// Which fault `crash=` asks the CPU to raise after the boot (each done in
+/// `debug::crash`, by the CPU rather than by a Rust panic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// `int3`: reported, then the kernel carries on.
+    Breakpoint,
+    /// A division by zero (#DE).
+    Divide,
+    /// An undefined instruction, `ud2` (#UD).
+    InvalidOpcode,
+    /// A read through a null pointer (#PF).
+    PageFault,
+    /// A read from a non-canonical address (#GP).
+    Gp,
+    /// Unbounded recursion into the stack's guard page (#DF on its own
+    /// stack).
+    StackOverflow,
+    /// A store into the kernel's code, `.text` (#PF: W^X).
+    WriteCode,
+    /// A store into a constant in `.rodata` (#PF: read-only).
+    WriteRodata,
+    /// A jump into `.data` (#PF: no-execute).
+    ExecData,
+    /// Allocation until the heap is exhausted (the out-of-memory panic).
+    Oom,
+}
+
+impl Crash {
+    /// Every value with its name, in the order documented.
+    pub const CHOICES: Choices<Crash> = Choices(&[
+        ("breakpoint", Crash::Breakpoint),
+        ("divide", Crash::Divide),
+        ("invalid-opcode", Crash::InvalidOpcode),
+        ("page-fault", Crash::PageFault),
+        ("gp", Crash::Gp),
+        ("stack-overflow", Crash::StackOverflow),
+        ("write-code", Crash::WriteCode),
+        ("write-rodata", Crash::WriteRodata),
+        ("exec-data", Crash::ExecData),
+        ("oom", Crash::Oom),
+    ]);
+
+    /// The accepted values, for messages: the names of [`Crash::CHOICES`]
+    /// (a host test checks that they agree).
+    pub const EXPECTED: &'static str = "breakpoint|divide|invalid-opcode|page-fault|gp|\
+        stack-overflow|write-code|write-rodata|exec-data|oom";
+
+    /// The value named `value`.
+    pub fn parse(value: &str) -> Option<Crash> {
+        Self::CHOICES.parse(value)
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        Self::CHOICES.name(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_lists_every_name_in_order() {
+        assert_eq!(Crash::EXPECTED, Crash::CHOICES.to_string());
+        for (name, value) in Crash::CHOICES.0 {
+            assert_eq!((Crash::parse(name), value.name()), (Some(*value), *name));
+        }
+    }
+}
