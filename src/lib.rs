@@ -21,6 +21,32 @@
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
 //! Hardware modules exist only when building for the kernel target
 //! (`target_os = "none"`).
+//!
+//! The modules depend on each other in one direction, stated here one layer a
+//! line, the bottom layer first: a module may use those on earlier lines only
+//! (not its peers on its own line), and none uses the crate root.
+//! `scripts/layers.py` (`make lint`) checks it.
+//!
+//! ```layers
+//! text bytes test_rng      leaves anyone may use
+//! arch                     the CPU
+//! boot_timing
+//! boot_info
+//! memory
+//! console
+//! debug
+//! panic
+//! exceptions
+//! firmware
+//! interrupts
+//! time
+//! power
+//! input
+//! cmdline
+//! selftest
+//! report
+//! shell
+//! ```
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(abi_x86_interrupt))]
