@@ -705,7 +705,7 @@ mod tests {
     fn keymap_takes_every_layout_and_keytest_is_a_flag() {
         assert_eq!(parse("").0.keymap, Keymap::Us);
         for &(name, map) in Keymap::CHOICES.0 {
-            let (options, problems) = parse(&format!("keymap={name}"));
+            let (options, problems) = parse(format!("keymap={name}"));
             assert_eq!((options.keymap, problems.len()), (map, 0), "{name}");
             assert_eq!(map.name(), name);
         }

@@ -1,52 +1,62 @@
 //! kestrel: a small x86_64 kernel in Rust, booted by GRUB through Multiboot2.
 //!
-//! The boot path, in the order it runs:
+//! ## The boot path, in the order it runs
 //!
 //! 1. `asm/` — the 32-bit trampoline GRUB jumps to: checks, page tables, long
 //!    mode, then `call rust_main`.
-//! 2. [`rust_main`] (below) — an ordered list of init steps.
-//! 3. [`arch`] — the CPU: GDT and TSS, the exception table, paging, halting.
-//! 4. [`console`] — the screen (VGA text or a framebuffer) and the serial
-//!    port, `println!`.
-//! 5. [`boot_info`] — what GRUB handed over, validated and reported.
-//! 6. [`memory`] — physical memory: the frame allocator.
-//! 7. [`debug`] — fault details in words, backtraces with function names,
-//!    and `crash=KIND`.
-//! 8. `firmware` (ACPI tables), `interrupts` (controllers and dispatch),
-//!    `time` (the tick and the TSC), [`input`] (keyboard and serial keys),
-//!    `power` (reboot, power off).
-//! 9. [`shell`] — after `ready`: the prompt, the line editor, the commands.
+//! 2. [`rust_main`] (below), an ordered list of init steps: the serial port
+//!    ([`console`]); the GDT, TSS and exception table ([`arch`], with the
+//!    policy of [`exceptions`]); the boot information ([`boot_info`]); the
+//!    screen it describes; the symbol table ([`debug`]); the command line
+//!    ([`cmdline`]); frames, page tables and the heap ([`memory`]); the boot
+//!    report ([`report`]); ACPI ([`firmware`]), the interrupt controller
+//!    ([`interrupts`]), the tick ([`time`]) and the keyboard and serial
+//!    input ([`input`]); then interrupts on.
+//! 3. After `ready`: the [`shell`], on both consoles.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
 //! Hardware modules exist only when building for the kernel target
 //! (`target_os = "none"`).
 //!
+//! ## One direction
+//!
 //! The modules depend on each other in one direction, stated here one layer a
 //! line, the bottom layer first: a module may use those on earlier lines only
-//! (not its peers on its own line), and none uses the crate root.
+//! (not its peers on its own line), and none uses the crate root. A lower
+//! layer reaches a higher one only through what the higher one registered at
+//! init: the exception policy ([`arch::set_exception_handler`]) and each
+//! driver's interrupt handler ([`interrupts::register_irq`]). Test-only code
+//! (`tests`, `ktests`) and the `println!`/`log` macros are exempt.
 //! `scripts/layers.py` (`make lint`) checks it.
 //!
 //! ```layers
-//! text bytes test_rng      leaves anyone may use
-//! arch                     the CPU
-//! boot_timing
-//! boot_info
-//! memory
-//! console
-//! debug
-//! panic
-//! exceptions
-//! firmware
-//! interrupts
-//! time
-//! power
-//! input
-//! cmdline
-//! selftest
-//! report
-//! shell
+//! text bytes test_rng   leaves: pure helpers anyone may use
+//! arch                  the CPU and the PC's chips: mechanism, no policy
+//! memory                frames, page tables, the heap
+//! console               the screens and the serial port, println!
+//! boot_info             what GRUB handed over, validated
+//! debug                 fault details in words, symbols, backtraces
+//! panic                 the panic screen
+//! exceptions            what a CPU exception does: report, then stop
+//! interrupts            controllers, vectors, the handler table
+//! time                  the tick and the clock
+//! boot_timing firmware  boot phase times; ACPI tables
+//! power                 reboot and power off
+//! input                 keyboard and serial keys
+//! cmdline               the kernel command line
+//! selftest              the in-kernel test runner
+//! report                the boot report, across every layer below
+//! shell                 the prompt and its commands
 //! ```
+//!
+//! Why this order: the CPU layer is a leaf, so threads, more CPUs and user
+//! mode can extend it without tangling; memory sits right above it, because
+//! everything else (the framebuffer, the boot information's views, ACPI's
+//! tables) is reached through its mappings; the console comes next, so every
+//! layer above can print and the panic path needs nothing higher; the
+//! policies (panic, exceptions) sit below the devices, which can fail into
+//! them; drivers sit above the interrupt table they register with.
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(abi_x86_interrupt))]
@@ -74,6 +84,8 @@ mod boot_timing;
 mod bytes;
 mod cmdline;
 mod debug;
+#[cfg(target_os = "none")]
+mod exceptions;
 mod firmware;
 mod input;
 #[cfg(target_os = "none")]
@@ -82,6 +94,7 @@ mod memory;
 mod panic;
 #[cfg(target_os = "none")]
 mod power;
+mod report;
 #[cfg(target_os = "none")]
 mod selftest;
 mod shell;
@@ -151,8 +164,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     boot_timing::mark("serial");
 
     // 2. Our own GDT with a TSS, and the exception table, so that a CPU fault
-    //    prints what happened and halts instead of resetting the machine.
+    //    prints what happened and halts instead of resetting the machine;
+    //    what the report says is the exception policy's, registered with
+    //    the CPU layer here.
     arch::init();
+    exceptions::init();
     boot_timing::mark("gdt and idt");
 
     // 3. The boot information: where GRUB put it, checked tag by tag without
@@ -185,23 +201,27 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     // 5. Memory: the reserved list and the frame allocator over the memory
     //    map; the kernel's own page tables (W^X, the direct map of all RAM),
     //    replacing the boot tables; the heap, so `alloc` works from here on.
-    let free_frames = memory::init(boot);
+    let reserved = boot_info::reserved_ranges(boot, memory::kernel_range())
+        .unwrap_or_else(|error| boot_error(format_args!("{error}")));
+    let free_frames = memory::init(boot.memory_areas(), reserved)
+        .unwrap_or_else(|error| boot_error(format_args!("{error}")));
     boot_timing::mark("frames");
-    let paging = memory::paging::init(boot);
+    let paging = memory::paging::init(boot.memory_areas(), boot.mbi_range())
+        .unwrap_or_else(|error| boot_error(format_args!("{error}")));
     boot_timing::mark("paging");
-    let usable = boot_info::report::total_usable_bytes(boot.memory_areas());
+    let usable = report::total_usable_bytes(boot.memory_areas());
     let heap = memory::heap::init(memory::layout::heap_limit(usable));
     boot_timing::mark("heap");
 
     // 6. The boot report: a summary on screen, every line on serial.
-    let report = boot_info::report::Report {
+    let report = report::Report {
         boot,
         kernel: memory::kernel_range(),
         free_frames,
         paging,
         heap,
     };
-    boot_info::print_report(&report);
+    report::print_report(&report);
     boot_timing::mark("report");
 
     // 7. Interrupts: ACPI's tables, the controller they describe (or the
@@ -209,7 +229,9 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     //    input; then interrupts on. Prints `interrupts:`, `timer:` and,
     //    without a PS/2 controller, `keyboard:`.
     let acpi = firmware::init(boot);
-    let controller = interrupts::init(acpi);
+    let controller = interrupts::init(acpi.map_or(Err(interrupts::NoApic::NoAcpiTables), |acpi| {
+        acpi.apic.clone()
+    }));
     time::init(matches!(controller, interrupts::Controller::Apic { .. }));
     input::init(options.keymap, acpi.is_some_and(|acpi| acpi.no_8042));
     arch::enable_interrupts();
@@ -233,7 +255,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         #[cfg(feature = "bench")]
         {
             console::bench::run();
-            memory::heap_bench::run();
+            memory::heap_bench::run(time::tsc_hz());
         }
         #[cfg(not(feature = "bench"))]
         log::warn!("bench: this build has no benchmarks (`make bench` boots the one that has)");
@@ -256,7 +278,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     }
     console::flush();
     if options.keytest {
-        input::keytest::run();
+        shell::keytest::run();
     }
 
     // 13. The shell, on both consoles, for good; `noshell`: halt as before.

@@ -8,11 +8,11 @@
 //! a failure names the iteration that reproduces it.
 
 use super::BootInfo;
-use super::report::Report;
+use super::reserved::reserved_ranges;
 use super::test_support::{Aligned, typical};
 use crate::memory::frame_allocator::{FrameAllocator, bitmap_placement};
 use crate::memory::range::PhysRange;
-use crate::memory::reserved::reserved_ranges;
+use crate::report::boot::Report;
 use crate::test_rng::Rng;
 
 /// Values that sit on the validator's edges.

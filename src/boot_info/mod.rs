@@ -9,25 +9,23 @@
 //! the boot with a `boot error:` line. Nothing later has to deal with a
 //! missing or broken structure.
 //!
-//! [`report`] formats what the information says for the boot report.
+//! The boot report, which also spans paging, the heap and interrupts, is
+//! the `report` module's, above every layer it reports on.
 
 pub mod framebuffer;
 #[cfg(test)]
 mod fuzz;
 #[cfg(target_os = "none")]
 mod load;
-pub mod report;
+pub mod reserved;
 #[cfg(test)]
 pub mod test_support;
 pub mod validate;
 
 #[cfg(target_os = "none")]
-mod print;
-
-#[cfg(target_os = "none")]
 pub use load::load;
 #[cfg(target_os = "none")]
-pub use print::print_report;
+pub use reserved::reserved_ranges;
 
 use multiboot2::{BootInformation, BootInformationHeader, MemoryArea, ModuleTag, TagType};
 

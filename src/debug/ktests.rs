@@ -5,7 +5,8 @@ use core::fmt::{self, Write};
 
 use super::backtrace::Start;
 use super::load::with_symbols;
-use super::print::{frame_pointer, print_backtrace, read_word};
+use super::print::{print_backtrace, read_word};
+use crate::arch::frame_pointer;
 use crate::selftest::{Context, Outcome};
 use crate::{check, check_eq, fail};
 

@@ -32,4 +32,4 @@ pub use crash_kind::Crash;
 #[cfg(target_os = "none")]
 pub use load::{init, with_symbols};
 #[cfg(target_os = "none")]
-pub use print::{frame_pointer, print_backtrace, read_word};
+pub use print::{print_backtrace, read_word};

@@ -13,21 +13,6 @@ use super::load::with_symbols;
 use super::symbols::Symbol;
 use crate::arch::translate;
 
-/// The current function's frame pointer (RBP). Always inlined, so it is the
-/// caller's own frame record: in an exception handler, `[rbp]` is the
-/// interrupted code's RBP (checked on the built kernel: the handlers'
-/// prologue starts with `push rbp; mov rbp, rsp`).
-#[inline(always)]
-pub fn frame_pointer() -> u64 {
-    let rbp: u64;
-    // SAFETY: copies RBP into a register; reads no memory, touches no stack
-    // and keeps the flags.
-    unsafe {
-        core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags));
-    }
-    rbp
-}
-
 /// The u64 at `address`, if it is 8-byte aligned, canonical and mapped;
 /// `None` otherwise. Never faults.
 pub fn read_word(address: u64) -> Option<u64> {

@@ -10,7 +10,9 @@ use acpi::platform::interrupt::{InterruptModel, Polarity, TriggerMode};
 use acpi::sdt::fadt::Fadt;
 use spin::Once;
 
+use crate::arch::isa::IRQ_LINES;
 use crate::boot_info::BootInfo;
+use crate::interrupts::{ApicModel, IsaRoute, NoApic};
 
 use super::handler::{self, KernelAcpi};
 
@@ -33,34 +35,11 @@ impl core::fmt::Display for Register {
     }
 }
 
-/// One ISA IRQ's route to the I/O APIC, after the MADT's overrides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IsaRoute {
-    /// The global system interrupt it arrives on.
-    pub gsi: u32,
-    /// Active low (ISA default: high).
-    pub active_low: bool,
-    /// Level triggered (ISA default: edge).
-    pub level: bool,
-}
-
-/// The APIC interrupt model the MADT describes.
-#[derive(Debug, Clone)]
-pub struct Apic {
-    /// Physical address of the local APICs' registers.
-    pub local_apic: u64,
-    /// The I/O APIC that serves the ISA IRQs: physical address and first
-    /// GSI.
-    pub io_apic: (u64, u32),
-    /// ISA IRQ 0–15, each mapped through the interrupt source overrides.
-    pub isa: [IsaRoute; 16],
-}
-
 /// What the kernel knows from ACPI.
 #[derive(Debug, Clone)]
 pub struct Acpi {
     /// The APIC model, or why there is none (for the `interrupts:` line).
-    pub apic: Result<Apic, &'static str>,
+    pub apic: Result<ApicModel, NoApic>,
     /// The FADT's reset register and the value to write, if it has one.
     pub reset: Option<(Register, u8)>,
     /// PM1a and PM1b control blocks (sleep type and enable).
@@ -137,23 +116,16 @@ fn read(boot: &BootInfo) -> Option<Acpi> {
 }
 
 /// The MADT's APIC model, or why it cannot be used.
-fn read_madt(tables: &AcpiTables<KernelAcpi>) -> Result<Apic, &'static str> {
+fn read_madt(tables: &AcpiTables<KernelAcpi>) -> Result<ApicModel, NoApic> {
     let model = match InterruptModel::new(tables) {
         Ok((model, _)) => model,
-        Err(acpi::AcpiError::TableNotFound(_)) => return Err("no MADT"),
-        Err(_) => return Err("MADT unreadable"),
+        Err(acpi::AcpiError::TableNotFound(_)) => return Err(NoApic::NoMadt),
+        Err(_) => return Err(NoApic::MadtUnreadable),
     };
     let InterruptModel::Apic(model) = model else {
-        return Err("MADT lists no APIC");
+        return Err(NoApic::MadtWithoutApicModel);
     };
-    let mut isa = [IsaRoute {
-        gsi: 0,
-        active_low: false,
-        level: false,
-    }; 16];
-    for (irq, route) in isa.iter_mut().enumerate() {
-        route.gsi = irq as u32;
-    }
+    let mut isa: [IsaRoute; IRQ_LINES] = core::array::from_fn(|irq| IsaRoute::identity(irq as u8));
     for o in &model.interrupt_source_overrides {
         if let Some(route) = isa.get_mut(usize::from(o.isa_source)) {
             *route = IsaRoute {
@@ -170,9 +142,9 @@ fn read_madt(tables: &AcpiTables<KernelAcpi>) -> Result<Apic, &'static str> {
         .iter()
         .min_by_key(|io| io.global_system_interrupt_base)
     else {
-        return Err("MADT lists no I/O APIC");
+        return Err(NoApic::MadtListsNoIoApic);
     };
-    Ok(Apic {
+    Ok(ApicModel {
         local_apic: model.local_apic_address,
         io_apic: (
             u64::from(io_apic.address),

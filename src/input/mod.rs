@@ -16,8 +16,6 @@ pub mod ansi;
 pub mod key;
 pub mod keymap;
 #[cfg(target_os = "none")]
-pub mod keytest;
-#[cfg(target_os = "none")]
 pub mod ps2;
 pub mod ps2_keys;
 pub mod queue;
@@ -46,16 +44,15 @@ mod device {
     /// The serial decoder; only normal code (the consumer) takes the lock.
     static ANSI: Mutex<Decoder> = Mutex::new(Decoder::new());
 
-    /// Starts both devices and routes their IRQs: COM1's receive interrupt
-    /// if there is a serial port; the keyboard unless ACPI says there is no
-    /// 8042 (`no_8042`) or the controller does not answer, which prints
-    /// `keyboard: no PS/2 controller; type on the serial port`.
+    /// Starts both devices, each registering its own IRQ handler: COM1's
+    /// receive interrupt if there is a serial port; the keyboard unless
+    /// ACPI says there is no 8042 (`no_8042`) or the controller does not
+    /// answer, which prints `keyboard: no PS/2 controller; type on the
+    /// serial port`.
     pub fn init(keymap: Keymap, no_8042: bool) {
-        if super::serial_rx::init() {
-            crate::interrupts::enable_irq(crate::interrupts::IRQ_COM1);
-        }
+        super::serial_rx::init();
         match super::ps2::init(keymap, no_8042) {
-            Ok(()) => crate::interrupts::enable_irq(crate::interrupts::IRQ_KEYBOARD),
+            Ok(()) => {}
             Err(why) => {
                 log::debug!("keyboard: {why}");
                 println!("keyboard: no PS/2 controller; type on the serial port");

@@ -20,6 +20,8 @@ use super::Keymap;
 use super::key::Key;
 use super::ps2_keys;
 use crate::arch::Port;
+use crate::arch::isa::IRQ_KEYBOARD;
+use crate::interrupts::{RegisterError, register_irq};
 
 /// The 8042's data port.
 const DATA: u16 = 0x60;
@@ -90,15 +92,42 @@ fn write(port: u16, byte: u8) -> bool {
     true
 }
 
-/// Finds the controller and sets it up for IRQ 1 (see the module
-/// documentation), or says why there is none. Call with interrupts off,
-/// after the timer's calibration.
-pub fn init(keymap: Keymap, no_8042: bool) -> Result<(), &'static str> {
+/// Why there is no PS/2 keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoKeyboard {
+    /// ACPI's FADT says the machine has no 8042.
+    NoControllerPerFadt,
+    /// The status port reads as no device.
+    NothingAtStatusPort,
+    /// The controller did not answer a command in time.
+    NoAnswer,
+    /// The controller did not take its new configuration.
+    ConfigRefused,
+    /// IRQ 1 has another handler (a bug in the init order).
+    Irq(RegisterError),
+}
+
+impl core::fmt::Display for NoKeyboard {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NoKeyboard::NoControllerPerFadt => f.write_str("the FADT says there is no 8042"),
+            NoKeyboard::NothingAtStatusPort => f.write_str("nothing answers at port 0x64"),
+            NoKeyboard::NoAnswer => f.write_str("the controller does not answer"),
+            NoKeyboard::ConfigRefused => f.write_str("the controller takes no configuration"),
+            NoKeyboard::Irq(why) => write!(f, "IRQ 1: {why}"),
+        }
+    }
+}
+
+/// Finds the controller, sets it up for IRQ 1 (see the module
+/// documentation) and registers the IRQ's handler, or says why there is
+/// none. Call with interrupts off, after the timer's calibration.
+pub fn init(keymap: Keymap, no_8042: bool) -> Result<(), NoKeyboard> {
     if no_8042 {
-        return Err("the FADT says there is no 8042");
+        return Err(NoKeyboard::NoControllerPerFadt);
     }
     if status() == NO_DEVICE {
-        return Err("nothing answers at port 0x64");
+        return Err(NoKeyboard::NothingAtStatusPort);
     }
     for _ in 0..MAX_FLUSH {
         if status() & STATUS_OUTPUT_FULL == 0 {
@@ -107,24 +136,25 @@ pub fn init(keymap: Keymap, no_8042: bool) -> Result<(), &'static str> {
         read_data();
     }
     if !write(STATUS_COMMAND, READ_CONFIG) || !wait_for(|s| s & STATUS_OUTPUT_FULL != 0) {
-        return Err("the controller does not answer");
+        return Err(NoKeyboard::NoAnswer);
     }
     let config = read_data();
     let wanted = (config | CONFIG_IRQ1 | CONFIG_TRANSLATE) & !CONFIG_CLOCK_OFF;
     if wanted != config && !(write(STATUS_COMMAND, WRITE_CONFIG) && write(DATA, wanted)) {
-        return Err("the controller takes no configuration");
+        return Err(NoKeyboard::ConfigRefused);
     }
     *KEYBOARD.lock() = Some(PS2Keyboard::new(
         ScancodeSet1::new(),
         ps2_keys::layout(keymap),
         HandleControl::MapLettersToUnicode,
     ));
+    register_irq(IRQ_KEYBOARD, on_interrupt).map_err(NoKeyboard::Irq)?;
     log::debug!("keyboard: PS/2, layout {}", keymap.name());
     Ok(())
 }
 
 /// IRQ 1: moves the scancode into the queue (mouse bytes are dropped).
-pub fn on_interrupt() {
+fn on_interrupt() {
     let status = status();
     if status & STATUS_OUTPUT_FULL == 0 {
         return;

@@ -9,6 +9,8 @@
 //! after a short pause in the input.
 
 use crate::arch::Port;
+use crate::arch::isa::IRQ_COM1;
+use crate::interrupts::register_irq;
 
 /// COM1's base port.
 const COM1: u16 = 0x3f8;
@@ -26,22 +28,25 @@ const LSR_DATA_READY: u8 = 1 << 0;
 /// flooding or broken port from holding the CPU forever).
 const MAX_PER_INTERRUPT: usize = 64;
 
-/// Turns on the receive interrupt if there is a serial port; returns
-/// whether there is. Bytes already waiting are read into the queue. Call
+/// Registers IRQ 4's handler and turns on the receive interrupt, if there
+/// is a serial port. Bytes already waiting are read into the queue. Call
 /// with interrupts off.
-pub fn init() -> bool {
+pub fn init() {
     if !crate::console::serial::present() {
-        return false;
+        return;
+    }
+    if let Err(why) = register_irq(IRQ_COM1, on_interrupt) {
+        log::warn!("serial: no input: IRQ 4: {why}");
+        return;
     }
     on_interrupt();
     // SAFETY: COM1's IER (DLAB is clear after the driver's init); only the
     // receive bit is set, the driver uses no interrupt.
     unsafe { Port::<u8>::new(IER).write(IER_DATA_READY) };
-    true
 }
 
 /// IRQ 4: moves every waiting byte into the queue.
-pub fn on_interrupt() {
+fn on_interrupt() {
     let mut lsr = Port::<u8>::new(LSR);
     let mut rbr = Port::<u8>::new(RBR);
     for _ in 0..MAX_PER_INTERRUPT {

@@ -28,21 +28,25 @@
 //! marks it, and normal code prints the line ([`print_unexpected`], called
 //! whenever the CPU wakes from its idle `hlt`).
 //!
-//! **Handlers** run with interrupts off, never nested, and take no lock at
-//! all, so none can wait for one the interrupted code holds: counts and
-//! marks are atomics, devices push into lock-free queues, EOIs are plain
-//! register writes.
-
-mod report;
+//! **Handlers** are registered by the drivers themselves, at their init:
+//! [`register_irq`] for an ISA IRQ (it also routes or unmasks the line) and
+//! [`register_lapic_timer`] for the local APIC timer. The dispatcher names
+//! no driver: it reads the handler table, whose slots are `Once`s, read
+//! without a lock (one atomic load). Handlers run with interrupts off,
+//! never nested, and take no lock at all, so none can wait for one the
+//! interrupted code holds: counts and marks are atomics, devices push into
+//! lock-free queues, EOIs are plain register writes.
 
 use core::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 
 use spin::{Mutex, Once};
 
-use crate::arch::{apic, ioapic, pic};
-use crate::firmware::{Acpi, Apic};
+mod model;
 
-pub use report::report;
+use crate::arch::isa::IRQ_LINES;
+use crate::arch::{apic, ioapic, pic};
+
+pub use model::{ApicModel, IsaRoute, NoApic};
 
 /// Vector of 8259 IRQ 0 (IRQ n: + n).
 pub const PIC_VECTOR_BASE: u8 = pic::VECTOR_BASE;
@@ -53,12 +57,6 @@ pub const LAPIC_TIMER_VECTOR: u8 = 64;
 /// The local APIC's spurious vector (its low four bits must be set on old
 /// APICs: 0xff qualifies).
 pub const APIC_SPURIOUS_VECTOR: u8 = 0xff;
-/// ISA IRQ of the PIT (the tick without an APIC).
-pub const IRQ_TIMER: u8 = 0;
-/// ISA IRQ of the PS/2 keyboard.
-pub const IRQ_KEYBOARD: u8 = 1;
-/// ISA IRQ of COM1.
-pub const IRQ_COM1: u8 = 4;
 /// The 8259 IRQ that may be spurious on the primary.
 const PIC_SPURIOUS_PRIMARY: u8 = 7;
 /// The 8259 IRQ that may be spurious on the secondary.
@@ -79,7 +77,7 @@ pub enum Controller {
         pins: u32,
     },
     /// The 8259 pair, and why not the APIC.
-    Pic(&'static str),
+    Pic(NoApic),
 }
 
 impl core::fmt::Display for Controller {
@@ -107,7 +105,7 @@ const MODE_PIC: u8 = 2;
 static CONTROLLER: Once<Controller> = Once::new();
 /// The I/O APIC, its local APIC ID and the ISA routes, for
 /// [`enable_irq`] (init time only, never from a handler).
-static ROUTING: Mutex<Option<(ioapic::IoApic, u32, Apic)>> = Mutex::new(None);
+static ROUTING: Mutex<Option<(ioapic::IoApic, u32, ApicModel)>> = Mutex::new(None);
 /// The 8259 IRQs unmasked so far (bit n: IRQ n).
 static PIC_ENABLED: AtomicU16 = AtomicU16::new(0);
 
@@ -120,17 +118,69 @@ static UNEXPECTED: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// The unexpected vectors already printed.
 static PRINTED: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
-/// Chooses and sets up the controller (interrupts stay off), and prints the
-/// `interrupts:` line. Call once, after the heap and ACPI.
-pub fn init(acpi: Option<&Acpi>) -> Controller {
+/// A device's interrupt handler. It runs with interrupts off and must take
+/// no lock the interrupted code could hold.
+pub type Handler = fn();
+
+/// The handler of each ISA IRQ, registered by its driver.
+static ISA_HANDLERS: [Once<Handler>; IRQ_LINES] = [const { Once::new() }; IRQ_LINES];
+/// The local APIC timer's handler.
+static LAPIC_TIMER_HANDLER: Once<Handler> = Once::new();
+
+/// Why a handler could not be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterError {
+    /// There is no ISA IRQ of that number.
+    NoSuchIrq(u8),
+    /// The source has a handler already.
+    Taken,
+}
+
+impl core::fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RegisterError::NoSuchIrq(irq) => write!(f, "there is no ISA IRQ {irq}"),
+            RegisterError::Taken => f.write_str("it has a handler already"),
+        }
+    }
+}
+
+/// Registers `handler` for ISA IRQ `irq`, then lets the IRQ through (see
+/// [`enable_irq`]). A driver calls this from its own init.
+pub fn register_irq(irq: u8, handler: Handler) -> Result<(), RegisterError> {
+    let slot = ISA_HANDLERS
+        .get(usize::from(irq))
+        .ok_or(RegisterError::NoSuchIrq(irq))?;
+    if slot.is_completed() {
+        return Err(RegisterError::Taken);
+    }
+    slot.call_once(|| handler);
+    enable_irq(irq);
+    Ok(())
+}
+
+/// Registers `handler` for the local APIC timer; returns the vector to
+/// program the timer with.
+pub fn register_lapic_timer(handler: Handler) -> Result<u8, RegisterError> {
+    if LAPIC_TIMER_HANDLER.is_completed() {
+        return Err(RegisterError::Taken);
+    }
+    LAPIC_TIMER_HANDLER.call_once(|| handler);
+    Ok(LAPIC_TIMER_VECTOR)
+}
+
+/// Chooses and sets up the controller for the interrupt model the firmware
+/// described (`apic`, or why there is none), registers the dispatcher with
+/// the CPU layer, and prints the `interrupts:` line. Interrupts stay off.
+/// Call once, after the heap and ACPI.
+pub fn init(apic: Result<ApicModel, NoApic>) -> Controller {
     // The 8259s are remapped in every case: masked when the APIC takes
     // over, so a stray IRQ can never land on an exception vector.
     pic::remap_and_mask_all();
-    let apic = match acpi.map(|acpi| acpi.apic.clone()) {
-        None => Err("no ACPI tables"),
-        Some(Err(why)) => Err(why),
-        Some(Ok(_)) if !apic::present() => Err("the CPU has no local APIC"),
-        Some(Ok(model)) => Ok(model),
+    crate::arch::set_interrupt_dispatcher(dispatch);
+    let apic = match apic {
+        Ok(_) if !apic::present() => Err(NoApic::NoLocalApic),
+        other => other,
     };
     let controller = match apic.and_then(enable_apic) {
         Ok(controller) => {
@@ -147,18 +197,18 @@ pub fn init(acpi: Option<&Acpi>) -> Controller {
 }
 
 /// Maps and enables the local APIC and the I/O APIC, every pin masked.
-fn enable_apic(model: Apic) -> Result<Controller, &'static str> {
+fn enable_apic(model: ApicModel) -> Result<Controller, NoApic> {
     use crate::arch::CacheType::Uncached;
     use crate::memory::paging::map_device;
     let lapic = if apic::in_x2apic_mode() {
         0
     } else {
         map_device(model.local_apic, LAPIC_PAGE, Uncached)
-            .map_err(|_| "cannot map the local APIC")?
+            .map_err(|_| NoApic::CannotMapLocalApic)?
     };
     let (io_phys, _) = model.io_apic;
     let io_virt =
-        map_device(io_phys, IOAPIC_PAGE, Uncached).map_err(|_| "cannot map the I/O APIC")?;
+        map_device(io_phys, IOAPIC_PAGE, Uncached).map_err(|_| NoApic::CannotMapIoApic)?;
     let apic_id = apic::enable(lapic, APIC_SPURIOUS_VECTOR);
     // SAFETY: `io_virt` maps the I/O APIC the MADT lists, uncached, for
     // good; only this module programs it, at init time.
@@ -184,7 +234,7 @@ pub fn apic_mode() -> bool {
 
 /// Lets ISA IRQ `irq` through: routed on the I/O APIC (through the MADT's
 /// overrides) or unmasked on the 8259s.
-pub fn enable_irq(irq: u8) {
+fn enable_irq(irq: u8) {
     if apic_mode() {
         crate::arch::without_interrupts(|| {
             if let Some((io, apic_id, model)) = ROUTING.lock().as_mut() {
@@ -211,8 +261,9 @@ pub fn enable_irq(irq: u8) {
     }
 }
 
-/// Called by every vector from 32 up, with interrupts off.
-pub fn dispatch(vector: u8) {
+/// Called by every vector from 32 up, with interrupts off (registered
+/// with the CPU layer by [`init`]).
+fn dispatch(vector: u8) {
     COUNTS[usize::from(vector)].fetch_add(1, Ordering::Relaxed);
     match MODE.load(Ordering::Acquire) {
         MODE_APIC => dispatch_apic(vector),
@@ -228,7 +279,9 @@ fn dispatch_apic(vector: u8) {
             SPURIOUS.fetch_add(1, Ordering::Relaxed);
         }
         LAPIC_TIMER_VECTOR => {
-            crate::time::tick();
+            if let Some(handler) = LAPIC_TIMER_HANDLER.get() {
+                handler();
+            }
             apic::eoi();
         }
         IOAPIC_VECTOR_BASE..LAPIC_TIMER_VECTOR => {
@@ -271,13 +324,10 @@ fn dispatch_pic(vector: u8) {
     pic::eoi(irq);
 }
 
-/// Hands ISA IRQ `irq` to its device.
+/// Hands ISA IRQ `irq` to the handler its driver registered, if any.
 fn device(irq: u8) {
-    match irq {
-        IRQ_TIMER => crate::time::tick(),
-        IRQ_KEYBOARD => crate::input::ps2::on_interrupt(),
-        IRQ_COM1 => crate::input::serial_rx::on_interrupt(),
-        _ => {}
+    if let Some(handler) = ISA_HANDLERS.get(usize::from(irq)).and_then(Once::get) {
+        handler();
     }
 }
 
@@ -336,23 +386,26 @@ pub(crate) mod ktests {
         Ok(())
     }
 
-    /// The timer ticks while the CPU waits with interrupts on.
-    fn ticks_advance_while_waiting(_: &Context) -> Outcome {
-        let start = crate::time::ticks();
-        let deadline = crate::time::uptime() + core::time::Duration::from_millis(500);
-        while crate::time::ticks() < start + 3 && crate::time::uptime() < deadline {
-            crate::arch::enable_and_wait();
-        }
-        check!(
-            crate::time::ticks() >= start + 3,
-            "ticks went from {start} to {} in 500 ms",
-            crate::time::ticks()
+    /// Registration refuses an IRQ that does not exist and a source
+    /// that has a handler: the tick's, registered by `time` at boot.
+    fn registration_refuses_a_bad_or_taken_source(_: &Context) -> Outcome {
+        /// A handler that must never run.
+        fn never() {}
+        check_eq!(
+            super::register_irq(16, never),
+            Err(super::RegisterError::NoSuchIrq(16))
         );
+        let taken = if super::apic_mode() {
+            super::register_lapic_timer(never).map(|_| ())
+        } else {
+            super::register_irq(crate::arch::isa::IRQ_TIMER, never)
+        };
+        check_eq!(taken, Err(super::RegisterError::Taken));
         Ok(())
     }
 
     pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
         an_unexpected_vector_is_survived,
-        ticks_advance_while_waiting
+        registration_refuses_a_bad_or_taken_source
     ];
 }

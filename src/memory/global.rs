@@ -1,9 +1,10 @@
 //! The kernel's one frame allocator, its reserved list, and where the kernel
 //! image lies.
 //!
-//! [`init`] builds both from the boot information once, early in
-//! `rust_main`; every later user takes frames through [`with_frames`] and
-//! reads the reserved list through [`reserved_list`].
+//! [`init`] builds the allocator once, early in `rust_main`, from the
+//! memory map and the reserved list the boot information gives; every
+//! later user takes frames through [`with_frames`] and reads the reserved
+//! list through [`reserved_list`].
 //!
 //! The allocator's bitmap lives in RAM the allocator manages around: [`init`]
 //! picks a run of free frames below 4 GiB (where the boot page tables make
@@ -13,14 +14,14 @@
 //! tables it calls [`rebase_frame_bitmap`], which reaches the bitmap through
 //! the direct map instead.
 
+use multiboot2::MemoryArea;
 use spin::{Mutex, Once};
 
 use super::frame_allocator::{FrameAllocator, bitmap_placement};
 use super::phys_to_virt;
 use super::range::PhysRange;
-use super::reserved::{FRAME_BITMAP, Reserved, reserved_ranges};
+use super::reserved::{FRAME_BITMAP, Reserved};
 use crate::arch::IDENTITY_MAPPED_END;
-use crate::boot_info::BootInfo;
 
 unsafe extern "C" {
     /// The first byte of the kernel image (linker.ld).
@@ -45,24 +46,34 @@ pub fn kernel_range() -> PhysRange {
     PhysRange::new(start, end)
 }
 
-/// Builds the reserved list and the frame allocator over the memory map;
-/// returns how many frames it can hand out. Too many modules or ELF sections
-/// to track, or no room for the bitmap: a `boot error:` line and a halt.
-pub fn init(boot: &'static BootInfo<'static>) -> u64 {
-    let mut reserved = match reserved_ranges(boot, kernel_range()) {
-        Ok(reserved) => reserved,
-        Err(error) => crate::boot_error(format_args!("{error}")),
-    };
-    let areas = boot.memory_areas();
+/// There is no room for the frame allocator's bitmap: `bytes` of usable
+/// RAM below 4 GiB, clear of everything reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRoomForBitmap {
+    /// The bitmap's size.
+    pub bytes: usize,
+}
+
+impl core::fmt::Display for NoRoomForBitmap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "no room below 4 GiB for the frame bitmap ({} KiB)",
+            self.bytes / 1024
+        )
+    }
+}
+
+/// Builds the frame allocator over the memory map `areas`, around
+/// everything in `reserved` (which must have room for one more entry, the
+/// bitmap); returns how many frames it can hand out.
+pub fn init(areas: &[MemoryArea], mut reserved: Reserved) -> Result<u64, NoRoomForBitmap> {
     let words = FrameAllocator::bitmap_words(areas);
     let storage: &'static mut [u64] = if words == 0 {
         &mut []
     } else {
         let Some(place) = bitmap_placement(areas, &reserved, words, IDENTITY_MAPPED_END) else {
-            crate::boot_error(format_args!(
-                "no room below 4 GiB for the frame bitmap ({} KiB)",
-                words * 8 / 1024
-            ));
+            return Err(NoRoomForBitmap { bytes: words * 8 });
         };
         reserved
             .push(place, FRAME_BITMAP)
@@ -93,7 +104,7 @@ pub fn init(boot: &'static BootInfo<'static>) -> u64 {
         log::warn!("memory: {lost} usable frames left out (too many memory-map regions)");
     }
     log::debug!("memory: frame allocator over the memory map, {free} frames free");
-    free
+    Ok(free)
 }
 
 /// Reaches the allocator's bitmap through [`phys_to_virt`] as it is now.

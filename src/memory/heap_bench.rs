@@ -93,9 +93,8 @@ fn round(allocator: &mut dyn Candidate, live: &mut Vec<(NonNull<u8>, Layout)>) -
     Some(read_timestamp() - start)
 }
 
-/// Runs the benchmark and prints its figures on both consoles.
-pub fn run() {
-    let hz = crate::time::tsc_hz();
+/// Runs the benchmark (`hz`: the timestamp counter's rate) and prints its figures on both consoles.
+pub fn run(hz: u64) {
     let mut talc_arena = alloc::vec![0u8; ARENA_BYTES].into_boxed_slice();
     let mut list_arena = alloc::vec![0u8; ARENA_BYTES].into_boxed_slice();
     let mut talc = Talc::<Manual, DefaultBinning>::new(Manual);

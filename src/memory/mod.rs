@@ -2,7 +2,7 @@
 //! allocator, plus (in the kernel) the one allocator every later part of the
 //! kernel takes frames from.
 //!
-//! [`reserved::reserved_ranges`] lists what the boot left in RAM that must
+//! `boot_info::reserved_ranges` lists what the boot left in RAM that must
 //! survive — page 0, the kernel image, the boot information, the modules,
 //! the framebuffer, the ELF sections GRUB loaded — and
 //! [`frame_allocator::FrameAllocator`] hands out every other usable frame,

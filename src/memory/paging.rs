@@ -34,6 +34,7 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use multiboot2::MemoryArea;
 use spin::Mutex;
 
 use super::layout::{
@@ -44,7 +45,6 @@ use super::{PAGE_SIZE, with_frames};
 use crate::arch::{
     self, Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables,
 };
-use crate::boot_info::BootInfo;
 
 unsafe extern "C" {
     /// The kernel's first byte: the Multiboot2 header (linker.ld).
@@ -191,9 +191,25 @@ macro_rules! symbol {
     };
 }
 
-/// Stops the boot: the kernel cannot run without its tables.
-fn fail(what: &str, error: MapError) -> ! {
-    crate::boot_error(format_args!("paging: cannot map {what}: {error}"))
+/// Why the kernel's tables could not be built: the kernel cannot run
+/// without them, so the boot stops with this as its `boot error:`.
+#[derive(Debug, Clone, Copy)]
+pub struct PagingError {
+    /// What was being mapped.
+    pub what: &'static str,
+    /// Why it could not be.
+    pub error: MapError,
+}
+
+impl core::fmt::Display for PagingError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "paging: cannot map {}: {}", self.what, self.error)
+    }
+}
+
+/// `error` while mapping `what`.
+fn fail(what: &'static str, error: MapError) -> PagingError {
+    PagingError { what, error }
 }
 
 /// Maps `chunk` at `virt` in pages of its page size; where a page is mapped
@@ -203,11 +219,11 @@ fn fail(what: &str, error: MapError) -> ! {
 /// chunk (in its own page size) unless some of it was mapped already.
 fn map_skipping_mapped(
     tables: &mut PageTables,
-    what: &str,
+    what: &'static str,
     chunk: Chunk,
     virt: u64,
     cache: CacheType,
-) -> u64 {
+) -> Result<u64, PagingError> {
     let access = Access::READ_WRITE;
     let result = tables.map(
         virt,
@@ -236,25 +252,25 @@ fn map_skipping_mapped(
                 match page {
                     Ok(()) => mapped += PAGE_SIZE,
                     Err(MapError::AlreadyMapped { .. } | MapError::InsideLargePage { .. }) => {}
-                    Err(error) => fail(what, error),
+                    Err(error) => return Err(fail(what, error)),
                 }
             }
         }
-        Err(error) => fail(what, error),
+        Err(error) => return Err(fail(what, error)),
     }
-    mapped
+    Ok(mapped)
 }
 
 /// Maps `range` (page-rounded) identity with `access`, page by page,
 /// skipping pages mapped already and those in `skip`.
 fn map_identity(
     tables: &mut PageTables,
-    what: &str,
+    what: &'static str,
     range: PhysRange,
     access: Access,
     cache: CacheType,
     skip: &[u64],
-) {
+) -> Result<(), PagingError> {
     let start = range.start - range.start % PAGE_SIZE;
     let mut page = start;
     while page < range.end {
@@ -269,17 +285,22 @@ fn map_identity(
                 &mut LowFrames,
             ) {
                 Ok(()) | Err(MapError::AlreadyMapped { .. }) => {}
-                Err(error) => fail(what, error),
+                Err(error) => return Err(fail(what, error)),
             }
         }
         page += PAGE_SIZE;
     }
+    Ok(())
 }
 
 /// Builds the kernel's page tables and switches to them. Call once, after
 /// the frame allocator exists and before anything uses [`phys_to_virt`]
 /// views made earlier.
-pub fn init(boot: &BootInfo) -> Summary {
+///
+/// `areas` is the memory map (the direct map covers its RAM) and
+/// `boot_information` where GRUB's structure lies (mapped read-only where
+/// it is). Fails when a mapping cannot be made (no frame for a table).
+pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary, PagingError> {
     let features = arch::features();
     let nx = arch::enable_nx(features.nx);
     if !nx {
@@ -290,7 +311,7 @@ pub fn init(boot: &BootInfo) -> Summary {
     // identity-map writable, so each is reachable at offset 0.
     let mut tables = match unsafe { PageTables::new(&mut LowFrames, 0) } {
         Ok(tables) => tables,
-        Err(error) => fail("the top-level table", error),
+        Err(error) => return Err(fail("the top-level table", error)),
     };
 
     let guards = arch::stack_guard_pages();
@@ -329,16 +350,16 @@ pub fn init(boot: &BootInfo) -> Summary {
             access,
             wb,
             &guards,
-        );
+        )?;
     }
     map_identity(
         &mut tables,
         "the boot information",
-        boot.mbi_range(),
+        boot_information,
         Access::READ,
         wb,
         &[],
-    );
+    )?;
     let uc = CacheType::Uncached;
     map_identity(
         &mut tables,
@@ -347,7 +368,7 @@ pub fn init(boot: &BootInfo) -> Summary {
         Access::READ_WRITE,
         uc,
         &[],
-    );
+    )?;
 
     let mut summary = Summary {
         nx,
@@ -355,11 +376,21 @@ pub fn init(boot: &BootInfo) -> Summary {
         pages_1g: features.pages_1g,
         ..Summary::default()
     };
-    plan_direct_map(boot.memory_areas(), features.pages_1g, |chunk| {
+    let mut failed = None;
+    plan_direct_map(areas, features.pages_1g, |chunk| {
+        if failed.is_some() {
+            return;
+        }
         let virt = DIRECT_MAP_OFFSET + chunk.phys;
         // RAM regions that overlap in the firmware's map: what is covered
         // already is skipped, the rest mapped around it.
-        let mapped = map_skipping_mapped(&mut tables, "the direct map", chunk, virt, wb);
+        let mapped = match map_skipping_mapped(&mut tables, "the direct map", chunk, virt, wb) {
+            Ok(mapped) => mapped,
+            Err(error) => {
+                failed = Some(error);
+                return;
+            }
+        };
         let page_size = if mapped == chunk.size {
             chunk.page_size
         } else {
@@ -379,7 +410,12 @@ pub fn init(boot: &BootInfo) -> Summary {
     for device in EARLY_DEVICE_MAPPINGS.lock().iter().flatten() {
         plan_device_map(PhysRange::from_size(device.phys, device.size), |chunk| {
             let virt = DIRECT_MAP_OFFSET + chunk.phys;
-            map_skipping_mapped(&mut tables, "device memory", chunk, virt, device.cache);
+            if failed.is_none()
+                && let Err(error) =
+                    map_skipping_mapped(&mut tables, "device memory", chunk, virt, device.cache)
+            {
+                failed = Some(error);
+            }
         });
         log::debug!(
             "paging: device memory {} carried over at {:#x}, {:?}",
@@ -387,6 +423,10 @@ pub fn init(boot: &BootInfo) -> Summary {
             DIRECT_MAP_OFFSET + device.phys,
             device.cache
         );
+    }
+
+    if let Some(error) = failed {
+        return Err(error);
     }
 
     // SAFETY: the new tables map the running code (.text), the boot stack
@@ -412,7 +452,7 @@ pub fn init(boot: &BootInfo) -> Summary {
             identity.why
         );
     }
-    summary
+    Ok(summary)
 }
 
 /// Runs `f` on the kernel's tables. Panics before [`init`]: a bug in the

@@ -23,7 +23,7 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 fn panic(info: &PanicInfo) -> ! {
     // This function's own frame record: the walk starts with the return
     // address into `core::panicking`, then the code that panicked.
-    let rbp = crate::debug::frame_pointer();
+    let rbp = crate::arch::frame_pointer();
     begin(format_args!("{}", info.message()));
     line(format_args!("KERNEL PANIC: {}", info.message()));
     if let Some(location) = info.location() {

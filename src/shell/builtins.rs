@@ -8,10 +8,10 @@ use core::fmt::Write;
 
 use super::commands::{self, Command, Parsed, TABLE};
 use super::cpu::CpuInfo;
-use super::run::{Consoles, Context};
-use crate::boot_info::{self, report::total_usable_bytes};
+use super::{Consoles, Context};
 use crate::debug::Crash;
 use crate::memory::{self, PAGE_SIZE};
+use crate::report::total_usable_bytes;
 
 /// The width `help` pads a command and its arguments to.
 const HELP_COLUMN: usize = 16;
@@ -47,9 +47,9 @@ pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
         }
         Command::Cpu => print!("{}", CpuInfo::read(crate::arch::cpuid)),
         Command::Mem => mem(context),
-        Command::Bootinfo => boot_info::print_report(context.report),
+        Command::Bootinfo => crate::report::print_report(context.report),
         Command::Interrupts => {
-            let _ = crate::interrupts::report(consoles);
+            let _ = crate::report::interrupts::report(consoles);
         }
         Command::Selftest => {
             crate::selftest::run_and_return(context.suites, context.tests);

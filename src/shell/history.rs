@@ -9,7 +9,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::line::MAX_LINE;
+use super::MAX_LINE;
 
 /// Lines kept; the oldest is forgotten when one more arrives.
 pub const CAPACITY: usize = 64;

@@ -37,8 +37,7 @@ use super::commands::{Completion, complete};
 use super::history::History;
 use crate::input::key::Key;
 
-/// The most characters a line may hold.
-pub const MAX_LINE: usize = 70;
+pub use super::MAX_LINE;
 
 /// What the editor draws with: the current line of a screen, a terminal.
 /// Moves and erases never leave the cursor's line.

@@ -20,6 +20,54 @@ pub mod line;
 #[cfg(target_os = "none")]
 mod builtins;
 #[cfg(target_os = "none")]
+pub mod keytest;
+#[cfg(target_os = "none")]
 mod run;
 #[cfg(target_os = "none")]
-pub use run::{Context, run};
+pub use run::run;
+
+/// The most characters a line may hold (the line editor's and the
+/// history's limit).
+pub const MAX_LINE: usize = 70;
+
+/// What the commands may look at.
+#[cfg(target_os = "none")]
+pub struct Context<'a> {
+    /// The boot report as printed at boot (for `bootinfo`, `mem`).
+    pub report: &'a crate::report::Report<'a, 'a>,
+    /// What the in-kernel tests look at.
+    pub tests: &'a crate::selftest::Context<'a>,
+    /// The in-kernel test suites (`selftest`).
+    pub suites: &'a [&'a [crate::selftest::Test]],
+}
+
+/// Both consoles, as the line editor's terminal and as a `fmt::Write`.
+#[cfg(target_os = "none")]
+pub struct Consoles;
+
+#[cfg(target_os = "none")]
+impl line::Terminal for Consoles {
+    fn print(&mut self, text: &str) {
+        print!("{text}");
+    }
+    fn left(&mut self, count: usize) {
+        crate::console::cursor_left(count);
+    }
+    fn right(&mut self, count: usize) {
+        crate::console::cursor_right(count);
+    }
+    fn erase_to_end(&mut self) {
+        crate::console::erase_to_end_of_line();
+    }
+    fn clear_screen(&mut self) {
+        crate::console::clear_screen();
+    }
+}
+
+#[cfg(target_os = "none")]
+impl core::fmt::Write for Consoles {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        print!("{text}");
+        Ok(())
+    }
+}

@@ -1,7 +1,7 @@
 //! The shell's loop on the running kernel: keys from the input queue into
 //! the line editor, entered lines to the commands, output on both consoles.
 //!
-//! The consoles are the editor's [`Terminal`]: text through `print!`, the
+//! The consoles ([`Consoles`]) are the editor's terminal: text through `print!`, the
 //! cursor moves and erases through the screen's line-editor API and the
 //! matching ANSI sequences on serial. Shift-PgUp/Shift-PgDn page the screen
 //! through its scrollback; any other key returns it to the bottom first.
@@ -10,56 +10,15 @@
 //! arrives.
 
 use alloc::boxed::Box;
-use core::fmt;
 
-use super::builtins;
 use super::commands::NAMES;
 use super::line::{Event, LineEditor, Terminal};
-use crate::boot_info::report::Report;
+use super::{Consoles, Context, builtins};
 use crate::console::{self, grid::Scroll};
 use crate::input::{self, key::Key};
-use crate::selftest;
 
 /// The prompt: the crate's name.
 pub const PROMPT: &str = concat!(env!("CARGO_PKG_NAME"), "> ");
-
-/// What the commands may look at.
-pub struct Context<'a> {
-    /// The boot report as printed at boot (for `bootinfo`, `mem`).
-    pub report: &'a Report<'a, 'a>,
-    /// What the in-kernel tests look at.
-    pub tests: &'a selftest::Context<'a>,
-    /// The in-kernel test suites (`selftest`).
-    pub suites: &'a [&'a [selftest::Test]],
-}
-
-/// Both consoles, as the line editor's terminal and as a `fmt::Write`.
-pub struct Consoles;
-
-impl Terminal for Consoles {
-    fn print(&mut self, text: &str) {
-        print!("{text}");
-    }
-    fn left(&mut self, count: usize) {
-        console::cursor_left(count);
-    }
-    fn right(&mut self, count: usize) {
-        console::cursor_right(count);
-    }
-    fn erase_to_end(&mut self) {
-        console::erase_to_end_of_line();
-    }
-    fn clear_screen(&mut self) {
-        console::clear_screen();
-    }
-}
-
-impl fmt::Write for Consoles {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        print!("{text}");
-        Ok(())
-    }
-}
 
 /// Runs the shell for good.
 pub fn run(context: &Context) -> ! {

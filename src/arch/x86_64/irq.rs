@@ -1,18 +1,33 @@
 //! The IDT entries of every vector after the CPU's exceptions (32–255):
-//! one tiny entry point per vector, all handing the vector number to
-//! [`crate::interrupts::dispatch`], which knows which device or controller
-//! it belongs to (or reports it as unexpected).
+//! one tiny entry point per vector, all handing the vector number to the
+//! dispatcher the kernel registered ([`set_interrupt_dispatcher`]; the
+//! `interrupts` module's), which knows which device or controller it
+//! belongs to (or reports it as unexpected).
 //!
-//! This is the one place the CPU layer calls up into the kernel: an
-//! interrupt is where hardware hands control to whatever the kernel wired.
 //! Interrupts are never nested: an interrupt gate clears IF, and handlers
 //! run to the end before `iretq` sets it again.
 
+use spin::Once;
 use x86_64::structures::idt::{HandlerFunc, InterruptDescriptorTable, InterruptStackFrame};
+
+/// What every vector from 32 up is handed to, with interrupts off.
+pub type InterruptDispatcher = fn(u8);
+
+/// The registered dispatcher. Read without a lock (`Once::get` is one
+/// atomic load), so an interrupt inside any locked section reaches it.
+static DISPATCHER: Once<InterruptDispatcher> = Once::new();
+
+/// Registers what vectors 32–255 are handed to (the first call wins).
+/// Before it, an interrupt is ignored (interrupts stay off until then).
+pub fn set_interrupt_dispatcher(dispatcher: InterruptDispatcher) {
+    DISPATCHER.call_once(|| dispatcher);
+}
 
 /// The entry point of vector `V`.
 extern "x86-interrupt" fn entry<const V: u8>(_frame: InterruptStackFrame) {
-    crate::interrupts::dispatch(V);
+    if let Some(dispatch) = DISPATCHER.get() {
+        dispatch(V);
+    }
 }
 
 /// The entry point of every vector from 32 to 255, in order: a table built

@@ -12,7 +12,8 @@ pub mod cpuid;
 pub mod gdt;
 pub mod idt;
 pub mod ioapic;
-mod irq;
+pub mod irq;
+pub mod isa;
 pub mod paging;
 pub mod pic;
 pub mod pit;
@@ -33,6 +34,21 @@ pub fn halt_forever() -> ! {
     loop {
         ::x86_64::instructions::hlt();
     }
+}
+
+/// The current function's frame pointer (RBP). Always inlined, so it is the
+/// caller's own frame record: in an exception handler, `[rbp]` is the
+/// interrupted code's RBP (checked on the built kernel: the handlers'
+/// prologue starts with `push rbp; mov rbp, rsp`).
+#[inline(always)]
+pub fn frame_pointer() -> u64 {
+    let rbp: u64;
+    // SAFETY: copies RBP into a register; reads no memory, touches no stack
+    // and keeps the flags.
+    unsafe {
+        core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags));
+    }
+    rbp
 }
 
 /// Turns maskable interrupts on on this CPU (`sti`).

@@ -1,7 +1,7 @@
 //! Prints the boot report: the summary lines on screen and serial, the
-//! details on serial only (see [`super::report`] for the format).
+//! details on serial only (see [`super::boot`] for the format).
 
-use super::report::{Report, Shown};
+use super::boot::{Report, Shown};
 
 /// Prints `report`: each line once, to both consoles or to serial only.
 pub fn print_report(report: &Report) {

@@ -30,7 +30,7 @@ use core::fmt;
 
 use multiboot2::{MemoryArea, MemoryAreaType, TagType};
 
-use super::{BootInfo, TagString, module_range};
+use crate::boot_info::{BootInfo, TagString, module_range};
 use crate::memory::frame_allocator::{area_range, is_usable};
 use crate::memory::layout::{DIRECT_MAP_OFFSET, HEAP_START, HeapUsage, PagingSummary};
 use crate::memory::range::PhysRange;

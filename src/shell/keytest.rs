@@ -16,7 +16,7 @@
 
 use core::time::Duration;
 
-use super::key::Key;
+use crate::input::{self, key::Key};
 
 /// How long input must pause to end a Ctrl-B busy spell.
 const QUIET: Duration = Duration::from_millis(1000);
@@ -25,19 +25,19 @@ const QUIET: Duration = Duration::from_millis(1000);
 pub fn run() -> ! {
     println!("keytest: type keys; Ctrl-B busy, Ctrl-T interrupts, Ctrl-R reboot, Ctrl-P poweroff");
     loop {
-        match super::wait_key() {
+        match input::wait_key() {
             Key::Char(c) => print!("{c}"),
             Key::Enter => println!(),
             Key::Ctrl(b'b') => busy(),
             Key::Ctrl(b't') => {
                 println!();
-                let _ = crate::interrupts::report(&mut Console);
+                let _ = crate::report::interrupts::report(&mut Console);
             }
             Key::Ctrl(b'r') => crate::power::reboot(),
             Key::Ctrl(b'p') => crate::power::poweroff(),
             other => print!("<{other:?}>"),
         }
-        let dropped = super::take_dropped();
+        let dropped = input::take_dropped();
         if dropped > 0 {
             println!("\nkeytest: dropped {dropped}");
         }
@@ -65,7 +65,7 @@ fn busy() {
 
 /// Bytes offered to both queues so far.
 fn received() -> usize {
-    super::SERIAL_QUEUE.received() + super::PS2_QUEUE.received()
+    input::SERIAL_QUEUE.received() + input::PS2_QUEUE.received()
 }
 
 /// Both consoles as a `fmt::Write`, for the report.

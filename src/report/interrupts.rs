@@ -3,9 +3,9 @@
 
 use core::fmt::{self, Write};
 
-use super::{
-    APIC_SPURIOUS_VECTOR, IOAPIC_VECTOR_BASE, IRQ_COM1, IRQ_KEYBOARD, IRQ_TIMER,
-    LAPIC_TIMER_VECTOR, PIC_VECTOR_BASE,
+use crate::arch::isa::{IRQ_COM1, IRQ_KEYBOARD, IRQ_TIMER};
+use crate::interrupts::{
+    self, APIC_SPURIOUS_VECTOR, IOAPIC_VECTOR_BASE, LAPIC_TIMER_VECTOR, PIC_VECTOR_BASE,
 };
 
 /// What an ISA IRQ is, for the table.
@@ -30,7 +30,7 @@ fn isa_name(irq: u8) -> &'static str {
 /// dropped input: 0 bytes (serial 0, keyboard 0)
 /// ```
 pub fn report(out: &mut dyn Write) -> fmt::Result {
-    match super::controller() {
+    match interrupts::controller() {
         Some(controller) => writeln!(out, "controller: {controller}")?,
         None => writeln!(out, "controller: none yet")?,
     }
@@ -44,11 +44,11 @@ pub fn report(out: &mut dyn Write) -> fmt::Result {
         uptime.subsec_millis()
     )?;
     for vector in 32..=255u8 {
-        let count = super::count(vector);
+        let count = interrupts::count(vector);
         if count == 0 {
             continue;
         }
-        let apic = super::apic_mode();
+        let apic = interrupts::apic_mode();
         let name: (&str, Option<u8>) = match vector {
             LAPIC_TIMER_VECTOR if apic => ("lapic timer", None),
             APIC_SPURIOUS_VECTOR if apic => ("apic spurious", None),
@@ -73,7 +73,7 @@ pub fn report(out: &mut dyn Write) -> fmt::Result {
             (what, None) => writeln!(out, "vector {vector:>3}  {what:<23} {count:>8}")?,
         }
     }
-    writeln!(out, "spurious: {}", super::spurious())?;
+    writeln!(out, "spurious: {}", interrupts::spurious())?;
     let (serial, keyboard) = crate::input::received_totals();
     writeln!(
         out,
