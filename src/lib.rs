@@ -2,17 +2,18 @@
 //!
 //! ## The boot path, in the order it runs
 //!
-//! 1. `asm/` — the 32-bit trampoline GRUB jumps to: checks, page tables, long
-//!    mode, then `call rust_main`.
-//! 2. [`rust_main`] (below), an ordered list of init steps: the serial port
-//!    ([`console`]); the GDT, TSS and exception table ([`arch`], with the
-//!    policy of [`exceptions`]); the boot information ([`boot_info`]); the
-//!    screen it describes; the symbol table ([`debug`]); the command line
-//!    ([`cmdline`]); frames, page tables and the heap ([`memory`]); the boot
-//!    report ([`report`]); ACPI ([`firmware`]), the interrupt controller
-//!    ([`interrupts`]), the tick ([`time`]) and the keyboard and serial
-//!    input ([`input`]); then interrupts on.
-//! 3. After `ready`: the [`shell`], on both consoles.
+//! - `asm/` — the 32-bit trampoline GRUB jumps to: checks, page tables, long
+//!   mode, then `call rust_main` (its step 0).
+//! - [`rust_main`] (below), whose numbered steps are the one list of the
+//!   init order: the serial port
+//!   ([`console`]); the GDT, TSS and exception table ([`arch`], with the
+//!   policy of [`exceptions`]); the boot information ([`boot_info`]); the
+//!   screen it describes; the symbol table ([`debug`]); the command line
+//!   ([`cmdline`]); frames, page tables and the heap ([`memory`]); the boot
+//!   report ([`report`]); ACPI ([`firmware`]), the interrupt controller
+//!   ([`interrupts`]), the tick ([`time`]) and the keyboard and serial
+//!   input ([`input`]); then interrupts on; after `ready`, the [`shell`],
+//!   on both consoles.
 //!
 //! Pure logic (command-line parsing, and everything else that does not touch
 //! hardware) compiles on the host too, where `cargo test` runs its unit tests.
@@ -77,7 +78,6 @@ extern crate alloc;
 #[macro_use]
 mod console;
 
-#[cfg(target_os = "none")]
 mod arch;
 mod boot_info;
 mod boot_timing;
@@ -117,8 +117,8 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     boot_info::ktests::TESTS,
     debug::ktests::TESTS,
     memory::ktests::TESTS,
-    memory::paging::ktests::TESTS,
-    memory::heap::ktests::TESTS,
+    memory::ktests::paging::TESTS,
+    memory::ktests::heap::TESTS,
     arch::ktests::TESTS,
     interrupts::ktests::TESTS,
     time::ktests::TESTS,

@@ -4,22 +4,37 @@
 //! never through the submodule: `arch::x86_64` is private, so the compiler
 //! keeps that rule.
 
+#[cfg(target_os = "none")]
 mod x86_64;
 
+/// The size of a page, and of the physical frame behind it: 4 KiB (the
+/// smallest page x86_64 maps). The one definition; it compiles on the host
+/// too, for the pure modules that compute with pages.
+pub const PAGE_SIZE: u64 = 4096;
+
+#[cfg(target_os = "none")]
 pub use self::x86_64::cpuid::{cpuid, features};
+#[cfg(target_os = "none")]
 pub use self::x86_64::idt::{CpuException, Vector as ExceptionVector, set_exception_handler};
+#[cfg(target_os = "none")]
 pub use self::x86_64::irq::set_interrupt_dispatcher;
+#[cfg(target_os = "none")]
 pub use self::x86_64::paging::{
     Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables, access_of,
     enable_nx, init_pat, nx_enabled, translate,
 };
+#[cfg(target_os = "none")]
 pub use self::x86_64::port::Port;
+#[cfg(target_os = "none")]
 pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};
+#[cfg(target_os = "none")]
 pub use self::x86_64::{apic, ioapic, isa, pic, pit};
+#[cfg(target_os = "none")]
 pub use self::x86_64::{
     disable_interrupts, enable_and_wait, enable_interrupts, frame_pointer, halt_forever, init,
     read_timestamp, stack_guard_pages, triple_fault, without_interrupts,
 };
+#[cfg(target_os = "none")]
 pub use ::x86_64::structures::idt::InterruptStackFrameValue;
 
 #[cfg(target_os = "none")]

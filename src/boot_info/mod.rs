@@ -164,10 +164,12 @@ pub fn module_range(module: &ModuleTag) -> PhysRange {
 /// In-kernel tests of the boot information as GRUB passed it.
 #[cfg(target_os = "none")]
 pub(crate) mod ktests {
+    use crate::check;
     use crate::selftest::{Context, Outcome};
-    use crate::{check, check_eq};
 
-    /// GRUB identifies itself and passed a memory map and the command line.
+    /// GRUB identifies itself and passed a memory map: what only the real
+    /// boot shows (the structure's layout rules are `validate`'s host
+    /// tests, the command line's are `cmdline`'s).
     fn loaded_from_grub(context: &Context) -> Outcome {
         let boot = context.boot;
         check!(
@@ -176,13 +178,6 @@ pub(crate) mod ktests {
             crate::text::Escaped(boot.loader_name())
         );
         check!(boot.mbi.memory_map_tag().is_some());
-        // The self-test entry's line, unless the shell's `selftest` runs this.
-        check_eq!(
-            crate::cmdline::words(boot.cmdline()).any(|word| word == b"selftest"),
-            context.options.selftest
-        );
-        check_eq!(boot.mbi.start_address() % 8, 0);
-        check!(boot.mbi.total_size() >= 16);
         Ok(())
     }
 

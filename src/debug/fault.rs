@@ -15,6 +15,8 @@
 
 use core::fmt;
 
+use crate::arch::PAGE_SIZE;
+
 /// A page fault's error code, printed in words, e.g. `read from a
 /// non-present page, in kernel mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,9 +134,8 @@ impl fmt::Display for SelectorCode {
 /// page), and the last page fault (`cr2`) was in that page. `mapped` says
 /// whether an address is mapped.
 pub fn looks_like_stack_overflow(rsp: u64, cr2: u64, mapped: impl Fn(u64) -> bool) -> bool {
-    const PAGE: u64 = 4096;
-    let below = rsp.wrapping_sub(1) & !(PAGE - 1);
-    cr2 & !(PAGE - 1) == below && !mapped(below)
+    let below = rsp.wrapping_sub(1) & !(PAGE_SIZE - 1);
+    cr2 & !(PAGE_SIZE - 1) == below && !mapped(below)
 }
 
 #[cfg(test)]

@@ -61,10 +61,10 @@ pub const APIC_SPURIOUS_VECTOR: u8 = 0xff;
 const PIC_SPURIOUS_PRIMARY: u8 = 7;
 /// The 8259 IRQ that may be spurious on the secondary.
 const PIC_SPURIOUS_SECONDARY: u8 = 15;
-/// Size of the I/O APIC's register page.
-const IOAPIC_PAGE: u64 = 0x1000;
-/// Size of the local APIC's register page.
-const LAPIC_PAGE: u64 = 0x1000;
+/// Size of the I/O APIC's register window: one page.
+const IOAPIC_PAGE: u64 = crate::arch::PAGE_SIZE;
+/// Size of the local APIC's register window: one page.
+const LAPIC_PAGE: u64 = crate::arch::PAGE_SIZE;
 
 /// Which controller delivers interrupts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,7 @@
 //! [`frame_allocator::FrameAllocator`] hands out every other usable frame,
 //! and takes it back.
 
-/// The size of a page, and of the physical frame behind it: 4 KiB.
-pub const PAGE_SIZE: u64 = 4096;
+pub use crate::arch::PAGE_SIZE;
 
 pub mod frame_allocator;
 #[cfg(target_os = "none")]

@@ -20,12 +20,12 @@ pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
 /// Size of the double-fault stack: enough to format and print a panic.
 const DOUBLE_FAULT_STACK_SIZE: usize = 16 * 1024;
 
-/// Size of a page: the guard below the stack is one.
-const GUARD_SIZE: usize = 4096;
+/// The guard below the stack: one page.
+const GUARD_SIZE: usize = crate::arch::PAGE_SIZE as usize;
 
 /// The stack the CPU switches to on a double fault, with a guard page below
 /// it that the kernel's page tables leave unmapped.
-#[repr(C, align(4096))]
+#[repr(C, align(4096))] // PAGE_SIZE (an attribute takes a literal only)
 struct GuardedStack {
     /// Never mapped once the kernel's own page tables are live.
     guard: [u8; GUARD_SIZE],

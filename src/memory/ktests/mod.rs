@@ -6,6 +6,11 @@
 //! a wrong list fails. Only the bitmap's place comes from the list: the
 //! kernel chose it.
 
+pub(crate) mod heap;
+pub(crate) mod paging;
+
+use alloc::vec::Vec;
+
 use spin::Mutex;
 
 use super::PAGE_SIZE as FRAME_SIZE;
@@ -24,14 +29,22 @@ const FRAMES_TO_TAKE: usize = 3000;
 /// The frames taken (24 KiB: in .bss, not on the 64 KiB boot stack).
 static TAKEN: Mutex<[u64; FRAMES_TO_TAKE]> = Mutex::new([0; FRAMES_TO_TAKE]);
 
-/// The ELF sections GRUB placed in memory, read from the tag itself.
-fn elf_sections<'b>(boot: &'b BootInfo<'b>) -> impl Iterator<Item = PhysRange> + 'b {
-    boot.mbi
-        .elf_sections_tag()
-        .into_iter()
-        .flat_map(|tag| tag.sections())
-        .filter(|section| section.sh_addr != 0 && section.sh_size != 0)
-        .map(|section| PhysRange::from_size(section.sh_addr, section.sh_size))
+/// The ELF sections GRUB placed in memory, with an address and a size:
+/// read from the tag's raw bytes by the symbol-table reader's own section
+/// parser, not by `boot_info::reserved`'s code under test (which goes
+/// through the `multiboot2` crate).
+fn elf_sections(boot: &BootInfo) -> Vec<PhysRange> {
+    let Some(payload) = boot.tag_payload(multiboot2::TagType::ElfSections) else {
+        return Vec::new();
+    };
+    let Ok(table) = crate::debug::symbols::SectionTable::parse(payload) else {
+        return Vec::new();
+    };
+    (0..table.len())
+        .filter_map(|index| table.get(index))
+        .filter(|section| section.address != 0 && section.size != 0)
+        .map(|section| PhysRange::from_size(section.address, section.size))
+        .collect()
 }
 
 /// The frame at `address` is one the allocator may hand out: aligned, not
