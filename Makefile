@@ -151,10 +151,13 @@ debug: $(ISO)
 test: lint $(ISO)
 	@$(PYTHON) tests/run_all.py $(if $(K),-k "$$K")
 
-# The rules the build keeps: rustfmt's layout, and no clippy warning on the
-# host (the pure modules and their tests) or the kernel target (everything,
-# with the crate's own lints such as undocumented unsafe blocks).
+# The rules the build keeps: the modules' one dependency direction (the
+# layers block in src/lib.rs) and no import circle between files; rustfmt's
+# layout, and no clippy warning on the host (the pure modules and their
+# tests) or the kernel target (everything, with the crate's own lints such
+# as undocumented unsafe blocks).
 lint: | $(SETUP_STAMP)
+	$(PYTHON) scripts/layers.py
 	$(CARGO) fmt --check
 	$(CARGO) clippy --quiet --tests -- -D warnings
 	$(CARGO) clippy --quiet $(CARGO_FLAGS) -- -D warnings
