@@ -10,7 +10,7 @@
 ;
 ; Why: GRUB's cost of a kernel file grows with its bytes (about 0.2 ms per
 ; KiB under QEMU's TCG, decompressing a gzip file no cheaper than reading it),
-; while this loop spends a few milliseconds on the lot. README, Performance.
+; while this loop spends a few milliseconds on the lot. docs/performance.md.
 ;
 ; The format of a chunk is an LZ4 block (the LZ4 block format description):
 ; a sequence of

@@ -17,8 +17,8 @@
 #   DESTDIR   stage the files under this root instead of /; never regenerates
 #   DRY_RUN=1 print each step instead of doing it
 #
-# Limits: the entry is for a GRUB that can load multiboot2 (see README.md,
-# "Installing beside Linux", for Secure Boot). Installing to the real root
+# Limits: the entry is for a GRUB that can load multiboot2 (see
+# docs/install.md, "Pitfalls", for Secure Boot). Installing to the real root
 # needs root.
 set -euo pipefail
 
@@ -169,7 +169,7 @@ do_install() {
     [ -f "$TEMPLATE" ] || die "missing template $TEMPLATE"
     need_root install
     if [ -z "$destdir" ] && [ ! -d /etc/grub.d ]; then
-        die "/etc/grub.d does not exist: this system does not use GRUB 2's grub-mkconfig (see README.md for the manual way)"
+        die "/etc/grub.d does not exist: this system does not use GRUB 2's grub-mkconfig (see docs/install.md for the manual way)"
     fi
 
     script=$(mktemp)  # global: the EXIT trap runs after this function returns

@@ -5,8 +5,8 @@ out.
     scripts/pack.py [--no-symbols] KERNEL_ELF KERNEL_BIN
 
 GRUB's cost of a kernel file grows with its bytes: under QEMU's TCG about
-0.2 ms per KiB, whether it reads them or inflates a gzip file (README,
-Performance). So kernel.bin holds, as GRUB loads it, only the `.boot`
+0.2 ms per KiB, whether it reads them or inflates a gzip file
+(docs/performance.md). So kernel.bin holds, as GRUB loads it, only the `.boot`
 section (the Multiboot2 header and the 32-bit code of asm/boot.asm and
 asm/unpack.asm) and, compressed, the rest:
 

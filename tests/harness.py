@@ -89,7 +89,7 @@ PANIC_COLOUR = 0x4F     # white on red
 LEVEL_COLOURS = {"[ERROR]": 0x0C, "[WARN]": 0x0E, "[INFO]": DEFAULT_COLOUR,
                  "[DEBUG]": 0x08, "[TRACE]": 0x08}
 
-# Boot report lines the kernel prints on serial only (README, "Boot report").
+# Boot report lines the kernel prints on serial only (docs/boot-report.md).
 SERIAL_ONLY = re.compile(
     r"^(mem: \[|kernel: |mbi: |module: |framebuffer: |console: |acpi: |paging: |heap: )")
 

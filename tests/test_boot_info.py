@@ -1,5 +1,5 @@
 """End-to-end tests of the boot report: what GRUB handed over, as the kernel
-reads, validates and prints it (format: README, "Boot report")."""
+reads, validates and prints it (format: docs/boot-report.md)."""
 
 from __future__ import annotations
 

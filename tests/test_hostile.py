@@ -2,8 +2,8 @@
 boot's grub.cfg carries the bytes themselves (newline, carriage return,
 backspace, DEL, ESC sequences, bytes that are not UTF-8, a 20,000-character
 command line) in the kernel's command line and in a module string. The
-kernel must print every outside string on one line, escaped (README, "Boot
-report"), so that no line is forged; warn once for every word it ignores;
+kernel must print every outside string on one line, escaped
+(docs/boot-report.md), so that no line is forged; warn once for every word it ignores;
 and still act on the valid words. Also: options that cannot take effect,
 the self-test on a machine without a serial port and under UEFI, and GRUB's
 menu on a QEMU that does not say which entry to boot."""

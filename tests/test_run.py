@@ -140,9 +140,9 @@ def gdb_port_open() -> bool:
 
 
 def test_make_debug_waits_for_gdb_and_stops_at_rust_main(make_run):
-    """`make debug` and the README's gdb command: QEMU waits paused, gdb
+    """`make debug` and docs/development.md's gdb command: QEMU waits paused, gdb
     attaches, a hardware breakpoint stops in rust_main."""
-    # Port 1234 is fixed (the README's command): wait for another user of it
+    # Port 1234 is fixed (docs/development.md's command): wait for another user of it
     # (e.g. a `make debug` in another checkout) rather than attach gdb there.
     deadline = time.monotonic() + BIOS_TIMEOUT
     while gdb_port_open():

@@ -2,7 +2,7 @@
 //! the frame allocator at [`HEAP_START`], grown on demand.
 //!
 //! The allocator is the `talc` crate (chosen by measurement: `make bench`
-//! runs it against `linked_list_allocator` in one boot; see the README).
+//! runs it against `linked_list_allocator` in one boot; see docs/performance.md).
 //! When talc runs out of room it asks its [`Source`], [`Growth`] here, which
 //! maps more pages after the heap's end, [`GROW_STEP`] at a time or more for
 //! a large request, until the heap reaches its limit

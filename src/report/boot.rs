@@ -1,5 +1,5 @@
 //! The boot report: what GRUB handed over, one fact per line, in a stable
-//! format (documented in the README's "Boot report" section).
+//! format (documented in docs/boot-report.md).
 //!
 //! ```text
 //! loader: GRUB 2.06-13+deb12u2
