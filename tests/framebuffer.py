@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from screen_model import PANIC_COLOUR, cut_backtrace, screen_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 FONT_FILE = ROOT / "fonts" / "spleen-8x16.psfu"
 
@@ -256,7 +258,6 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
     gets left out), each in its log colour, the cursor on the empty row after
     the last line, or after the shell's prompt (wait for it first). With `bands_from`, the lines from the first one starting
     with it on are the panic screen's white-on-red bands. Returns the mode."""
-    from harness import PANIC_COLOUR, cut_backtrace, screen_rows
     lines = boot.kernel_lines()
     try:
         mode = Mode.from_serial(lines)

@@ -12,8 +12,9 @@ VGA text screen through QMP, and checks how QEMU ended.
         check(BANNER in screen.text(), "banner not on screen")
 
 Every failure raises TestFailure (an AssertionError, so pytest reports it as
-a failed check) with the serial log attached. The tests are plain pytest
-tests; tests/conftest.py owns the processes and directories they use (a
+a failed check) with the serial log attached. What the screen should
+show, worked out from serial, is tests/screen_model.py. The tests are plain
+pytest tests; tests/conftest.py owns the processes and directories they use (a
 `qemu` fixture starts Boots and stops them), and tests/run_all.py runs them.
 This module does not import pytest: `make bench` uses it too.
 """
@@ -38,6 +39,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from screen_model import VGA_COLUMNS, VGA_ROWS
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 KERNEL = BUILD / "kernel.bin"
@@ -53,7 +56,6 @@ BIOS_TIMEOUT = 60.0
 UEFI_TIMEOUT = 180.0
 
 VGA_TEXT_BUFFER = 0xB8000
-VGA_COLUMNS, VGA_ROWS = 80, 25
 VGA_TEXT_MEMORY = 32 * 1024  # 0xb8000..0xbffff, where hardware scrolling moves
 CRTC_INDEX, CRTC_DATA = 0x3D4, 0x3D5
 CRTC_START_HIGH, CRTC_START_LOW = 0x0C, 0x0D
@@ -81,70 +83,12 @@ def check(condition: bool, message: str) -> None:
         raise TestFailure(message)
 
 
-# --- what the screen shows -----------------------------------------------------------
-
-# Attribute bytes (background << 4 | foreground) the kernel uses.
-DEFAULT_COLOUR = 0x07   # light grey on black: plain println!, [INFO]
-PANIC_COLOUR = 0x4F     # white on red
-LEVEL_COLOURS = {"[ERROR]": 0x0C, "[WARN]": 0x0E, "[INFO]": DEFAULT_COLOUR,
-                 "[DEBUG]": 0x08, "[TRACE]": 0x08}
-
-# Boot report lines the kernel prints on serial only (README, "Boot report").
-SERIAL_ONLY = re.compile(
-    r"^(mem: \[|kernel: |mbi: |module: |framebuffer: |console: |acpi: |paging: |heap: )")
-
-
-def colour_of(line: str) -> int:
-    """The colour a line's text should have on screen, from its log tag."""
-    for tag, colour in LEVEL_COLOURS.items():
-        if line.startswith(tag):
-            return colour
-    return DEFAULT_COLOUR
-
-
-def screen_rows(lines: list[str], columns: int = 80) -> list[tuple[str, int]]:
-    """The screen rows that serial `lines` fill, with the colour each should
-    have: long lines wrap at `columns` (each row in the line's colour), an
-    empty line is one blank row; trailing blanks dropped; the lines serial
-    only gets are left out."""
-    rows = []
-    for line in lines:
-        if SERIAL_ONLY.match(line):
-            continue
-        line = line.rstrip()
-        colour = colour_of(line)
-        rows += [(line[i:i + columns].rstrip(), colour)
-                 for i in range(0, max(len(line), 1), columns)]
-    return rows
-
-
 def stripped_kernel(path: Path) -> Path:
     """build/kernel.elf packed as `make` packs it, without the symbol table
     (a stripped kernel: backtraces show addresses only), at `path`."""
     subprocess.run([sys.executable, str(ROOT / "scripts" / "pack.py"), "--no-symbols",
                     str(KERNEL_ELF), str(path)], check=True)
     return path
-
-
-# The panic screen cuts each backtrace line (`  backtrace...` up to the
-# closing `  the kernel has stopped...`) to one row, this mark in its last
-# cell when something was cut (src/console/grid.rs, print_band_row).
-CUT_MARK = ">"
-
-
-def cut_backtrace(lines: list[str], columns: int = 80) -> list[str]:
-    """Serial `lines` as the screen shows them: a panic report's backtrace
-    lines cut to one row each."""
-    out, inside = [], False
-    for line in lines:
-        if line.startswith("  backtrace"):
-            inside = True
-        elif line.startswith("  the kernel has stopped"):
-            inside = False
-        if inside and len(line) > columns:
-            line = line[:columns - 1] + CUT_MARK
-        out.append(line)
-    return out
 
 
 # --- ISOs -------------------------------------------------------------------------

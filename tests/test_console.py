@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from harness import (BANNER, DEFAULT_COLOUR, LEVEL_COLOURS, PANIC_COLOUR,
-                     VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check, screen_rows)
+from harness import BANNER, Boot, Screen, build_iso, check
+from screen_model import (DEFAULT_COLOUR, LEVEL_COLOURS, PANIC_COLOUR, VGA_COLUMNS, VGA_ROWS,
+                          screen_rows)
 from terminal import PROMPT, wait_for_prompt
 
 # Attribute bytes (background << 4 | foreground) the kernel uses.

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness import KERNEL_ELF, VGA_COLUMNS, Boot, build_iso, cut_backtrace, stripped_kernel
+from harness import KERNEL_ELF, Boot, build_iso, stripped_kernel
+from screen_model import PANIC_COLOUR, cut_backtrace, screen_rows
 
-PANIC_COLOUR = 0x4F  # white on red
 STOPPED = "  the kernel has stopped; restart the machine"
 CRASH = "kestrel::debug::crash::"
 
@@ -125,22 +125,15 @@ def report_lines(boot: Boot) -> list[str]:
     return lines[start:lines.index(STOPPED, start) + 1]
 
 
-def screen_rows(lines: list[str]) -> list[str]:
-    """The screen rows `lines` fill: long lines wrap at 80 columns, the
-    backtrace's are cut to one row."""
-    rows = []
-    for line in cut_backtrace(lines, VGA_COLUMNS):
-        rows += [line[i:i + VGA_COLUMNS].rstrip() for i in range(0, max(len(line), 1), VGA_COLUMNS)]
-    return rows
-
-
 def check_on_screen(boot: Boot, lines: list[str], colour: int | None = PANIC_COLOUR,
                     timeout: float = 10.0):
     """`lines` are consecutive rows of the visible screen (in `colour`
     across the whole row, if given). Each line reaches serial before the
     screen, so the screen is read again until it shows them all (or the
     timeout, which only stops a screen that never gets there)."""
-    rows = screen_rows(lines)
+    # The report's rows as the panic screen shows them: the backtrace's
+    # cut to one row each (their colour is checked apart, from `colour`).
+    rows = [text for text, _ in screen_rows(cut_backtrace(lines))]
     deadline = time.monotonic() + timeout
     while True:
         screen = boot.screen()

@@ -11,8 +11,8 @@ menu on a QEMU that does not say which entry to boot."""
 import re
 
 from framebuffer import check_shows_serial
-from harness import (BANNER, VGA_ROWS, VGA_TEXT_BUFFER, VGA_TEXT_MEMORY, Boot,
-                     build_iso, check, screen_rows)
+from harness import BANNER, VGA_TEXT_BUFFER, VGA_TEXT_MEMORY, Boot, build_iso, check
+from screen_model import VGA_ROWS, screen_rows
 from terminal import PROMPT, wait_for_prompt
 from test_boot import SELFTEST_SUMMARY, run_selftest
 

@@ -7,7 +7,8 @@ editor's keys, history, Tab completion, scrollback, reboot and power off,
 import re
 import time
 
-from harness import BANNER, VGA_COLUMNS, VGA_ROWS, build_iso, check
+from harness import BANNER, build_iso, check
+from screen_model import VGA_COLUMNS, VGA_ROWS
 from terminal import (PROMPT, key_names, prompts, run, shell_lines, terminal_lines,
                       wait_for_prompt)
 
