@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import check
 from screen_model import PANIC_COLOUR, cut_backtrace, screen_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,11 +263,10 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
     try:
         mode = Mode.from_serial(lines)
     except ValueError as error:
-        boot.fail(str(error))
+        check(boot, False, str(error))
     font = Font()
     expected_line = mode.expected_console_line(font)
-    if expected_line not in lines:
-        boot.fail(f"no {expected_line!r} line for this framebuffer")
+    check(boot, expected_line in lines, f"no {expected_line!r} line for this framebuffer")
     if bands_from is not None:
         lines = cut_backtrace(lines, mode.columns)
     rows, bands = [], set()
@@ -292,7 +292,6 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
         problem = compare(boot.screendump(), expected, mode, font)
         if problem is None:
             return mode
-        if time.monotonic() > deadline:
-            boot.fail(f"the framebuffer does not show the last {mode.rows} rows of serial: "
-                      f"{problem}")
+        check(boot, time.monotonic() <= deadline,
+              f"the framebuffer does not show the last {mode.rows} rows of serial: {problem}")
         time.sleep(0.2)

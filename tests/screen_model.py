@@ -65,3 +65,10 @@ def cut_backtrace(lines: list[str], columns: int = VGA_COLUMNS) -> list[str]:
             line = line[:columns - 1] + CUT_MARK
         out.append(line)
     return out
+
+
+def rows_diff(shown: list[str], expected: list[str]) -> str:
+    """The rows where the screen's text differs from what it should show,
+    one line each, for a failure message ("" when none does)."""
+    return "\n".join(f"  row {i}: screen {s!r} != serial {e!r}"
+                     for i, (s, e) in enumerate(zip(shown, expected)) if s != e)
