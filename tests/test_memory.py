@@ -14,6 +14,8 @@ NX_WARNING = "[WARN] this CPU has no NX bit: no-execute protection is off"
 PAGING_LINE = re.compile(
     r"^paging: nx (on|off), pat (on|off), 1g pages (on|off), direct map (\d+) KiB at "
     r"0x([0-9a-f]+) in (\d+) x 1 GiB \+ (\d+) x 2 MiB \+ (\d+) x 4 KiB pages$")
+MEM_LINE = re.compile(r"^mem: \[0x([0-9a-f]{16})-0x([0-9a-f]{16})\] usable$")
+TOTAL_LINE = re.compile(r"^mem: total usable (\d+) KiB$")
 HEAP_LINE = re.compile(r"^heap: talc at 0x([0-9a-f]+), (\d+) KiB mapped, limit (\d+) KiB$")
 SELFTEST_SUMMARY = r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$"
 
@@ -68,11 +70,12 @@ def test_no_page_is_writable_and_executable_seen_from_outside(qemu):
     check(boot, len(guards) == 2, f"expected the boot and double-fault stacks, found {guards}")
     for guard in guards:
         check(boot, guard % PAGE == 0 and guard not in pages, f"guard page {guard:#x} is mapped")
-    for line in boot.serial_lines():
-        if line.startswith(("paging:", "heap:")):
-            base = int(line.split(" at 0x")[1].split()[0].rstrip(","), 16)
-            check(boot, base in pages and pages[base][1].startswith("X"),
-                  f"{line!r}: its first page is not mapped no-execute")
+    report = [line for line in boot.serial_lines() if line.startswith(("paging:", "heap:"))]
+    check(boot, len(report) == 2, f"expected one paging: and one heap: line, got {report}")
+    for line in report:
+        base = int(line.split(" at 0x")[1].split()[0].rstrip(","), 16)
+        check(boot, base in pages and pages[base][1].startswith("X"),
+              f"{line!r}: its first page is not mapped no-execute")
     boot.check_running()
 
 
@@ -113,20 +116,36 @@ def test_cpu_without_nx_boots_with_one_warning(qemu):
 @pytest.mark.parametrize("memory, cpu", [("6G", "qemu64"), ("4G", "max")])
 def test_selftest_with_ram_above_4g(qemu, memory, cpu):
     """The in-kernel tests pass with RAM above 4 GiB, where the direct map
-    is the only way to reach it (6 GiB), and with 1 GiB pages (`-cpu max`).
-    With 6 GiB the console's test draws on a framebuffer above 4 GiB."""
+    is the only way to reach it, with and without 1 GiB pages (`-cpu max`
+    has them, `qemu64` not). QEMU keeps at most 3.5 GiB below 4 GiB and puts
+    the rest of `-m` above: 1 GiB of the 4, 3 of the 6 here. The direct map
+    covers all usable RAM, so it reaches above 4 GiB, and the console's test
+    draws on a framebuffer up there."""
     boot = qemu(f"selftest-{memory}-{cpu}", entry=1, memory=memory, qemu_args=["-cpu", cpu])
     match = boot.wait_for_line(SELFTEST_SUMMARY, regex=True)
-    failed = [l for l in boot.serial_lines() if l.endswith("... FAILED")]
+    lines = boot.serial_lines()
+    failed = [l for l in lines if l.endswith("... FAILED")]
     check(boot, int(match.group(2)) == 0, f"in-kernel tests failed: {failed}")
-    above = "test console::ktests::a_framebuffer_above_4_gib_is_mapped_and_drawn ... ok"
-    check(boot, above in boot.serial_lines(), f"no {above!r}")
-    if memory == "6G":
-        check(boot, not any("drawing part did not run" in l for l in boot.serial_lines()),
-              "the framebuffer above 4 GiB was not drawn")
-    paging = next(m for m in map(PAGING_LINE.match, boot.serial_lines()) if m)
-    check(boot, int(paging.group(4)) > 4 << 20 if memory == "6G" else True,
+    drawn = "test console::ktests::a_framebuffer_above_4_gib_is_mapped_and_drawn ... ok"
+    check(boot, drawn in lines, f"no {drawn!r}")
+    check(boot, not any("drawing part did not run" in l for l in lines),
+          "the framebuffer above 4 GiB was not drawn")
+    # The usable RAM above 4 GiB, from the report's memory map (KiB).
+    usable = int(next(m for m in map(TOTAL_LINE.match, lines) if m).group(1))
+    above = sum(int(end, 16) - int(start, 16) + 1
+                for start, end in (m.group(1, 2) for m in map(MEM_LINE.match, lines) if m)
+                if int(start, 16) >= 4 << 30) // 1024
+    configured = int(memory.removesuffix("G")) << 20
+    check(boot, above >= configured - (3584 << 10),
+          f"only {above} KiB of usable RAM above 4 GiB with -m {memory}")
+    paging = next(m for m in map(PAGING_LINE.match, lines) if m)
+    mapped = int(paging.group(4))
+    check(boot, usable - 4 <= mapped <= usable,
+          f"the direct map does not cover the {usable} KiB of usable RAM: {paging.group(0)}")
+    check(boot, mapped > usable - above,
           f"the direct map does not reach above 4 GiB: {paging.group(0)}")
-    if cpu == "max":
-        check(boot, int(paging.group(6)) > 0, f"-cpu max has 1 GiB pages: {paging.group(0)}")
+    has_1g = {"qemu64": False, "max": True}[cpu]
+    check(boot, paging.group(3) == ("on" if has_1g else "off")
+          and (int(paging.group(6)) > 0) == has_1g,
+          f"-cpu {cpu} {'has' if has_1g else 'lacks'} 1 GiB pages: {paging.group(0)}")
     boot.check_running()
