@@ -27,6 +27,7 @@ import debian_linux
 from framebuffer import check_shows_serial
 from harness import (BANNER, BUILD, CRATE_NAME, KERNEL, ROOT, UEFI_TIMEOUT, build_iso, check,
                      grub_entry_chooser)
+from terminal import wait_for_prompt
 
 KERNEL_PATH = f"boot/{CRATE_NAME}.bin"
 SCRIPT_PATH = f"etc/grub.d/45_{CRATE_NAME}"
@@ -463,6 +464,8 @@ def test_installed_entry_boots_from_the_beside_linux_image(qemu, beside_linux_is
     iso, _ = beside_linux_iso
     boot = qemu(f"installed-{firmware}", iso, entry=1, uefi=firmware == "uefi")
     boot.wait_for_line("ready")
+    # The shell's prompt follows `ready`: the screen is still once it is there.
+    wait_for_prompt(boot)
     lines = boot.serial_lines()
     check(boot, BANNER in [l.strip() for l in lines], f"no banner {BANNER!r} on serial")
     for word in BOOT_WORDS:
