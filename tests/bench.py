@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import elf_sizes  # noqa: E402
 from harness import Boot as HarnessBoot  # noqa: E402
 from harness import (BUILD, CRATE_NAME, OVMF, ROOT, TestFailure,  # noqa: E402
-                     build_iso)
+                     build_iso, check)
 
 BOOTS = int(os.environ.get("BOOTS", "10"))
 BIOS_BOOTS = int(os.environ.get("BIOS_BOOTS", str(4 * BOOTS)))
@@ -170,8 +170,8 @@ def timed_boot(iso: Path, uefi: bool, memory: str = "128M",
 
 
 def must_boot(what: str, boot: Boot) -> Boot:
-    if boot.seconds is None:
-        raise TestFailure(f"{what}: no `ready` on serial; serial output:\n{boot.output[-3000:]}")
+    check(None, boot.seconds is not None,
+          f"{what}: no `ready` on serial; serial output:\n{boot.output[-3000:]}")
     return boot
 
 
@@ -189,8 +189,7 @@ def default_iso(name: str, kernel: Path, cfg: str) -> Path:
         (Path(staging) / "boot" / "grub" / "grub.cfg").write_text(cfg)
         result = subprocess.run(["grub-mkrescue", "-o", str(out), staging],
                                 capture_output=True, text=True)
-    if result.returncode != 0:
-        raise TestFailure(f"grub-mkrescue failed:\n{result.stdout}{result.stderr}")
+    check(None, result.returncode == 0, f"grub-mkrescue failed:\n{result.stdout}{result.stderr}")
     return out
 
 
@@ -343,8 +342,7 @@ def idle_and_echo(bench: Bench) -> None:
                 offset = boot.received_length()
                 sent = time.perf_counter()
                 boot.send_serial(b"k")
-                if not boot.wait_received(b"k", offset):
-                    boot.fail("a key was not echoed within 10 s")
+                check(boot, boot.wait_received(b"k", offset), "a key was not echoed within 10 s")
                 latencies.append(round((time.perf_counter() - sent) * 1000, 3))
     bench.add("idle kernel and input (keytest, BIOS)",
               f"QEMU's CPU over {IDLE_SECONDS:.0f} s idle (target under 5)", "% of a core", shares)
@@ -372,8 +370,7 @@ def iso_build_time(bench: Bench) -> None:
         begin = time.monotonic()
         result = subprocess.run(["make", "-s", "--no-print-directory", "iso"], cwd=ROOT,
                                 capture_output=True, text=True)
-        if result.returncode != 0:
-            raise TestFailure(f"make iso failed:\n{result.stdout}{result.stderr}")
+        check(None, result.returncode == 0, f"make iso failed:\n{result.stdout}{result.stderr}")
         values.append(round(time.monotonic() - begin, 2))
     bench.add("build", "make iso after touching src/lib.rs", "s", values)
 

@@ -151,7 +151,7 @@ def make_run():
 def xvfb_display():
     """A virtual X server (Xvfb) for the test; yields its DISPLAY value."""
     for tool in ("Xvfb", "xwininfo"):
-        harness.check(shutil.which(tool) is not None,
+        harness.check(None, shutil.which(tool) is not None,
                       f"{tool} is missing: run scripts/setup.sh (packages xvfb, x11-utils)")
     # -displayfd: Xvfb picks a free display number and writes it to stdout.
     server = subprocess.Popen(
@@ -159,7 +159,8 @@ def xvfb_display():
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         number = server.stdout.readline().strip()
-        harness.check(number.isdigit(), f"Xvfb did not report a display (exit {server.poll()})")
+        harness.check(None, number.isdigit(),
+                      f"Xvfb did not report a display (exit {server.poll()})")
         yield f":{number}"
     finally:
         server.kill()

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness import BUILD, TestFailure, check, file_lock
+from harness import BUILD, check, file_lock
 
 CACHE = BUILD / "linux"
 METAPACKAGE = "linux-image-amd64"
@@ -57,7 +57,7 @@ def _image_package() -> str:
     if package is None:
         _apt_update()
         package = _depends()
-    check(package is not None,
+    check(None, package is not None,
           f"apt knows no `{METAPACKAGE}` even after `apt-get update`: this test "
           f"needs Debian's (or Ubuntu's) package archive")
     return package
@@ -75,17 +75,17 @@ def _apt_update() -> None:
     elif shutil.which("sudo") and _run(["sudo", "-n", "true"]).returncode == 0:
         command = ["sudo", "-n", "apt-get", "update", "-q"]
     else:
-        raise TestFailure(f"apt does not know `{METAPACKAGE}` and this is not root: "
-                          f"run `sudo apt-get update`, then the tests again")
+        check(None, False, f"apt does not know `{METAPACKAGE}` and this is not root: "
+                           f"run `sudo apt-get update`, then the tests again")
     result = _run(command)
-    check(result.returncode == 0,
+    check(None, result.returncode == 0,
           f"`{' '.join(command)}` failed:\n{result.stdout}{result.stderr}")
 
 
 def _download(package: str, scratch: Path) -> Path:
     result = _run(["apt-get", "download", package], cwd=scratch)
     debs = list(scratch.glob(f"{package}_*.deb"))
-    check(result.returncode == 0 and len(debs) == 1,
+    check(None, result.returncode == 0 and len(debs) == 1,
           f"`apt-get download {package}` failed (no network, or a stale apt list: "
           f"try `sudo apt-get update`):\n{result.stdout}{result.stderr}")
     return debs[0]
@@ -100,10 +100,10 @@ def _unpack_vmlinuz(deb: Path, scratch: Path) -> Path:
     tar = subprocess.run(["tar", "-x", "-C", str(out), "--wildcards", "./boot/vmlinuz-*"],
                          stdin=data.stdout, capture_output=True, text=True)
     data.stdout.close()
-    check(data.wait() == 0 and tar.returncode == 0,
+    check(None, data.wait() == 0 and tar.returncode == 0,
           f"unpacking the vmlinuz from {deb.name} failed: {tar.stderr}")
     found = list((out / "boot").glob("vmlinuz-*"))
-    check(len(found) == 1, f"{deb.name} holds {len(found)} vmlinuz files, expected 1")
+    check(None, len(found) == 1, f"{deb.name} holds {len(found)} vmlinuz files, expected 1")
     CACHE.mkdir(parents=True, exist_ok=True)
     # Move into place last: an interrupted run leaves no half-written cache.
     partial = CACHE / (found[0].name + ".partial")

@@ -24,6 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import check
+from screen_model import PANIC_COLOUR, cut_backtrace, screen_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 FONT_FILE = ROOT / "fonts" / "spleen-8x16.psfu"
 
@@ -256,16 +259,14 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
     gets left out), each in its log colour, the cursor on the empty row after
     the last line, or after the shell's prompt (wait for it first). With `bands_from`, the lines from the first one starting
     with it on are the panic screen's white-on-red bands. Returns the mode."""
-    from harness import PANIC_COLOUR, cut_backtrace, screen_rows
     lines = boot.kernel_lines()
     try:
         mode = Mode.from_serial(lines)
     except ValueError as error:
-        boot.fail(str(error))
+        check(boot, False, str(error))
     font = Font()
     expected_line = mode.expected_console_line(font)
-    if expected_line not in lines:
-        boot.fail(f"no {expected_line!r} line for this framebuffer")
+    check(boot, expected_line in lines, f"no {expected_line!r} line for this framebuffer")
     if bands_from is not None:
         lines = cut_backtrace(lines, mode.columns)
     rows, bands = [], set()
@@ -291,7 +292,6 @@ def check_shows_serial(boot, *, bands_from: str | None = None) -> Mode:
         problem = compare(boot.screendump(), expected, mode, font)
         if problem is None:
             return mode
-        if time.monotonic() > deadline:
-            boot.fail(f"the framebuffer does not show the last {mode.rows} rows of serial: "
-                      f"{problem}")
+        check(boot, time.monotonic() <= deadline,
+              f"the framebuffer does not show the last {mode.rows} rows of serial: {problem}")
         time.sleep(0.2)

@@ -6,16 +6,22 @@ QEMU headless (`-display none`), the serial port captured to a file,
 `isa-debug-exit` device. It then waits for lines on serial, reads the visible
 VGA text screen through QMP, and checks how QEMU ended.
 
-    with Boot("ready", iso=default_iso()) as boot:
-        boot.wait_for_line("ready")
-        screen = boot.screen()
-        check(BANNER in screen.text(), "banner not on screen")
+    boot = qemu("ready")                    # the tests' fixture; or Boot(...)
+    boot.wait_for_line("ready")
+    screen = boot.screen()
+    check(boot, screen.find(BANNER) is not None, "banner not on screen")
 
-Every failure raises TestFailure (an AssertionError, so pytest reports it as
-a failed check) with the serial log attached. The tests are plain pytest
-tests; tests/conftest.py owns the processes and directories they use (a
-`qemu` fixture starts Boots and stops them), and tests/run_all.py runs them.
-This module does not import pytest: `make bench` uses it too.
+Every check is `check(boot, condition, message)`, the one way a test fails:
+it raises TestFailure (an AssertionError, so pytest reports it as a failed
+check) with the message and the boot's evidence, always: how QEMU ran, the
+tail of the serial log and the screen as it is then. `boot` is a `make run`
+(MakeRun) for the tests of `make run`, and None where no QEMU runs (a file,
+a build); an unconditional failure is `check(boot, False, message)`. What
+the screen should show, worked out from serial, is tests/screen_model.py.
+The tests are plain pytest tests; tests/conftest.py owns the processes and
+directories they use (a `qemu` fixture starts Boots and stops them), and
+tests/run_all.py runs them. This module does not import pytest: `make bench`
+uses it too.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from screen_model import VGA_COLUMNS, VGA_ROWS
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 KERNEL = BUILD / "kernel.bin"
@@ -52,8 +60,14 @@ OVMF = Path("/usr/share/ovmf/OVMF.fd")
 BIOS_TIMEOUT = 60.0
 UEFI_TIMEOUT = 180.0
 
+# A failure shows the serial log's last lines, each cut to so many characters
+# (a 20,000-character command line); the whole log stays in the boot's dir.
+SERIAL_TAIL_LINES = 50
+SERIAL_LINE_CHARS = 400
+# ... and a command's output (`make run`) its last characters.
+OUTPUT_TAIL_CHARS = 4000
+
 VGA_TEXT_BUFFER = 0xB8000
-VGA_COLUMNS, VGA_ROWS = 80, 25
 VGA_TEXT_MEMORY = 32 * 1024  # 0xb8000..0xbffff, where hardware scrolling moves
 CRTC_INDEX, CRTC_DATA = 0x3D4, 0x3D5
 CRTC_START_HIGH, CRTC_START_LOW = 0x0C, 0x0D
@@ -75,47 +89,22 @@ class TestFailure(AssertionError):
     __test__ = False  # not a test class, though its name starts with Test
 
 
-def check(condition: bool, message: str) -> None:
-    """Fails the current test with `message` unless `condition` holds."""
-    if not condition:
+def check(boot: Boot | MakeRun | None, condition: object, message: str) -> None:
+    """The one way a test fails: unless `condition` holds, raises TestFailure
+    with `message` and the evidence of `boot`, always: for a Boot, how QEMU
+    ran, the tail of the serial log and the screen (Boot.evidence); for a
+    MakeRun, its command and the tail of its output. `boot` is None only
+    where nothing runs (a file, a build, a host tool): the message then says
+    all there is. An unconditional failure is check(boot, False, message)."""
+    if condition:
+        return
+    if boot is None:
         raise TestFailure(message)
-
-
-# --- what the screen shows -----------------------------------------------------------
-
-# Attribute bytes (background << 4 | foreground) the kernel uses.
-DEFAULT_COLOUR = 0x07   # light grey on black: plain println!, [INFO]
-PANIC_COLOUR = 0x4F     # white on red
-LEVEL_COLOURS = {"[ERROR]": 0x0C, "[WARN]": 0x0E, "[INFO]": DEFAULT_COLOUR,
-                 "[DEBUG]": 0x08, "[TRACE]": 0x08}
-
-# Boot report lines the kernel prints on serial only (docs/boot-report.md).
-SERIAL_ONLY = re.compile(
-    r"^(mem: \[|kernel: |mbi: |module: |framebuffer: |console: |acpi: |paging: |heap: )")
-
-
-def colour_of(line: str) -> int:
-    """The colour a line's text should have on screen, from its log tag."""
-    for tag, colour in LEVEL_COLOURS.items():
-        if line.startswith(tag):
-            return colour
-    return DEFAULT_COLOUR
-
-
-def screen_rows(lines: list[str], columns: int = 80) -> list[tuple[str, int]]:
-    """The screen rows that serial `lines` fill, with the colour each should
-    have: long lines wrap at `columns` (each row in the line's colour), an
-    empty line is one blank row; trailing blanks dropped; the lines serial
-    only gets are left out."""
-    rows = []
-    for line in lines:
-        if SERIAL_ONLY.match(line):
-            continue
-        line = line.rstrip()
-        colour = colour_of(line)
-        rows += [(line[i:i + columns].rstrip(), colour)
-                 for i in range(0, max(len(line), 1), columns)]
-    return rows
+    try:
+        evidence = boot.evidence()
+    except Exception as error:  # noqa: BLE001 - the failure itself must still show
+        evidence = f"\n  (no evidence: gathering it failed with {error!r})"
+    raise TestFailure(f"[{boot.name}] {message}{evidence}")
 
 
 def stripped_kernel(path: Path) -> Path:
@@ -124,27 +113,6 @@ def stripped_kernel(path: Path) -> Path:
     subprocess.run([sys.executable, str(ROOT / "scripts" / "pack.py"), "--no-symbols",
                     str(KERNEL_ELF), str(path)], check=True)
     return path
-
-
-# The panic screen cuts each backtrace line (`  backtrace...` up to the
-# closing `  the kernel has stopped...`) to one row, this mark in its last
-# cell when something was cut (src/console/grid.rs, print_band_row).
-CUT_MARK = ">"
-
-
-def cut_backtrace(lines: list[str], columns: int = 80) -> list[str]:
-    """Serial `lines` as the screen shows them: a panic report's backtrace
-    lines cut to one row each."""
-    out, inside = [], False
-    for line in lines:
-        if line.startswith("  backtrace"):
-            inside = True
-        elif line.startswith("  the kernel has stopped"):
-            inside = False
-        if inside and len(line) > columns:
-            line = line[:columns - 1] + CUT_MARK
-        out.append(line)
-    return out
 
 
 # --- ISOs -------------------------------------------------------------------------
@@ -190,7 +158,7 @@ def snapshot_default_iso() -> Path:
     always runs), and a QEMU reading it at that moment would see a partial
     file. Called once per run, before any test starts."""
     if not DEFAULT_ISO.exists():
-        raise TestFailure(f"{DEFAULT_ISO} is missing: run `make iso`")
+        check(None, False, f"{DEFAULT_ISO} is missing: run `make iso`")
     TEST_ISOS.mkdir(parents=True, exist_ok=True)
     with file_lock(TEST_ISOS / "os-snapshot.lock"):
         replace_atomically(DEFAULT_ISO, DEFAULT_ISO_SNAPSHOT)
@@ -199,7 +167,7 @@ def snapshot_default_iso() -> Path:
 
 def default_iso() -> Path:
     """The ISO `make iso` built (build/os.iso, as this run's snapshot of it)."""
-    check(DEFAULT_ISO_SNAPSHOT.exists(),
+    check(None, DEFAULT_ISO_SNAPSHOT.exists(),
           f"{DEFAULT_ISO_SNAPSHOT} is missing: run the tests through pytest "
           f"(tests/conftest.py copies {DEFAULT_ISO} there), after `make iso`")
     return DEFAULT_ISO_SNAPSHOT
@@ -265,7 +233,7 @@ def build_iso(name: str, cmdline: str = "", cfg: str | bytes | None = None,
             args += [str(partial), str(kernel), cmdline]
             try:
                 result = subprocess.run(args, capture_output=True, text=True)
-                check(result.returncode == 0,
+                check(None, result.returncode == 0,
                       f"mkiso failed:\n{result.stdout}{result.stderr}")
                 os.replace(partial, out)
             finally:
@@ -322,7 +290,7 @@ def kill_tagged(variable: str, value: str, timeout: float = 10.0) -> dict[int, s
             except (ProcessLookupError, PermissionError):
                 pass
         if time.monotonic() > deadline:
-            raise TestFailure("could not kill: " + ", ".join(
+            check(None, False, "could not kill: " + ", ".join(
                 f"{pid} {command}" for pid, command in found.items()))
         time.sleep(0.05)
 
@@ -385,7 +353,7 @@ class Qmp:
             except OSError:
                 self.sock.close()
                 if time.monotonic() > deadline:
-                    raise TestFailure(f"cannot connect to QMP at {path}")
+                    check(None, False, f"cannot connect to QMP at {path}")
                 time.sleep(0.05)
         self.sock.settimeout(timeout)
         self.reader = self.sock.makefile("r")
@@ -402,7 +370,7 @@ class Qmp:
             if "return" in reply:
                 return reply["return"]
             if "error" in reply:
-                raise TestFailure(f"QMP {command}: {reply['error']}")
+                check(None, False, f"QMP {command}: {reply['error']}")
             # anything else is an asynchronous event: skip it
 
     def hmp(self, command_line: str) -> str:
@@ -436,6 +404,7 @@ class Boot:
         self.name = name
         self.iso = iso or default_iso()
         self.uefi = uefi
+        self.has_serial = serial
         self.timeout = timeout or (UEFI_TIMEOUT if uefi else BIOS_TIMEOUT)
         self._temporary: list[Path] = []
         if dir is None:
@@ -545,14 +514,56 @@ class Boot:
         return [line.strip("\r") for line in self.serial().split("\n")]
 
     def evidence(self) -> str:
-        """What a failure message shows: the command, QEMU's stderr, the log."""
+        """What check() appends to a failure of this boot: the QEMU command,
+        its stderr and whether it still runs, the last SERIAL_TAIL_LINES
+        lines of the serial log (control bytes escaped), and the screen as
+        it is now. Reads what it can: a part it cannot get says why."""
         stderr = self.stderr_path.read_text(errors="replace").strip()
+        status = self.proc.poll()
         return (f"\n  qemu: {shlex.join(self.command)}"
                 + (f"\n  qemu stderr: {stderr}" if stderr else "")
-                + "\n  serial log:\n" + _indent(self.serial() or "(empty)"))
+                + ("\n  qemu: still running" if status is None
+                   else f"\n  qemu: exited with status {status}")
+                + self._serial_evidence() + self._screen_evidence())
 
-    def fail(self, message: str):
-        raise TestFailure(f"[{self.name}] {message}{self.evidence()}")
+    def _serial_evidence(self) -> str:
+        if not self.has_serial:
+            return "\n  serial: none (-serial none)"
+        lines = self.serial().rstrip("\n").split("\n")
+        if lines == [""]:
+            return "\n  serial log: (empty)"
+        tail = lines[-SERIAL_TAIL_LINES:]
+        kept = self.dir not in self._temporary  # the caller's: still there after the test
+        if len(tail) < len(lines):
+            header = f"serial log, its last {len(tail)} of {len(lines)} lines" + (
+                f" (all in {self.serial_log})" if kept else "")
+        else:
+            header = "serial log" + (f" ({self.serial_log})" if kept else "")
+        return f"\n  {header}:\n" + _indent("\n".join(_printable(line) for line in tail))
+
+    def _screen_evidence(self) -> str:
+        """The screen: the VGA text screen, or the text the framebuffer
+        shows when the kernel reported a framebuffer console."""
+        if self.proc.poll() is not None:
+            return "\n  screen: none (QEMU has ended)"
+        try:
+            from framebuffer import Mode, read_text
+            try:
+                mode = Mode.from_serial(self.kernel_lines())
+            except ValueError:
+                mode = None
+            if mode is not None:
+                rows = read_text(self.screendump(), mode)
+                return (f"\n  screen (the framebuffer console's {mode.columns}x{mode.rows} "
+                        "cells, read from QEMU's display):\n" + _indent("\n".join(rows)))
+            if self.uefi:
+                return ("\n  screen: no framebuffer console on serial, and no VGA text "
+                        "screen under UEFI")
+            screen = self.screen()
+            return (f"\n  screen (VGA text, CRTC start {screen.start}):\n"
+                    + _indent(str(screen)))
+        except Exception as error:  # noqa: BLE001 - evidence is best effort
+            return f"\n  screen: could not be read ({error!r})"
 
     # -- waiting --
     def wait_for_line(self, pattern: str, timeout: float | None = None,
@@ -576,11 +587,11 @@ class Boot:
                 if any((compiled.search(l) if compiled else l.strip() == pattern)
                        for l in self.serial_lines()):
                     continue
-                self.fail(f"QEMU exited with status {status} (a reset or a crash) "
-                          f"before serial showed {pattern!r}")
-            if time.monotonic() > deadline:
-                self.fail(f"timed out after {timeout or self.timeout:.0f} s waiting "
-                          f"for {pattern!r} on serial")
+                check(self, False, f"QEMU exited with status {status} (a reset or a crash) "
+                                   f"before serial showed {pattern!r}")
+            check(self, time.monotonic() <= deadline,
+                  f"timed out after {timeout or self.timeout:.0f} s waiting for {pattern!r} "
+                  "on serial")
             time.sleep(0.05)
 
     def wait_exit(self, timeout: float | None = None) -> int:
@@ -588,15 +599,15 @@ class Boot:
         try:
             return self.proc.wait(timeout or self.timeout)
         except subprocess.TimeoutExpired:
-            self.fail("QEMU did not exit")
+            pass
+        check(self, False, "QEMU did not exit")
 
     def check_running(self, settle: float = 0.5):
         """Asserts QEMU is still running (halted, not reset) after `settle` s."""
         time.sleep(settle)
         status = self.proc.poll()
-        if status is not None:
-            self.fail(f"QEMU exited with status {status}: the machine reset or "
-                      f"stopped instead of halting")
+        check(self, status is None, f"QEMU exited with status {status}: the machine reset or "
+                                    "stopped instead of halting")
 
     # -- typing --
     def _serial_connection(self) -> socket.socket:
@@ -613,7 +624,8 @@ class Boot:
                 except (FileNotFoundError, ConnectionRefusedError):
                     if time.monotonic() > deadline:
                         connection.close()
-                        self.fail("the serial socket never appeared (serial_input=True?)")
+                        check(self, False,
+                              "the serial socket never appeared (serial_input=True?)")
                     time.sleep(0.05)
 
             def drain():
@@ -752,11 +764,12 @@ class Boot:
                 match = re.search(pattern, line)
                 if match:
                     return match, screen
-            if self.proc.poll() is not None:
-                self.fail(f"QEMU exited with status {self.proc.poll()} before the screen "
-                          f"showed {pattern!r}:\n{screen}")
-            if time.monotonic() > deadline:
-                self.fail(f"the screen did not show {pattern!r} within {timeout:.0f} s:\n{screen}")
+            status = self.proc.poll()
+            # The screen last read: the evidence cannot read one once QEMU ended.
+            check(self, status is None, f"QEMU exited with status {status} before the "
+                                        f"screen showed {pattern!r}; it last showed:\n{screen}")
+            check(self, time.monotonic() <= deadline,
+                  f"the screen did not show {pattern!r} within {timeout:.0f} s")
             time.sleep(0.2)
 
     def screenshot(self, path: Path):
@@ -783,6 +796,13 @@ def _indent(text: str) -> str:
     return "\n".join("    | " + line for line in text.rstrip("\n").split("\n"))
 
 
+def _printable(line: str, limit: int = SERIAL_LINE_CHARS) -> str:
+    """`line` for a failure message: control characters (a forged line
+    break, an ANSI sequence) escaped, cut to `limit` characters."""
+    line = "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in line)
+    return line if len(line) <= limit else f"{line[:limit]}... ({len(line) - limit} more)"
+
+
 # --- `make run` and other commands that start QEMU ------------------------------------------
 
 class MakeRun:
@@ -796,6 +816,7 @@ class MakeRun:
 
     def __init__(self, command: list[str], env: dict[str, str], cwd: Path = ROOT):
         self.command = command
+        self.name = shlex.join(command)
         self.tag = os.urandom(8).hex()
         self.output = b""
         self.proc = subprocess.Popen(command, cwd=cwd, env={**env, self.TAG: self.tag},
@@ -811,15 +832,26 @@ class MakeRun:
     def text(self) -> str:
         return self.output.decode("utf-8", "replace").replace("\r", "")
 
+    def evidence(self) -> str:
+        """What check() appends to a failure of this command: whether it
+        still runs, and the last OUTPUT_TAIL_CHARS characters of its output
+        (control bytes, e.g. a terminal's escape sequences, escaped)."""
+        status = self.proc.poll()
+        text = self.text()
+        tail = text[-OUTPUT_TAIL_CHARS:]
+        header = (f"its output, the last {len(tail)} of {len(text)} characters"
+                  if len(tail) < len(text) else "its output")
+        return (("\n  still running" if status is None else f"\n  exited with status {status}")
+                + f"\n  {header}:\n"
+                + _indent("\n".join(_printable(line, OUTPUT_TAIL_CHARS)
+                                    for line in tail.split("\n")) if tail else "(none)"))
+
     def wait_until(self, what: str, condition, timeout: float = BIOS_TIMEOUT):
         deadline = time.monotonic() + timeout
         while not condition():
-            if self.proc.poll() is not None:
-                raise TestFailure(f"`{shlex.join(self.command)}` exited "
-                                  f"({self.proc.returncode}) before {what}; its output:\n"
-                                  f"{self.text()}")
-            if time.monotonic() > deadline:
-                raise TestFailure(f"timed out waiting for {what}; output:\n{self.text()}")
+            check(self, self.proc.poll() is None,
+                  f"exited ({self.proc.returncode}) before {what}")
+            check(self, time.monotonic() <= deadline, f"timed out waiting for {what}")
             time.sleep(0.1)
 
     def __enter__(self):

@@ -10,6 +10,8 @@ unbounded terminal and returns the lines a person would read."""
 import re
 import time
 
+from harness import check
+
 PROMPT = "kestrel> "
 
 _SEQUENCE = re.compile(r"\x1b\[(\d*)([A-Za-z])")
@@ -84,11 +86,10 @@ def wait_for_prompt(boot, count: int = 1, timeout: float | None = None):
         if serial.count(PROMPT) >= count and serial.endswith(PROMPT):
             return
         status = boot.proc.poll()
-        if status is not None:
-            boot.fail(f"QEMU exited with status {status} before prompt {count}")
-        if time.monotonic() > deadline:
-            boot.fail(f"timed out waiting for prompt {count} "
-                      f"({serial.count(PROMPT)} so far)")
+        check(boot, status is None, f"QEMU exited with status {status} before prompt {count}")
+        check(boot, time.monotonic() <= deadline,
+              f"timed out waiting for prompt {count} "
+              f"({serial.count(PROMPT)} so far)")
         time.sleep(0.05)
 
 

@@ -13,7 +13,7 @@ LONG_MODE_ERROR = "boot error: this CPU does not support 64-bit long mode"
 def test_kernel_is_multiboot2():
     """GRUB's own check accepts the kernel ELF."""
     result = subprocess.run(["grub-file", "--is-x86-multiboot2", str(KERNEL)])
-    check(result.returncode == 0, f"grub-file --is-x86-multiboot2 {KERNEL} failed")
+    check(None, result.returncode == 0, f"grub-file --is-x86-multiboot2 {KERNEL} failed")
 
 
 def test_boots_to_ready_with_banner(qemu):
@@ -21,13 +21,13 @@ def test_boots_to_ready_with_banner(qemu):
     boot = qemu("ready")
     boot.wait_for_line("ready")
     lines = [l for l in boot.serial_lines() if l.strip()]
-    if lines[0] != BANNER:
-        boot.fail(f"first serial line is {lines[0]!r}, expected the banner {BANNER!r}")
+    check(boot, lines[0] == BANNER,
+          f"first serial line is {lines[0]!r}, expected the banner {BANNER!r}")
     screen = boot.screen()
-    if screen.find(BANNER) is None:
-        boot.fail(f"banner {BANNER!r} not on the visible screen:\n{screen}")
-    if "console: vga text 80x25" not in lines:
-        boot.fail("no `console: vga text 80x25` line: under BIOS the screen is VGA text")
+    check(boot, screen.find(BANNER) is not None,
+          f"banner {BANNER!r} not on the visible screen")
+    check(boot, "console: vga text 80x25" in lines,
+          "no `console: vga text 80x25` line: under BIOS the screen is VGA text")
     boot.check_running()
 
 
@@ -37,11 +37,10 @@ def test_no_long_mode_cpu_gets_boot_error_and_halts(qemu):
     boot = qemu("qemu32", qemu_args=["-cpu", "qemu32"])
     boot.wait_for_line(LONG_MODE_ERROR)
     screen = boot.screen()
-    if not screen.lines()[0] == LONG_MODE_ERROR:
-        boot.fail(f"row 0 of the screen is not the boot error:\n{screen}")
+    check(boot, screen.lines()[0] == LONG_MODE_ERROR,
+          "row 0 of the screen is not the boot error")
     boot.check_running(settle=1.0)
-    if "ready" in boot.serial_lines():
-        boot.fail("the kernel went on after the boot error")
+    check(boot, "ready" not in boot.serial_lines(), "the kernel went on after the boot error")
 
 
 SELFTEST_SUMMARY = r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$"
@@ -56,11 +55,10 @@ def run_selftest(boot: Boot) -> tuple[int, int, int]:
     passed, failed = int(match.group(1)), int(match.group(2))
     skipped = int(match.group(3) or 0)
     results = [l for l in boot.serial_lines() if re.match(SELFTEST_RESULT, l)]
-    if len(results) != passed + failed + skipped:
-        boot.fail(f"{len(results)} result lines but the summary counts "
-                  f"{passed + failed + skipped}")
-    if passed == 0:
-        boot.fail("the self-test ran no test")
+    check(boot, len(results) == passed + failed + skipped,
+          f"{len(results)} result lines but the summary counts "
+          f"{passed + failed + skipped}")
+    check(boot, passed != 0, "the self-test ran no test")
     return passed, failed, skipped
 
 
@@ -75,10 +73,10 @@ def test_selftest_menu_entry_runs_in_kernel_tests(qemu, record_property):
     for line in boot.serial_lines():
         if line.endswith("... FAILED"):
             print(f"  in-kernel: {line}")
-    if "serial self-test: line sent through COM1" not in boot.serial_lines():
-        boot.fail("the serial self-test's line did not arrive")
+    check(boot, "serial self-test: line sent through COM1" in boot.serial_lines(),
+          "the serial self-test's line did not arrive")
     boot.check_running()
-    check(failed == 0, f"{failed} in-kernel tests failed{boot.evidence()}")
+    check(boot, failed == 0, f"{failed} in-kernel tests failed")
 
 
 def test_selftest_with_qemu_exit_ends_qemu_with_33(qemu):
@@ -86,8 +84,7 @@ def test_selftest_with_qemu_exit_ends_qemu_with_33(qemu):
     boot = qemu("qemu-exit", build_iso("qemu-exit", cmdline="qemu-exit"), entry=1)
     run_selftest(boot)
     status = boot.wait_exit()
-    if status != 33:
-        boot.fail(f"QEMU exited with {status}, expected 33")
+    check(boot, status == 33, f"QEMU exited with {status}, expected 33")
 
 
 def test_unknown_command_line_words_warn_once_each_and_boot_goes_on(qemu):
@@ -99,8 +96,7 @@ def test_unknown_command_line_words_warn_once_each_and_boot_goes_on(qemu):
     for word in words:
         hits = [l for l in boot.serial_lines()
                 if l.endswith(f"ignoring unknown kernel option `{word}`")]
-        if len(hits) != 1:
-            boot.fail(f"expected one warning for {word!r}, found {len(hits)}")
+        check(boot, len(hits) == 1, f"expected one warning for {word!r}, found {len(hits)}")
 
 
 def test_selftest_with_a_failure_ends_qemu_with_35(qemu, tmp_path):
@@ -112,7 +108,8 @@ def test_selftest_with_a_failure_ends_qemu_with_35(qemu, tmp_path):
     boot = qemu("qemu-exit-failure", iso, entry=1)
     passed, failed, skipped = run_selftest(boot)
     status = boot.wait_exit()
-    if status != 35 or failed == 0:
-        boot.fail(f"QEMU exited with {status} after {failed} failed, expected 35")
-    if "test debug::ktests::symbol_table_names_kernel_functions ... FAILED" not in boot.serial_lines():
-        boot.fail("the failed test is not the symbol-table test")
+    check(boot, status == 35 and failed != 0,
+          f"QEMU exited with {status} after {failed} failed, expected 35")
+    check(boot, "test debug::ktests::symbol_table_names_kernel_functions ... FAILED"
+          in boot.serial_lines(),
+          "the failed test is not the symbol-table test")

@@ -67,8 +67,7 @@ def read_report(boot: Boot) -> BootReport:
     and `ready`: each in the documented form and order, none missing."""
     boot.wait_for_line("ready")
     lines = boot.serial_lines()
-    if BANNER not in lines:
-        boot.fail("no banner on serial")
+    check(boot, BANNER in lines, "no banner on serial")
     start = lines.index(BANNER) + 1
     end = lines.index("ready", start)
     report_lines = lines[start:end]
@@ -87,12 +86,10 @@ def read_report(boot: Boot) -> BootReport:
                 break
             form += 1
         else:
-            boot.fail(f"report line out of order or malformed: {line!r}")
+            check(boot, False, f"report line out of order or malformed: {line!r}")
     for key, _, _, required in LINE_FORMS:
-        if required and key not in report.matches:
-            boot.fail(f"report has no {key!r} line")
-    if any("[INFO]" in line for line in report_lines):
-        boot.fail("report lines carry log tags")
+        check(boot, not required or key in report.matches, f"report has no {key!r} line")
+    check(boot, not any("[INFO]" in line for line in report_lines), "report lines carry log tags")
     return report
 
 
@@ -101,18 +98,18 @@ def check_consistent(boot: Boot, report: BootReport):
     usable regions; the frames fit in them; ranges are well-formed."""
     mem = report.ranges("mem")
     for start, end, _ in mem + report.ranges("kernel") + report.ranges("mbi"):
-        if end < start:
-            boot.fail(f"range end {end:#x} below start {start:#x}")
+        check(boot, end >= start, f"range end {end:#x} below start {start:#x}")
     usable = sum(end - start + 1 for start, end, typ in mem if typ == "usable")
-    if usable // KIB != report.usable_kib():
-        boot.fail(f"usable regions sum to {usable // KIB} KiB, the total line says {report.usable_kib()}")
-    if report.frames() * FRAME_SIZE > usable:
-        boot.fail(f"{report.frames()} frames do not fit in {usable} usable bytes")
+    check(boot, usable // KIB == report.usable_kib(),
+          f"usable regions sum to {usable // KIB} KiB, the total line says "
+          f"{report.usable_kib()}")
+    check(boot, report.frames() * FRAME_SIZE <= usable,
+          f"{report.frames()} frames do not fit in {usable} usable bytes")
     kernel_start, kernel_end, _ = report.ranges("kernel")[0]
-    if kernel_start != KERNEL_LINK_ADDRESS:
-        boot.fail(f"kernel starts at {kernel_start:#x}, linked at {KERNEL_LINK_ADDRESS:#x}")
-    if (kernel_end + 1) % FRAME_SIZE:
-        boot.fail(f"kernel end {kernel_end:#x} is not page-aligned (linker.ld aligns it)")
+    check(boot, kernel_start == KERNEL_LINK_ADDRESS,
+          f"kernel starts at {kernel_start:#x}, linked at {KERNEL_LINK_ADDRESS:#x}")
+    check(boot, (kernel_end + 1) % FRAME_SIZE == 0,
+          f"kernel end {kernel_end:#x} is not page-aligned (linker.ld aligns it)")
 
 
 def test_boot_report_lists_everything_grub_passed(qemu):
@@ -122,23 +119,23 @@ def test_boot_report_lists_everything_grub_passed(qemu):
     boot = qemu("report")
     report = read_report(boot)
     check_consistent(boot, report)
-    if not report.one("loader").group(1).startswith("GRUB"):
-        boot.fail(f"loader is {report.one('loader').group(1)!r}")
-    if report.one("cmdline").group(1) != "":
-        boot.fail("the default entry has an empty command line")
+    check(boot, report.one("loader").group(1).startswith("GRUB"),
+          f"loader is {report.one('loader').group(1)!r}")
+    check(boot, report.one("cmdline").group(1) == "",
+          "the default entry has an empty command line")
     framebuffer = report.one("framebuffer")
-    if framebuffer is None or framebuffer.group(0) != "framebuffer: text 80x25x16 pitch 160 at 0xb8000":
-        boot.fail(f"expected GRUB's EGA text framebuffer, got {framebuffer and framebuffer.group(0)!r}")
-    if report.one("acpi") is None:
-        boot.fail("no acpi line (SeaBIOS has an RSDP)")
+    ega_text = "framebuffer: text 80x25x16 pitch 160 at 0xb8000"
+    check(boot, framebuffer is not None and framebuffer.group(0) == ega_text,
+          f"expected GRUB's EGA text framebuffer, got {framebuffer and framebuffer.group(0)!r}")
+    check(boot, report.one("acpi") is not None, "no acpi line (SeaBIOS has an RSDP)")
     screen = boot.screen()
     for key in SCREEN_KEYS:
         line = report.one(key).group(0)
-        if screen.find(line) is None:
-            boot.fail(f"summary line {line!r} not on screen:\n{screen}")
+        check(boot, screen.find(line) is not None,
+              f"summary line {line!r} not on screen")
     for detail in ("mem: [", "kernel: [", "mbi: ["):
-        if screen.find(detail) is not None:
-            boot.fail(f"detail {detail!r} on screen, should be serial only:\n{screen}")
+        check(boot, screen.find(detail) is None,
+              f"detail {detail!r} on screen, should be serial only")
     boot.check_running()
 
 
@@ -178,19 +175,19 @@ def test_usable_memory(qemu, memory, configured):
     share = usable / configured
     print(f"  -m {memory}: usable {report.usable_kib()} KiB = {share:.2%}, "
           f"{report.frames()} frames")
-    if not 0.95 <= share <= 1.0:
-        boot.fail(f"usable {usable} bytes is {share:.2%} of the configured {configured}")
+    check(boot, 0.95 <= share <= 1.0,
+          f"usable {usable} bytes is {share:.2%} of the configured {configured}")
     # All but the kernel, the boot information, page 0, the bitmap and
     # the ELF sections GRUB loaded beside the image is handed out.
     elf_extra = sections_grub_loads_beside_the_image()
-    if report.frames() * FRAME_SIZE < 0.95 * configured - elf_extra:
-        boot.fail(f"only {report.frames()} frames for {configured} bytes of RAM "
-                  f"(ELF sections beside the image: {elf_extra} bytes)")
+    check(boot, report.frames() * FRAME_SIZE >= 0.95 * configured - elf_extra,
+          f"only {report.frames()} frames for {configured} bytes of RAM "
+          f"(ELF sections beside the image: {elf_extra} bytes)")
     above = [(s, e) for s, e, typ in report.ranges("mem") if typ == "usable" and s >= 4 * GIB]
     if configured > 3 * GIB:
-        check(bool(above), f"no usable region above 4 GiB in {report.lines}")
+        check(boot, bool(above), f"no usable region above 4 GiB in {report.lines}")
     else:
-        check(not above, f"usable regions above 4 GiB with only {memory}: {report.lines}")
+        check(boot, not above, f"usable regions above 4 GiB with only {memory}: {report.lines}")
 
 
 # --- command line and modules ------------------------------------------------------
@@ -235,21 +232,21 @@ def test_command_line_and_modules_shown_exactly(qemu, modules_iso):
     boot = qemu("modules", modules_iso)
     report = read_report(boot)
     check_consistent(boot, report)
-    if report.one("cmdline").group(0) != f"cmdline: {CMDLINE}":
-        boot.fail(f"cmdline line is {report.one('cmdline').group(0)!r}, "
-                  f"expected {'cmdline: ' + CMDLINE!r}")
+    check(boot, report.one("cmdline").group(0) == f"cmdline: {CMDLINE}",
+          f"cmdline line is {report.one('cmdline').group(0)!r}, "
+          f"expected {'cmdline: ' + CMDLINE!r}")
     modules = report.ranges("module")
-    if len(modules) != len(MODULES):
-        boot.fail(f"{len(modules)} module lines, expected {len(MODULES)}")
+    check(boot, len(modules) == len(MODULES),
+          f"{len(modules)} module lines, expected {len(MODULES)}")
     taken = report.ranges("kernel") + report.ranges("mbi")
     for (start, end, cmdline), (path, size, expected_cmdline) in zip(modules, MODULES):
-        if end - start + 1 != size:
-            boot.fail(f"{path}: [{start:#x}-{end:#x}] is {end - start + 1} bytes, expected {size}")
-        if cmdline != expected_cmdline:
-            boot.fail(f"{path}: command line {cmdline!r}, expected {expected_cmdline!r}")
+        check(boot, end - start + 1 == size,
+              f"{path}: [{start:#x}-{end:#x}] is {end - start + 1} bytes, expected {size}")
+        check(boot, cmdline == expected_cmdline,
+              f"{path}: command line {cmdline!r}, expected {expected_cmdline!r}")
         for other_start, other_end, _ in taken:
-            if start <= other_end and other_start <= end:
-                boot.fail(f"{path} [{start:#x}-{end:#x}] overlaps [{other_start:#x}-{other_end:#x}]")
+            check(boot, start > other_end or other_start > end,
+                  f"{path} [{start:#x}-{end:#x}] overlaps [{other_start:#x}-{other_end:#x}]")
         taken.append((start, end, path))
     boot.check_running()
 
@@ -261,11 +258,12 @@ def test_frame_allocator_selftest_with_modules_loaded(qemu, modules_iso):
     passed, failed, _ = run_selftest(boot)
     lines = boot.serial_lines()
     for name in ("allocated_frames_are_free_ram", "allocated_frame_holds_data"):
-        if f"test memory::ktests::{name} ... ok" not in lines:
-            boot.fail(f"memory::ktests::{name} did not pass")
-    check(failed == 0, f"{failed} in-kernel tests failed{boot.evidence()}")
-    if len(report_modules := [l for l in lines if l.startswith("module: ")]) != len(MODULES):
-        boot.fail(f"expected {len(MODULES)} modules, report shows {report_modules}")
+        check(boot, f"test memory::ktests::{name} ... ok" in lines,
+              f"memory::ktests::{name} did not pass")
+    check(boot, failed == 0, f"{failed} in-kernel tests failed")
+    report_modules = [l for l in lines if l.startswith("module: ")]
+    check(boot, len(report_modules) == len(MODULES),
+          f"expected {len(MODULES)} modules, report shows {report_modules}")
 
 
 # OVMF keeps part of the RAM for itself (runtime services, ACPI NVS, its own
@@ -289,11 +287,10 @@ def test_boot_report_under_uefi(qemu):
     print(f"  uefi: mbi at {mbi_start:#x}, memory types {types}, usable {share:.2%}")
     mbi_start, mbi_end, _ = report.ranges("mbi")[0]
     kernel_start, kernel_end, _ = report.ranges("kernel")[0]
-    if mbi_start <= kernel_end and kernel_start <= mbi_end:
-        boot.fail(f"boot information at {mbi_start:#x} overlaps the kernel")
-    if not any(start <= mbi_start and mbi_end <= end
-               for start, end, typ in report.ranges("mem") if typ == "usable"):
-        boot.fail(f"boot information [{mbi_start:#x}-{mbi_end:#x}] is not in one usable region")
-    if not UEFI_MIN_USABLE_SHARE <= share <= 1.0:
-        boot.fail(f"usable is {share:.2%} of 128 MiB")
+    check(boot, mbi_start > kernel_end or kernel_start > mbi_end,
+          f"boot information at {mbi_start:#x} overlaps the kernel")
+    check(boot, any(start <= mbi_start and mbi_end <= end
+                    for start, end, typ in report.ranges("mem") if typ == "usable"),
+          f"boot information [{mbi_start:#x}-{mbi_end:#x}] is not in one usable region")
+    check(boot, UEFI_MIN_USABLE_SHARE <= share <= 1.0, f"usable is {share:.2%} of 128 MiB")
     boot.check_running()

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from harness import (BANNER, DEFAULT_COLOUR, LEVEL_COLOURS, PANIC_COLOUR,
-                     VGA_COLUMNS, VGA_ROWS, Boot, Screen, build_iso, check, screen_rows)
+from harness import BANNER, Boot, Screen, build_iso, check
+from screen_model import (DEFAULT_COLOUR, LEVEL_COLOURS, PANIC_COLOUR, VGA_COLUMNS, VGA_ROWS,
+                          rows_diff, screen_rows)
 from terminal import PROMPT, wait_for_prompt
 
 # Attribute bytes (background << 4 | foreground) the kernel uses.
@@ -22,9 +23,9 @@ UNKNOWN_WORDS = [f"word{i:02d}" for i in range(30)]
 def check_row_colour(boot: Boot, screen: Screen, row: int, colour: int, width: int):
     """Cells 0..width of `row` all have attribute `colour`."""
     attrs = screen.attrs[row][:width]
-    if any(a != colour for a in attrs):
-        boot.fail(f"row {row} {screen.lines()[row]!r} has attributes "
-                  f"{[hex(a) for a in attrs]}, expected all {colour:#04x}:\n{screen}")
+    check(boot, all(a == colour for a in attrs),
+          f"row {row} {screen.lines()[row]!r} has attributes "
+          f"{[hex(a) for a in attrs]}, expected all {colour:#04x}")
 
 
 def test_plain_lines_have_no_tag_default_colours_and_the_cursor_follows(qemu):
@@ -36,26 +37,26 @@ def test_plain_lines_have_no_tag_default_colours_and_the_cursor_follows(qemu):
     boot.wait_for_line("ready")
     wait_for_prompt(boot)
     lines = [l for l in boot.serial_lines() if l.strip()]
-    if lines[0] != BANNER or lines[-2:] != ["ready", PROMPT]:
-        boot.fail(f"serial should start with the banner and end with `ready` and "
-                  f"the prompt: {lines}")
+    check(boot, lines[0] == BANNER and lines[-2:] == ["ready", PROMPT],
+          "serial should start with the banner and end with `ready` and "
+          f"the prompt: {lines}")
     tagged = [l for l in lines if re.match(r"\[[A-Z]+\] ", l)]
-    if tagged:
-        boot.fail(f"log records at the default level on a healthy boot: {tagged}")
+    check(boot, not tagged, f"log records at the default level on a healthy boot: {tagged}")
     screen = boot.screen()
     ready = screen.find("ready")
-    if screen.lines()[0] != BANNER or ready is None or screen.lines()[ready[0]] != "ready":
-        boot.fail(f"the banner should be row 0 and `ready` a row of its own:\n{screen}")
+    check(boot, screen.lines()[0] == BANNER and ready is not None
+          and screen.lines()[ready[0]] == "ready",
+          "the banner should be row 0 and `ready` a row of its own")
     check_row_colour(boot, screen, 0, DEFAULT, len(BANNER))
     check_row_colour(boot, screen, ready[0], DEFAULT, len("ready"))
-    if screen.lines()[ready[0] + 1] != PROMPT.rstrip():
-        boot.fail(f"the prompt should be the row after `ready`:\n{screen}")
+    check(boot, screen.lines()[ready[0] + 1] == PROMPT.rstrip(),
+          "the prompt should be the row after `ready`")
     check_row_colour(boot, screen, ready[0] + 1, DEFAULT, len(PROMPT))
     cursor = boot.crtc_cursor()
     expected = screen.start + (ready[0] + 1) * VGA_COLUMNS + len(PROMPT)
-    if cursor != expected:
-        boot.fail(f"hardware cursor at cell {cursor}, expected {expected}: the row "
-                  f"after `ready`, after the prompt")
+    check(boot, cursor == expected,
+          f"hardware cursor at cell {cursor}, expected {expected}: the row "
+          "after `ready`, after the prompt")
     boot.check_running()
 
 
@@ -69,35 +70,31 @@ def test_log_lines_scroll_in_hardware_and_screen_shows_the_last_25_lines_in_colo
     boot = qemu("console-trace", iso)
     boot.wait_for_line("ready")
     serial = boot.serial_lines()
-    if serial[0] != BANNER:
-        boot.fail(f"first serial line is {serial[0]!r}, expected the banner")
+    check(boot, serial[0] == BANNER, f"first serial line is {serial[0]!r}, expected the banner")
     for word in UNKNOWN_WORDS:
-        if f"[WARN] ignoring unknown kernel option `{word}`" not in serial:
-            boot.fail(f"no warning for the unknown word {word!r}")
+        check(boot, f"[WARN] ignoring unknown kernel option `{word}`" in serial,
+              f"no warning for the unknown word {word!r}")
     for tag in ("[DEBUG] ", "[TRACE] "):
-        if not any(l.startswith(tag) for l in serial):
-            boot.fail(f"loglevel=trace printed no {tag.strip()} line")
+        check(boot, any(l.startswith(tag) for l in serial),
+              f"loglevel=trace printed no {tag.strip()} line")
     # Serial ends with "ready\n": its last, empty line is the cursor row.
     # The report's details go to serial only.
     rows = screen_rows(serial)
-    check(len(rows) > VGA_ROWS, f"only {len(rows)} rows printed: nothing scrolled")
+    check(boot, len(rows) > VGA_ROWS, f"only {len(rows)} rows printed: nothing scrolled")
     screen = boot.screen()
     expected = [text for text, _ in rows[-VGA_ROWS:]]
-    if screen.lines() != expected:
-        diff = "\n".join(f"  row {i}: screen {s!r} != serial {e!r}"
-                         for i, (s, e) in enumerate(zip(screen.lines(), expected)) if s != e)
-        boot.fail(f"the screen is not the last {VGA_ROWS} rows of serial:\n{diff}\n{screen}")
-    if screen.find(BANNER) is not None:
-        boot.fail(f"the banner is still on screen after scrolling:\n{screen}")
-    if screen.start == 0 or screen.start % VGA_COLUMNS != 0:
-        boot.fail(f"CRTC start is {screen.start}: not scrolled in hardware by whole rows")
+    check(boot, screen.lines() == expected, f"the screen is not the last {VGA_ROWS} rows of "
+                                            f"serial:\n{rows_diff(screen.lines(), expected)}")
+    check(boot, screen.find(BANNER) is None, "the banner is still on screen after scrolling")
+    check(boot, screen.start != 0 and screen.start % VGA_COLUMNS == 0,
+          f"CRTC start is {screen.start}: not scrolled in hardware by whole rows")
     colours = [colour for _, colour in rows[-VGA_ROWS:]]
     for row, (text, colour) in enumerate(zip(screen.lines(), colours)):
         check_row_colour(boot, screen, row, colour, len(text))
-    if len(set(colours)) < 2:
-        boot.fail(f"the screen should show lines of more than one colour:\n{screen}")
-    if boot.crtc_cursor() != screen.start + (VGA_ROWS - 1) * VGA_COLUMNS:
-        boot.fail(f"hardware cursor at {boot.crtc_cursor()}, not on the last row")
+    check(boot, len(set(colours)) >= 2, "the screen should show lines of more than one colour")
+    cursor = boot.crtc_cursor()
+    check(boot, cursor == screen.start + (VGA_ROWS - 1) * VGA_COLUMNS,
+          f"hardware cursor at {cursor}, not on the last row")
     boot.check_running()
 
 
@@ -107,8 +104,7 @@ def test_loglevel_error_hides_warnings(qemu):
     boot = qemu("console-loglevel-error", iso)
     boot.wait_for_line("ready")
     tagged = [l for l in boot.serial_lines() if l.startswith("[")]
-    if tagged:
-        boot.fail(f"loglevel=error still printed {tagged}")
+    check(boot, not tagged, f"loglevel=error still printed {tagged}")
 
 
 def test_bad_loglevel_value_is_reported_and_the_boot_goes_on(qemu):
@@ -117,12 +113,10 @@ def test_bad_loglevel_value_is_reported_and_the_boot_goes_on(qemu):
     boot = qemu("console-loglevel-bad", build_iso("console-loglevel-bad", cmdline="loglevel=loud"))
     boot.wait_for_line("ready")
     expected = "[WARN] ignoring `loglevel=loud`: expected loglevel=error|warn|info|debug|trace"
-    if expected not in boot.serial_lines():
-        boot.fail(f"missing {expected!r}")
+    check(boot, expected in boot.serial_lines(), f"missing {expected!r}")
     screen = boot.screen()
     position = screen.find(expected)
-    if position is None:
-        boot.fail(f"the warning is not on screen:\n{screen}")
+    check(boot, position is not None, "the warning is not on screen")
     check_row_colour(boot, screen, position[0], WARN, len(expected))
 
 
@@ -132,11 +126,9 @@ def test_boot_without_serial_port_still_shows_the_screen(qemu):
     boot = qemu("console-no-serial", serial=False)
     _, screen = boot.wait_for_screen(re.escape("ready"))
     expected = [BANNER, "[WARN] no serial port"]
-    if screen.lines()[:2] != expected:
-        boot.fail(f"rows 0-1 should be {expected}:\n{screen}")
+    check(boot, screen.lines()[:2] == expected, f"rows 0-1 should be {expected}")
     check_row_colour(boot, screen, 1, WARN, len(expected[1]))
-    if "ready" not in screen.lines():
-        boot.fail(f"`ready` is not a row of its own:\n{screen}")
+    check(boot, "ready" in screen.lines(), "`ready` is not a row of its own")
     boot.check_running()
 
 
@@ -157,18 +149,17 @@ def test_panic_shows_the_panic_screen_and_halts(qemu, cmdline, message):
     boot.wait_for_line(r"the kernel has stopped", regex=True)
     serial = boot.serial_lines()
     first = f"KERNEL PANIC: {message}"
-    if first not in serial:
-        boot.fail(f"no {first!r} line on serial")
+    check(boot, first in serial, f"no {first!r} line on serial")
     at = serial[serial.index(first) + 1]
-    if not re.fullmatch(r"  at src/\S+\.rs:\d+:\d+", at):
-        boot.fail(f"the line after the panic message is {at!r}, not `  at file:line:column`")
+    check(boot, re.fullmatch(r"  at src/\S+\.rs:\d+:\d+", at),
+          f"the line after the panic message is {at!r}, not `  at file:line:column`")
     screen = boot.screen()
     position = screen.find(first)
-    if position is None or position[1] != 0:
-        boot.fail(f"the panic message is not at the start of a row:\n{screen}")
+    check(boot, position is not None and position[1] == 0,
+          "the panic message is not at the start of a row")
     row = position[0]
-    if screen.lines()[row + 1] != at:
-        boot.fail(f"the row after the message is not {at!r}:\n{screen}")
+    check(boot, screen.lines()[row + 1] == at,
+          f"the row after the message is not {at!r}")
     for r in (row, row + 1, row + 2):
         check_row_colour(boot, screen, r, PANIC, VGA_COLUMNS)
     # Halted, not reset: -no-reboot would have ended QEMU.

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness import KERNEL_ELF, VGA_COLUMNS, Boot, build_iso, cut_backtrace, stripped_kernel
+from harness import KERNEL_ELF, Boot, build_iso, check, stripped_kernel
+from screen_model import PANIC_COLOUR, cut_backtrace, screen_rows
 
-PANIC_COLOUR = 0x4F  # white on red
 STOPPED = "  the kernel has stopped; restart the machine"
 CRASH = "kestrel::debug::crash::"
 
@@ -98,12 +98,10 @@ def parse_frames(boot: Boot, lines: list[str]) -> list[Frame]:
         first = int(match.group(1))
         last = int(match.group(2) or first)
         expected = frames[-1].last + 1 if frames else 0
-        if first != expected or last < first:
-            boot.fail(f"frame numbers jump at {line!r}")
+        check(boot, first == expected and last >= first, f"frame numbers jump at {line!r}")
         frames.append(Frame(first, last, int(match.group(3), 16),
                             match.group(4).rsplit("+", 1)[0]))
-    if not frames:
-        boot.fail("the backtrace has no frames")
+    check(boot, frames, "the backtrace has no frames")
     return frames
 
 
@@ -111,27 +109,18 @@ def check_complete(boot: Boot, frames: list[Frame]):
     """The walk reached rust_main and ended at the outermost frame, the
     assembly that called it."""
     names = [f.name for f in frames]
-    if "rust_main" not in names or names[-1] != "long_mode_start":
-        boot.fail(f"the backtrace does not end rust_main ... long_mode_start: {names}")
+    check(boot, "rust_main" in names and names[-1] == "long_mode_start",
+          f"the backtrace does not end rust_main ... long_mode_start: {names}")
 
 
 def report_lines(boot: Boot) -> list[str]:
     """The serial lines from `KERNEL PANIC:` to the closing line."""
     lines = boot.serial_lines()
     starts = [i for i, line in enumerate(lines) if line.startswith("KERNEL PANIC: ")]
-    if len(starts) != 1 or STOPPED not in lines[starts[0]:]:
-        boot.fail("not exactly one complete KERNEL PANIC report on serial")
+    check(boot, len(starts) == 1 and STOPPED in lines[starts[0]:],
+          "not exactly one complete KERNEL PANIC report on serial")
     start = starts[0]
     return lines[start:lines.index(STOPPED, start) + 1]
-
-
-def screen_rows(lines: list[str]) -> list[str]:
-    """The screen rows `lines` fill: long lines wrap at 80 columns, the
-    backtrace's are cut to one row."""
-    rows = []
-    for line in cut_backtrace(lines, VGA_COLUMNS):
-        rows += [line[i:i + VGA_COLUMNS].rstrip() for i in range(0, max(len(line), 1), VGA_COLUMNS)]
-    return rows
 
 
 def check_on_screen(boot: Boot, lines: list[str], colour: int | None = PANIC_COLOUR,
@@ -140,15 +129,17 @@ def check_on_screen(boot: Boot, lines: list[str], colour: int | None = PANIC_COL
     across the whole row, if given). Each line reaches serial before the
     screen, so the screen is read again until it shows them all (or the
     timeout, which only stops a screen that never gets there)."""
-    rows = screen_rows(lines)
+    # The report's rows as the panic screen shows them: the backtrace's
+    # cut to one row each (their colour is checked apart, from `colour`).
+    rows = [text for text, _ in screen_rows(cut_backtrace(lines))]
     deadline = time.monotonic() + timeout
     while True:
         screen = boot.screen()
         problem = screen_problem(screen, rows, colour)
         if problem is None:
             return
-        if time.monotonic() > deadline:
-            boot.fail(f"{problem}:\n" + "\n".join(rows) + f"\n{screen}")
+        check(boot, time.monotonic() <= deadline,
+              f"{problem}:\n" + "\n".join(rows))
         time.sleep(0.1)
 
 
@@ -204,30 +195,28 @@ def test_crash_kind_reports_the_fault_and_halts(qemu, kind):
     boot.wait_for_line("ready")
     boot.wait_for_line(f"crash={kind}: ", regex=True)
     end = boot.wait_for_line(REPORT_END, regex=True)
-    if "no fault" in end.string:
-        boot.fail(f"the CPU raised no fault: {end.string!r}")
+    check(boot, "no fault" not in end.string, f"the CPU raised no fault: {end.string!r}")
     report = report_lines(boot)
 
     headline = "KERNEL PANIC: CPU exception: " + case.headline
-    if not re.fullmatch(headline, report[0]):
-        boot.fail(f"first line {report[0]!r} does not match {headline!r}")
+    check(boot, re.fullmatch(headline, report[0]),
+          f"first line {report[0]!r} does not match {headline!r}")
     for i, pattern in enumerate(case.details, 1):
-        if not re.fullmatch("  " + pattern, report[i]):
-            boot.fail(f"line {report[i]!r} does not match {pattern!r}")
+        check(boot, re.fullmatch("  " + pattern, report[i]),
+              f"line {report[i]!r} does not match {pattern!r}")
     at = RIP_LINE.match(report[len(case.details) + 1])
-    if not at:
-        boot.fail(f"no `at rip ...` line after the details: {report}")
-    if report[len(case.details) + 2] != "  backtrace:":
-        boot.fail(f"no `  backtrace:` header (with names): {report}")
+    check(boot, at, f"no `at rip ...` line after the details: {report}")
+    check(boot, report[len(case.details) + 2] == "  backtrace:",
+          f"no `  backtrace:` header (with names): {report}")
     frames = parse_frames(boot, report[len(case.details) + 3:])
-    if frames[0].address != int(at.group(1), 16):
-        boot.fail(f"frame 0 {frames[0]} is not the faulting rip {at.group(1)}")
+    check(boot, frames[0].address == int(at.group(1), 16),
+          f"frame 0 {frames[0]} is not the faulting rip {at.group(1)}")
     names = [f.name for f in frames]
-    if names[:len(case.frames)] != case.frames:
-        boot.fail(f"the backtrace starts {names}, expected {case.frames}")
+    check(boot, names[:len(case.frames)] == case.frames,
+          f"the backtrace starts {names}, expected {case.frames}")
     check_complete(boot, frames)
-    if report[-2].startswith("    (walk ended"):
-        boot.fail(f"the walk stopped early: {report[-2]!r}")
+    check(boot, not report[-2].startswith("    (walk ended"),
+          f"the walk stopped early: {report[-2]!r}")
 
     check_on_screen(boot, report)
     boot.check_running()
@@ -238,8 +227,8 @@ def test_stack_overflow_folds_the_recursion_into_one_line(qemu):
     boot = boot_crash(qemu, "stack-overflow")
     boot.wait_for_line(REPORT_END, regex=True)
     frames = parse_frames(boot, report_lines(boot)[4:])
-    if len(frames) > 6 or frames[1].last - frames[1].first < 100:
-        boot.fail(f"the recursion is not one line of many frames: {frames}")
+    check(boot, len(frames) <= 6 and frames[1].last - frames[1].first >= 100,
+          f"the recursion is not one line of many frames: {frames}")
     boot.check_running()
 
 
@@ -253,16 +242,15 @@ def test_breakpoint_is_reported_and_the_kernel_carries_on(qemu):
     lines = boot.serial_lines()
     start = next((i for i, line in enumerate(lines)
                   if line.startswith("breakpoint (#BP) at rip ")), None)
-    if start is None:
-        boot.fail("no `breakpoint (#BP) at rip ...` line")
-    if lines[start + 1] != "  backtrace:":
-        boot.fail(f"no backtrace after the breakpoint line: {lines[start + 1]!r}")
+    check(boot, start is not None, "no `breakpoint (#BP) at rip ...` line")
+    check(boot, lines[start + 1] == "  backtrace:",
+          f"no backtrace after the breakpoint line: {lines[start + 1]!r}")
     frames = parse_frames(boot, lines[start + 2:])
-    if frames[0].name != CRASH + "breakpoint":
-        boot.fail(f"frame 0 is {frames[0]}, not the function with the int3")
+    check(boot, frames[0].name == CRASH + "breakpoint",
+          f"frame 0 is {frames[0]}, not the function with the int3")
     check_complete(boot, frames)
-    if any(line.startswith("KERNEL PANIC") for line in lines):
-        boot.fail("a breakpoint must not stop the kernel")
+    check(boot, not any(line.startswith("KERNEL PANIC") for line in lines),
+          "a breakpoint must not stop the kernel")
     report = lines[start:start + 2 + len(frames) + 1]
     check_on_screen(boot, report, colour=None)
     boot.check_running()
@@ -275,12 +263,11 @@ def test_panic_prints_a_backtrace(qemu):
     boot = qemu("faults-panic", iso)
     boot.wait_for_line(REPORT_END, regex=True)
     report = report_lines(boot)
-    if report[2] != "  backtrace:":
-        boot.fail(f"no backtrace header after the location: {report}")
+    check(boot, report[2] == "  backtrace:", f"no backtrace header after the location: {report}")
     frames = parse_frames(boot, report[3:])
     names = [f.name for f in frames]
-    if "kestrel::panic::screen::deliberate" not in names:
-        boot.fail(f"the backtrace misses the panicking function: {names}")
+    check(boot, "kestrel::panic::screen::deliberate" in names,
+          f"the backtrace misses the panicking function: {names}")
     check_complete(boot, frames)
     check_on_screen(boot, report)
     boot.check_running()
@@ -295,11 +282,11 @@ def test_unknown_crash_kind_is_a_warning(qemu):
     expected = ("[WARN] ignoring `crash=oops`: expected crash=breakpoint|divide|"
                 "invalid-opcode|page-fault|gp|stack-overflow|write-code|"
                 "write-rodata|exec-data|oom")
-    if expected not in boot.serial_lines():
-        boot.fail(f"no line {expected!r}")
+    check(boot, expected in boot.serial_lines(), f"no line {expected!r}")
     boot.check_running()
-    if any(line.startswith(("KERNEL PANIC", "crash=")) for line in boot.serial_lines()):
-        boot.fail("an unknown kind must not crash")
+    check(boot, not any(line.startswith(("KERNEL PANIC", "crash="))
+                        for line in boot.serial_lines()),
+          "an unknown kind must not crash")
 
 
 def test_stripped_kernel_shows_addresses_and_says_why(qemu, tmp_path):
@@ -311,16 +298,16 @@ def test_stripped_kernel_shows_addresses_and_says_why(qemu, tmp_path):
     boot.wait_for_line(REPORT_END, regex=True)
     report = report_lines(boot)
     header = "  backtrace (addresses only: the kernel has no symbol table (stripped)):"
-    if header not in report:
-        boot.fail(f"no line {header!r}")
+    check(boot, header in report, f"no line {header!r}")
     frames = parse_frames(boot, report[report.index(header) + 1:])
-    if any(f.name != "?" for f in frames) or report[-2].startswith("    (walk ended"):
-        boot.fail(f"expected unnamed frames and a complete walk: {report}")
+    check(boot, all(f.name == "?" for f in frames)
+          and not report[-2].startswith("    (walk ended"),
+          f"expected unnamed frames and a complete walk: {report}")
     # The same addresses as with names: frame 0 in crash::page_fault,
     # the last in long_mode_start (from the unstripped kernel's symbols).
-    if not (symbol_covers(CRASH + "page_fault", frames[0].address)
-            and symbol_covers("long_mode_start", frames[-1].address - 1)):
-        boot.fail(f"frames {frames} are not page_fault ... long_mode_start")
+    check(boot, symbol_covers(CRASH + "page_fault", frames[0].address)
+          and symbol_covers("long_mode_start", frames[-1].address - 1),
+          f"frames {frames} are not page_fault ... long_mode_start")
     check_on_screen(boot, report)
     boot.check_running()
 
@@ -334,8 +321,7 @@ def test_uefi_backtrace_has_names(qemu):
     boot.wait_for_line(REPORT_END, regex=True)
     report = report_lines(boot)
     frames = parse_frames(boot, report[report.index("  backtrace:") + 1:])
-    if frames[0].name != CRASH + "page_fault":
-        boot.fail(f"frame 0 is {frames[0]}")
+    check(boot, frames[0].name == CRASH + "page_fault", f"frame 0 is {frames[0]}")
     check_complete(boot, frames)
     boot.check_running()
 
@@ -352,19 +338,16 @@ def test_oom_prints_the_size_and_what_is_left(qemu):
     pattern = (r"KERNEL PANIC: out of memory: cannot allocate (\d+) bytes \(align \d+\); "
                r"heap (\d+) KiB mapped of its (\d+) KiB limit, .*; (\d+) free frames")
     match = re.fullmatch(pattern, report[0])
-    if not match:
-        boot.fail(f"first line {report[0]!r} does not match {pattern!r}")
+    check(boot, match, f"first line {report[0]!r} does not match {pattern!r}")
     size, mapped, limit = (int(match.group(i)) for i in (1, 2, 3))
-    if size < 1 << 20 or mapped > limit:
-        boot.fail(f"implausible figures: {report[0]!r}")
+    check(boot, size >= 1 << 20 and mapped <= limit, f"implausible figures: {report[0]!r}")
     heap = re.search(r"^heap: talc at 0x[0-9a-f]+, \d+ KiB mapped, limit (\d+) KiB$",
                      boot.serial(), re.M)
-    if not heap or int(heap.group(1)) != limit:
-        boot.fail(f"the limit in the report differs from the heap: line{boot.evidence()}")
-    if report[2] != "  backtrace:":
-        boot.fail(f"no backtrace header after the location: {report}")
+    check(boot, heap and int(heap.group(1)) == limit,
+          f"the report's heap limit, {limit} KiB, is not the `heap:` line's: "
+          f"{heap and heap.group(0)!r}")
+    check(boot, report[2] == "  backtrace:", f"no backtrace header after the location: {report}")
     names = [f.name for f in parse_frames(boot, report[3:])]
-    if CRASH + "oom" not in names:
-        boot.fail(f"the backtrace misses the allocating function: {names}")
+    check(boot, CRASH + "oom" in names, f"the backtrace misses the allocating function: {names}")
     check_on_screen(boot, report)
     boot.check_running()

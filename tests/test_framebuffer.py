@@ -47,12 +47,11 @@ def test_uefi_boot_draws_the_banner_and_ready_on_the_framebuffer(qemu):
     boot.wait_for_line("ready")
     wait_for_prompt(boot)
     lines = boot.kernel_lines()
-    if "ready" not in lines:
-        boot.fail("banner not followed by `ready` on serial")
-    if not any(l.startswith("framebuffer: rgb ") for l in lines):
-        boot.fail("the boot report has no `framebuffer: rgb ...` line")
+    check(boot, "ready" in lines, "banner not followed by `ready` on serial")
+    check(boot, any(l.startswith("framebuffer: rgb ") for l in lines),
+          "the boot report has no `framebuffer: rgb ...` line")
     mode = check_shows_serial(boot)
-    check(mode.bpp in (24, 32), f"unexpected depth {mode.bpp}")
+    check(boot, mode.bpp in (24, 32), f"unexpected depth {mode.bpp}")
     boot.check_running()
 
 
@@ -64,7 +63,7 @@ def test_uefi_boot_that_scrolls_shows_exactly_the_last_rows(qemu):
     boot.wait_for_line("ready")
     wait_for_prompt(boot)
     mode = Mode.from_serial(boot.kernel_lines())
-    check(len(boot.kernel_lines()) > mode.rows, "nothing scrolled")
+    check(boot, len(boot.kernel_lines()) > mode.rows, "nothing scrolled")
     check_shows_serial(boot)
 
 
@@ -84,7 +83,7 @@ def test_a_boot_error_under_uefi_reaches_the_framebuffer(qemu, tmp_path):
     boot.wait_for_line(r"^boot error: too many boot modules", regex=True)
     check_shows_serial(boot)
     boot.check_running()
-    check("ready" not in boot.kernel_lines(), "the kernel went on after the boot error")
+    check(boot, "ready" not in boot.kernel_lines(), "the kernel went on after the boot error")
 
 
 def test_bios_with_a_forced_framebuffer_uses_the_framebuffer_console(qemu):
@@ -95,7 +94,7 @@ def test_bios_with_a_forced_framebuffer_uses_the_framebuffer_console(qemu):
     boot.wait_for_line("ready")
     wait_for_prompt(boot)
     mode = check_shows_serial(boot)
-    check((mode.width, mode.height, mode.bpp) == (1024, 768, 32),
+    check(boot, (mode.width, mode.height, mode.bpp) == (1024, 768, 32),
           f"GRUB set {mode.width}x{mode.height}x{mode.bpp}, not the forced 1024x768x32")
 
 
@@ -110,8 +109,8 @@ def test_panic_screen_on_the_framebuffer(qemu, cmdline, message):
     name = "fb-" + cmdline.replace("=", "-")
     boot = qemu(name, forced_framebuffer_iso(name, cmdline))
     boot.wait_for_line(r"the kernel has stopped", regex=True)
-    if f"KERNEL PANIC: {message}" not in boot.kernel_lines():
-        boot.fail(f"no `KERNEL PANIC: {message}` line")
+    check(boot, f"KERNEL PANIC: {message}" in boot.kernel_lines(),
+          f"no `KERNEL PANIC: {message}` line")
     check_shows_serial(boot, bands_from="KERNEL PANIC: ")
     boot.check_running(settle=1.0)
 
@@ -128,10 +127,10 @@ def test_in_kernel_console_tests_pass_on_a_framebuffer(qemu, firmware):
         boot = qemu("fb-selftest-bios", forced_framebuffer_iso("fb-selftest", "selftest"))
     passed, failed, skipped = run_selftest(boot)
     console_tests = [l for l in boot.kernel_lines() if re.match(r"test console::", l)]
-    check(len(console_tests) >= 5 and all(l.endswith("... ok") for l in console_tests),
-          f"console self-tests: {console_tests}{boot.evidence()}")
-    check(failed == 0, f"{failed} in-kernel tests failed{boot.evidence()}")
-    check(skipped == 0, f"{skipped} in-kernel tests skipped: this machine has a screen "
-                        f"and a serial port{boot.evidence()}")
-    check(any(l.startswith("console: framebuffer ") for l in boot.kernel_lines()),
-          f"the self-test ran on another screen{boot.evidence()}")
+    check(boot, len(console_tests) >= 5 and all(l.endswith("... ok") for l in console_tests),
+          f"console self-tests: {console_tests}")
+    check(boot, failed == 0, f"{failed} in-kernel tests failed")
+    check(boot, skipped == 0, f"{skipped} in-kernel tests skipped: this machine has a screen "
+                        "and a serial port")
+    check(boot, any(l.startswith("console: framebuffer ") for l in boot.kernel_lines()),
+          "the self-test ran on another screen")

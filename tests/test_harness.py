@@ -39,19 +39,19 @@ def test_a_test_that_leaves_a_process_running_fails_and_the_process_is_killed(tm
         cwd=HERE, env={**os.environ, "LEAK_PID_DIR": str(pids)},
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     output = result.stdout + result.stderr
-    check(result.returncode == 1, f"the leaky run exited with {result.returncode}, "
+    check(None, result.returncode == 1, f"the leaky run exited with {result.returncode}, "
                                   f"expected 1 (tests failed):\n{output}")
     for name, test in (("script", "test_leaks_through_script"),
                        ("daemon", "test_leaks_a_daemon")):
         pid_file = pids / name
-        check(pid_file.exists(), f"{test} did not record what it leaked:\n{output}")
+        check(None, pid_file.exists(), f"{test} did not record what it leaked:\n{output}")
         pid = int(pid_file.read_text())
         report = teardown_error(output, test)
-        check(report is not None, f"{test} was not failed for its leak:\n{output}")
-        check("the test left" in report and f"pid {pid}: sleep 600" in report,
+        check(None, report is not None, f"{test} was not failed for its leak:\n{output}")
+        check(None, "the test left" in report and f"pid {pid}: sleep 600" in report,
               f"the failure of {test} does not name the leaked `sleep` (pid {pid}):\n{output}")
-        check(not alive(pid), f"the leaked `sleep` (pid {pid}) still runs")
-    check(re.search(r"^PASSED \S*leaky\.py::test_cleans_up$", output, re.M)
+        check(None, not alive(pid), f"the leaked `sleep` (pid {pid}) still runs")
+    check(None, re.search(r"^PASSED \S*leaky\.py::test_cleans_up$", output, re.M)
           and teardown_error(output, "test_cleans_up") is None,
           f"the test that cleans up did not pass, or was reported as leaking:\n{output}")
 

@@ -11,8 +11,8 @@ menu on a QEMU that does not say which entry to boot."""
 import re
 
 from framebuffer import check_shows_serial
-from harness import (BANNER, VGA_ROWS, VGA_TEXT_BUFFER, VGA_TEXT_MEMORY, Boot,
-                     build_iso, check, screen_rows)
+from harness import BANNER, VGA_TEXT_BUFFER, VGA_TEXT_MEMORY, Boot, build_iso, check
+from screen_model import VGA_ROWS, rows_diff, screen_rows
 from terminal import PROMPT, wait_for_prompt
 from test_boot import SELFTEST_SUMMARY, run_selftest
 
@@ -106,8 +106,7 @@ def boot_to_prompt(qemu, tmp_path, name: str, words: list[bytes], module: list[b
 def check_debug_boot_ends_clean(boot: Boot, lines: list[str]):
     """`loglevel=debug` took effect; one `ready` and no `boot error:`;
     serial clean; the VGA screen shows serial; the kernel still runs."""
-    if not any(l.startswith("[DEBUG] ") for l in lines):
-        boot.fail("loglevel=debug took no effect")
+    check(boot, any(l.startswith("[DEBUG] ") for l in lines), "loglevel=debug took no effect")
     check_one_ready_and_no_boot_error(boot, lines)
     check_clean_serial(boot)
     check_vga_shows_serial(boot)
@@ -119,11 +118,10 @@ def check_clean_serial(boot: Boot):
     \\r\\n: no control byte, no lone carriage return, nothing above 0x7e."""
     raw = boot.serial_log.read_bytes()
     start = raw.find(BANNER.encode())
-    check(start >= 0, f"no banner on serial{boot.evidence()}")
+    check(boot, start >= 0, "no banner on serial")
     body = raw[start:].replace(b"\r\n", b"")
     bad = sorted({b for b in body if not 0x20 <= b <= 0x7E})
-    if bad:
-        boot.fail(f"the kernel sent bytes {[hex(b) for b in bad]} to serial")
+    check(boot, not bad, f"the kernel sent bytes {[hex(b) for b in bad]} to serial")
 
 
 def check_vga_shows_serial(boot: Boot):
@@ -132,19 +130,17 @@ def check_vga_shows_serial(boot: Boot):
     rows = [text for text, _ in screen_rows(boot.kernel_lines())]
     expected = (rows[-VGA_ROWS:] + [""] * VGA_ROWS)[:VGA_ROWS]
     screen = boot.screen()
-    if screen.lines() != expected:
-        diff = "\n".join(f"  row {i}: screen {s!r} != serial {e!r}"
-                         for i, (s, e) in enumerate(zip(screen.lines(), expected)) if s != e)
-        boot.fail(f"the screen does not show what serial got:\n{diff}\n{screen}")
+    check(boot, screen.lines() == expected,
+          f"the screen does not show what serial got:\n{rows_diff(screen.lines(), expected)}")
 
 
 def check_one_ready_and_no_boot_error(boot: Boot, lines: list[str]):
     """`ready` once, followed only by the shell's prompt (these tests expect
     it: they wait for it, so that the screen is read once still)."""
-    if lines.count("ready") != 1 or [l for l in lines if l][-2:] != ["ready", PROMPT]:
-        boot.fail("`ready` is not exactly one line, followed only by the prompt")
-    if any(l.startswith("boot error") for l in lines):
-        boot.fail("a `boot error` line appeared")
+    check(boot, lines.count("ready") == 1 and [l for l in lines if l][-2:] == ["ready", PROMPT],
+          "`ready` is not exactly one line, followed only by the prompt")
+    check(boot, not any(l.startswith("boot error") for l in lines),
+          "a `boot error` line appeared")
 
 
 def test_control_bytes_in_the_command_line_and_a_module_forge_no_line(qemu, tmp_path):
@@ -156,16 +152,16 @@ def test_control_bytes_in_the_command_line_and_a_module_forge_no_line(qemu, tmp_
     words = [b"loglevel=debug"] + HOSTILE_WORDS
     boot, lines = boot_to_prompt(qemu, tmp_path, "hostile-bytes", words, HOSTILE_WORDS)
     cmdline = grub_passes(words)
-    if f"cmdline: {escape(cmdline)}" not in lines:
-        boot.fail(f"no line `cmdline: {escape(cmdline)}`")
+    check(boot, f"cmdline: {escape(cmdline)}" in lines, f"no line `cmdline: {escape(cmdline)}`")
     module = [l for l in lines if l.startswith("module: ")]
-    if len(module) != 1 or not module[0].endswith("] " + escape(grub_passes(HOSTILE_WORDS))):
-        boot.fail(f"the module line is not the escaped string: {module}")
+    check(boot, len(module) == 1
+          and module[0].endswith("] " + escape(grub_passes(HOSTILE_WORDS))),
+          f"the module line is not the escaped string: {module}")
     warnings = [l for l in lines if l.startswith("[WARN]")]
     expected = [warning_for(w) for w in kernel_words(cmdline)[1:]]
-    if warnings != expected:
-        boot.fail("warnings differ:\n  got      " + "\n           ".join(warnings)
-                  + "\n  expected " + "\n           ".join(expected))
+    check(boot, warnings == expected,
+          "warnings differ:\n  got      " + "\n           ".join(warnings)
+          + "\n  expected " + "\n           ".join(expected))
     check_debug_boot_ends_clean(boot, lines)
 
 
@@ -177,11 +173,11 @@ def test_one_word_that_is_not_utf8_loses_nothing_else(qemu):
     words = [b"loglevel=debug", b"selftest", b"qemu-exit", b"\xff\xfe", b"panic=test"]
     boot = qemu("hostile-utf8", build_iso("hostile-utf8", cfg=hostile_cfg(words)))
     passed, failed, skipped = run_selftest(boot)
-    check(failed == 0 and skipped == 0,
-          f"self-test: {passed} passed, {failed} failed, {skipped} skipped{boot.evidence()}")
+    check(boot, failed == 0 and skipped == 0,
+          f"self-test: {passed} passed, {failed} failed, {skipped} skipped")
     status = boot.wait_exit()
-    if status != 33:
-        boot.fail(f"QEMU exited with {status}, expected 33: qemu-exit took no effect")
+    check(boot, status == 33,
+          f"QEMU exited with {status}, expected 33: qemu-exit took no effect")
     lines = boot.kernel_lines()
     # The command line's warnings come before the report (the self-test
     # logs warnings of its own after it).
@@ -189,14 +185,11 @@ def test_one_word_that_is_not_utf8_loses_nothing_else(qemu):
     warnings = [l for l in lines[:report] if l.startswith("[WARN]")]
     expected = ["[WARN] ignoring kernel option `\\xff\\xfe`: not UTF-8",
                 "[WARN] ignoring `panic=test`: `selftest` stops the kernel before it would act"]
-    if warnings != expected:
-        boot.fail(f"warnings {warnings}, expected {expected}")
-    if "cmdline: loglevel=debug selftest qemu-exit \\xff\\xfe panic=test" not in lines:
-        boot.fail("the cmdline line is not the escaped command line")
-    if not any(l.startswith("[DEBUG] ") for l in lines):
-        boot.fail("loglevel=debug took no effect")
-    if "ready" in lines:
-        boot.fail("`ready` after a self-test")
+    check(boot, warnings == expected, f"warnings {warnings}, expected {expected}")
+    check(boot, "cmdline: loglevel=debug selftest qemu-exit \\xff\\xfe panic=test" in lines,
+          "the cmdline line is not the escaped command line")
+    check(boot, any(l.startswith("[DEBUG] ") for l in lines), "loglevel=debug took no effect")
+    check(boot, "ready" not in lines, "`ready` after a self-test")
 
 
 def test_options_that_cannot_act_each_say_so(qemu):
@@ -212,8 +205,8 @@ def test_options_that_cannot_act_each_say_so(qemu):
         "[WARN] ignoring `loglevel=trace`: `loglevel=warn` later on the command line overrides it",
         "[WARN] ignoring `qemu-exit`: it acts only after `selftest`, which is not on the command line",
     ]
-    if warnings != expected:
-        boot.fail(f"log lines {warnings}, expected {expected} (and no INFO or more detailed)")
+    check(boot, warnings == expected,
+          f"log lines {warnings}, expected {expected} (and no INFO or more detailed)")
     check_one_ready_and_no_boot_error(boot, lines)
     check_vga_shows_serial(boot)
     boot.check_running()
@@ -242,17 +235,18 @@ def test_a_20000_character_command_line(qemu, tmp_path):
     end of the same text."""
     words = long_command_line()
     cmdline = grub_passes(words)
-    check(len(cmdline) == 20_000, f"{len(cmdline)} characters")
+    check(None, len(cmdline) == 20_000, f"{len(cmdline)} characters")
     boot, lines = boot_to_prompt(qemu, tmp_path, "hostile-long", words, words)
-    if f"cmdline: {escape(cmdline)}" not in lines:
-        got = [l[:120] + "..." for l in lines if l.startswith("cmdline: ")]
-        boot.fail(f"the cmdline line is not the whole escaped line: {got}")
-    if not any(l.startswith("module: ") and l.endswith("] " + escape(cmdline)) for l in lines):
-        boot.fail("the module line is not the whole escaped string")
+    got = [l[:120] + "..." for l in lines if l.startswith("cmdline: ")]
+    check(boot, f"cmdline: {escape(cmdline)}" in lines,
+          f"the cmdline line is not the whole escaped line: {got}")
+    check(boot, any(l.startswith("module: ") and l.endswith("] " + escape(cmdline))
+                    for l in lines),
+          "the module line is not the whole escaped string")
     warnings = [l for l in lines if l.startswith("[WARN]")]
-    if warnings != [warning_for(w) for w in words[:-1]]:  # 200 of them
-        boot.fail(f"expected one warning per unknown word ({len(words) - 1}), "
-                  f"got {len(warnings)}")
+    check(boot, warnings == [warning_for(w) for w in words[:-1]],
+          f"expected one warning per unknown word ({len(words) - 1}), "
+          f"got {len(warnings)}")
     check_debug_boot_ends_clean(boot, lines)
 
 
@@ -262,8 +256,7 @@ def test_hostile_bytes_under_uefi_on_the_framebuffer(qemu, tmp_path):
     words = [b"loglevel=debug"] + HOSTILE_WORDS
     boot, lines = boot_to_prompt(qemu, tmp_path, "hostile-uefi", words, HOSTILE_WORDS,
                                  iso="hostile-bytes", uefi=True)
-    if f"cmdline: {escape(grub_passes(words))}" not in lines:
-        boot.fail("no escaped cmdline line")
+    check(boot, f"cmdline: {escape(grub_passes(words))}" in lines, "no escaped cmdline line")
     check_one_ready_and_no_boot_error(boot, lines)
     check_clean_serial(boot)
     check_shows_serial(boot)
@@ -275,11 +268,10 @@ def test_selftest_without_a_serial_port_skips_only_the_serial_test(qemu):
     with its reason, and nothing fails (read from the screen)."""
     boot = qemu("selftest-no-serial", entry=1, serial=False)
     match, screen = boot.wait_for_screen(SELFTEST_SUMMARY)
-    if match.group(2) != "0" or match.group(3) != "1":
-        boot.fail(f"summary {match.group(0)!r}: expected 0 failed, 1 skipped:\n{screen}")
+    check(boot, match.group(2) == "0" and match.group(3) == "1",
+          f"summary {match.group(0)!r}: expected 0 failed, 1 skipped")
     skip = "test console::ktests::serial_port_present_and_writes ... skipped (no serial port at COM1)"
-    if skip not in text_memory(boot):
-        boot.fail(f"no {skip!r} in the VGA text memory:\n{screen}")
+    check(boot, skip in text_memory(boot), f"no {skip!r} in the VGA text memory")
     boot.check_running()
 
 
@@ -302,9 +294,9 @@ def test_grub_prints_no_error_without_the_entry_sku(qemu):
     boot.wait_for_line("ready")
     serial = boot.serial()
     grub = serial[:serial.index(BANNER)]
-    if "Welcome to GRUB!" not in grub:
-        boot.fail("GRUB's screen did not reach serial: nothing to check")
-    if "error" in grub:
-        boot.fail("GRUB printed an error before the menu")
-    if "cmdline: " not in boot.kernel_lines() or "selftest" in serial[serial.index(BANNER):]:
-        boot.fail("GRUB did not boot entry 0 (the kernel, empty command line)")
+    check(boot, "Welcome to GRUB!" in grub,
+          "GRUB's screen did not reach serial: nothing to check")
+    check(boot, "error" not in grub, "GRUB printed an error before the menu")
+    check(boot, "cmdline: " in boot.kernel_lines()
+          and "selftest" not in serial[serial.index(BANNER):],
+          "GRUB did not boot entry 0 (the kernel, empty command line)")

@@ -25,8 +25,9 @@ import pytest
 
 import debian_linux
 from framebuffer import check_shows_serial
-from harness import (BANNER, BUILD, CRATE_NAME, KERNEL, ROOT, UEFI_TIMEOUT, TestFailure,
-                     build_iso, check, grub_entry_chooser)
+from harness import (BANNER, BUILD, CRATE_NAME, KERNEL, ROOT, UEFI_TIMEOUT, build_iso, check,
+                     grub_entry_chooser)
+from terminal import wait_for_prompt
 
 KERNEL_PATH = f"boot/{CRATE_NAME}.bin"
 SCRIPT_PATH = f"etc/grub.d/45_{CRATE_NAME}"
@@ -67,7 +68,7 @@ def make(target: str, destdir: Path | None = None, cmdline: str | None = None,
     args = [*prefix, "make", "--no-print-directory", "-s", "-C", str(ROOT), target]
     result = subprocess.run(args, env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
-    check(result.returncode == 0,
+    check(None, result.returncode == 0,
           f"`{' '.join(args)}` failed (status {result.returncode}):\n{output}")
     return output
 
@@ -113,7 +114,7 @@ def run_script(script: Path, destdir: Path | None) -> str:
     if destdir is not None:
         env["DESTDIR"] = str(destdir)
     result = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True)
-    check(result.returncode == 0,
+    check(None, result.returncode == 0,
           f"{script} exited with {result.returncode}: {result.stderr}")
     return result.stdout
 
@@ -124,7 +125,7 @@ def grub_script_check(text: str) -> None:
         cfg.write(text)
         cfg.flush()
         result = subprocess.run(["grub-script-check", cfg.name], capture_output=True, text=True)
-    check(result.returncode == 0,
+    check(None, result.returncode == 0,
           f"grub-script-check rejects the entry:\n{result.stdout}{result.stderr}\n{text}")
 
 
@@ -150,17 +151,17 @@ def test_install_into_destdir_stages_exactly_two_files(staging_root):
     before = snapshot(root)
     output = make("install", root)
     after = snapshot(root)
-    check(files(after) - files(before) == INSTALLED,
+    check(None, files(after) - files(before) == INSTALLED,
           f"new files {sorted(files(after) - files(before))}, expected {sorted(INSTALLED)}")
     for rel in before:
-        check(after[rel] == before[rel], f"install changed {rel}")
-    check((root / KERNEL_PATH).read_bytes() == KERNEL.read_bytes(),
+        check(None, after[rel] == before[rel], f"install changed {rel}")
+    check(None, (root / KERNEL_PATH).read_bytes() == KERNEL.read_bytes(),
           f"{KERNEL_PATH} differs from {KERNEL}")
-    check(after[SCRIPT_PATH][0] & 0o777 == 0o755,
+    check(None, after[SCRIPT_PATH][0] & 0o777 == 0o755,
           f"{SCRIPT_PATH} has mode {after[SCRIPT_PATH][0] & 0o777:o}, expected 755")
-    check(after[KERNEL_PATH][0] & 0o777 == 0o644,
+    check(None, after[KERNEL_PATH][0] & 0o777 == 0o644,
           f"{KERNEL_PATH} has mode {after[KERNEL_PATH][0] & 0o777:o}, expected 644")
-    check("update-grub" not in output and "grub-mkconfig" not in output,
+    check(None, "update-grub" not in output and "grub-mkconfig" not in output,
           f"a DESTDIR install must not regenerate anything:\n{output}")
 
 
@@ -184,7 +185,7 @@ def test_installed_script_prints_an_entry_grub_parses(staging_root):
         "boot",
         "}",
     ]
-    check(entry_lines(entry) == expected,
+    check(None, entry_lines(entry) == expected,
           f"the script printed:\n{entry}\nexpected:\n" + "\n".join(expected))
 
 
@@ -194,10 +195,10 @@ def test_hostile_cmdline_still_gives_a_valid_entry(tmp_path):
     entry = installed_entry(NASTY_CMDLINE, tmp_path)
     grub_script_check(entry)
     lines = [l for l in entry_lines(entry) if l.startswith("multiboot2 ")]
-    check(len(lines) == 1, f"expected one multiboot2 line:\n{entry}")
+    check(None, len(lines) == 1, f"expected one multiboot2 line:\n{entry}")
     expected = (f"multiboot2 /{KERNEL_PATH} 'a'\\''b' '\"dq\"' 'back\\slash' "
                 f"'x=$y' '{{z}}' ';w' '#c'")
-    check(lines[0] == expected, f"multiboot2 line is\n  {lines[0]}\nexpected\n  {expected}")
+    check(None, lines[0] == expected, f"multiboot2 line is\n  {lines[0]}\nexpected\n  {expected}")
 
 
 def test_grub_d_script_is_silent_without_the_kernel(staging_root):
@@ -206,7 +207,7 @@ def test_grub_d_script_is_silent_without_the_kernel(staging_root):
     make("install", root)
     (root / KERNEL_PATH).unlink()
     output = run_script(root / SCRIPT_PATH, root)
-    check(output == "", f"the script printed {output!r} without a kernel")
+    check(None, output == "", f"the script printed {output!r} without a kernel")
 
 
 def test_install_twice_then_uninstall_leaves_what_was_there(staging_root):
@@ -218,18 +219,18 @@ def test_install_twice_then_uninstall_leaves_what_was_there(staging_root):
     once = snapshot(root)
     make("install", root, cmdline="x=1")
     twice = snapshot(root)
-    check(once == twice, "a second install changed: "
+    check(None, once == twice, "a second install changed: "
           + ", ".join(sorted(k for k in once.keys() | twice.keys()
                              if once.get(k) != twice.get(k))))
     make("uninstall", root)
     after = snapshot(root)
-    check(files(after) == files(before),
+    check(None, files(after) == files(before),
           f"after uninstall the files are {sorted(files(after))}, "
           f"expected {sorted(files(before))}")
     for rel in files(before):
-        check(after[rel] == before[rel], f"uninstall changed {rel}")
+        check(None, after[rel] == before[rel], f"uninstall changed {rel}")
     make("uninstall", root)
-    check(snapshot(root) == after, "a second uninstall changed something")
+    check(None, snapshot(root) == after, "a second uninstall changed something")
 
 
 def test_uninstall_keeps_a_script_it_did_not_write(staging_root):
@@ -240,10 +241,10 @@ def test_uninstall_keeps_a_script_it_did_not_write(staging_root):
     result = subprocess.run(["bash", str(ROOT / "scripts/install.sh"), "uninstall"],
                             env={**plain_env(), "DESTDIR": str(root)},
                             capture_output=True, text=True)
-    check(result.returncode != 0, "uninstall accepted a script it did not write")
-    check("not written by this installer" in result.stderr,
+    check(None, result.returncode != 0, "uninstall accepted a script it did not write")
+    check(None, "not written by this installer" in result.stderr,
           f"no clear message: {result.stderr!r}")
-    check(script.read_text() == "#!/bin/sh\n# the user's own\n", "the script was changed")
+    check(None, script.read_text() == "#!/bin/sh\n# the user's own\n", "the script was changed")
 
 
 def test_dry_run_into_destdir_changes_nothing(staging_root):
@@ -251,16 +252,16 @@ def test_dry_run_into_destdir_changes_nothing(staging_root):
     root = staging_root
     before = snapshot(root)
     output = make("install", root, dry_run=True)
-    check(snapshot(root) == before, "DRY_RUN=1 install changed the staging root")
+    check(None, snapshot(root) == before, "DRY_RUN=1 install changed the staging root")
     for step in (f"would run: mkdir -p {root}/boot {root}/etc/grub.d",
                  f"would run: install -m 0644 {KERNEL.relative_to(ROOT)} {root}/{KERNEL_PATH}",
                  f"{root}/{SCRIPT_PATH}"):
-        check(step in output, f"DRY_RUN output lacks {step!r}:\n{output}")
+        check(None, step in output, f"DRY_RUN output lacks {step!r}:\n{output}")
     make("install", root)
     installed = snapshot(root)
     output = make("uninstall", root, dry_run=True)
-    check(snapshot(root) == installed, "DRY_RUN=1 uninstall changed the staging root")
-    check(f"would run: rm -f {root}/{SCRIPT_PATH}" in output,
+    check(None, snapshot(root) == installed, "DRY_RUN=1 uninstall changed the staging root")
+    check(None, f"would run: rm -f {root}/{SCRIPT_PATH}" in output,
           f"DRY_RUN uninstall does not show the removal:\n{output}")
 
 
@@ -280,13 +281,14 @@ def test_dry_run_against_the_real_root_changes_nothing():
     install_out = make("install", dry_run=True)
     uninstall_out = make("uninstall", dry_run=True)
     after = [snapshot(p) if p.exists() else None for p in real]
-    check(after == before, "DRY_RUN=1 changed /boot or /etc/grub.d")
-    check(f"would run: install -m 0644 {KERNEL.relative_to(ROOT)} /{KERNEL_PATH}" in install_out,
+    check(None, after == before, "DRY_RUN=1 changed /boot or /etc/grub.d")
+    check(None, f"would run: install -m 0644 {KERNEL.relative_to(ROOT)} /{KERNEL_PATH}"
+          in install_out,
           f"DRY_RUN install to / does not show the copy:\n{install_out}")
     regen = ("would run: update-grub" if Path("/boot/grub/grub.cfg").exists()
              and shutil.which("update-grub") else "grub-mkconfig -o /boot/grub/grub.cfg")
     for output in (install_out, uninstall_out):
-        check(regen in output, f"DRY_RUN to / does not show {regen!r}:\n{output}")
+        check(None, regen in output, f"DRY_RUN to / does not show {regen!r}:\n{output}")
 
 
 # --- the real root, in a private mount namespace ------------------------------------
@@ -310,19 +312,20 @@ class PrivateRoot:
 
     def check_usable(self):
         probe = subprocess.run([*self.prefix, "true"], capture_output=True, text=True)
-        check(probe.returncode == 0,
+        check(None, probe.returncode == 0,
               "this test needs root (or passwordless sudo) for a private mount "
               f"namespace (unshare, mount --bind): {probe.stderr.strip()}")
         probe = subprocess.run([*self.prefix, "grub-probe", "--target=device", "/boot"],
                                capture_output=True, text=True)
-        check(probe.returncode == 0,
+        check(None, probe.returncode == 0,
               "grub-mkconfig cannot work here: grub-probe finds no disk under "
               f"{BUILD} (a container's overlay file system?): {probe.stderr.strip()}")
 
     def run(self, *args: str) -> str:
         result = subprocess.run([*self.prefix, *args], env=plain_env(),
                                 capture_output=True, text=True)
-        check(result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        check(None, result.returncode == 0,
+              f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
 
     def grub_cfg(self) -> str:
@@ -353,7 +356,7 @@ def section(grub_cfg: str, script: str) -> re.Match:
     its BEGIN and END lines), group 1 the output."""
     match = re.search(rf"\n### BEGIN {re.escape(script)} ###\n(.*?)### END {re.escape(script)} ###\n",
                       grub_cfg, re.S)
-    check(match is not None, f"grub.cfg has no section for {script}:\n{grub_cfg}")
+    check(None, match is not None, f"grub.cfg has no section for {script}:\n{grub_cfg}")
     return match
 
 
@@ -363,15 +366,15 @@ def test_real_root_install_regenerates_grub_cfg_only_when_it_exists(private_root
     /boot/grub/grub.cfg they print the command to run and create nothing;
     with it, update-grub adds exactly this entry and then removes it, every
     other line of grub.cfg as before."""
-    if shutil.which("update-grub") is None and shutil.which("grub-mkconfig") is None:
-        raise TestFailure("neither update-grub nor grub-mkconfig is installed "
-                          "(package grub-common / grub2-common)")
+    check(None, shutil.which("update-grub") or shutil.which("grub-mkconfig"),
+          "neither update-grub nor grub-mkconfig is installed (package grub-common / "
+          "grub2-common)")
     root = private_root
     output = root.run("make", "--no-print-directory", "-s", "-C", str(ROOT), "install")
-    check("grub-mkconfig -o /boot/grub/grub.cfg" in output,
+    check(None, "grub-mkconfig -o /boot/grub/grub.cfg" in output,
           f"no instruction to regenerate grub.cfg:\n{output}")
-    check(not (root.boot / "grub").exists(), "install created /boot/grub without a grub.cfg")
-    check((root.boot / f"{CRATE_NAME}.bin").exists(), "the kernel was not installed")
+    check(None, not (root.boot / "grub").exists(), "install created /boot/grub without a grub.cfg")
+    check(None, (root.boot / f"{CRATE_NAME}.bin").exists(), "the kernel was not installed")
 
     # A machine with GRUB: its grub.cfg, generated without our script.
     root.run("make", "--no-print-directory", "-s", "-C", str(ROOT), "uninstall")
@@ -381,30 +384,31 @@ def test_real_root_install_regenerates_grub_cfg_only_when_it_exists(private_root
     without = root.grub_cfg()
 
     output = root.run("make", "--no-print-directory", "-s", "-C", str(ROOT), "install")
-    check(re.search(r"^\+ (update-grub|grub-mkconfig -o /boot/grub/grub\.cfg)$", output, re.M),
+    check(None, re.search(r"^\+ (update-grub|grub-mkconfig -o /boot/grub/grub\.cfg)$", output,
+                          re.M),
           f"install did not regenerate grub.cfg:\n{output}")
     with_entry = root.grub_cfg()
     entry = root.run("sh", f"/{SCRIPT_PATH}")
     grub_script_check(entry)
     ours = section(with_entry, f"/{SCRIPT_PATH}")
-    check(ours.group(1).strip() == entry.strip(),
+    check(None, ours.group(1).strip() == entry.strip(),
           f"grub.cfg holds\n{ours.group(1)}\nbut the script prints\n{entry}")
     search = [l for l in entry_lines(entry) if l.startswith("search ")]
-    check(len(search) == 1 and search[0].endswith(f"/{CRATE_NAME}.bin --set=root"),
+    check(None, len(search) == 1 and search[0].endswith(f"/{CRATE_NAME}.bin --set=root"),
           f"unexpected search line: {search}")
     grub_path = root.run("grub-mkrelpath", "/boot").strip().rstrip("/")
-    check(f"--file {grub_path}/{CRATE_NAME}.bin " in search[0],
+    check(None, f"--file {grub_path}/{CRATE_NAME}.bin " in search[0],
           f"the entry searches {search[0]!r}, GRUB sees /boot as {grub_path!r}")
     others = with_entry.replace(ours.group(0), "")
-    check(others == without, "install changed grub.cfg outside its own section:\n"
+    check(None, others == without, "install changed grub.cfg outside its own section:\n"
           + "".join(difflib.unified_diff(without.splitlines(True), others.splitlines(True))))
 
     root.run("make", "--no-print-directory", "-s", "-C", str(ROOT), "uninstall")
-    check(root.grub_cfg() == without, "after uninstall grub.cfg differs from before install")
-    check(sorted(p.name for p in root.boot.iterdir()) == ["grub"],
+    check(None, root.grub_cfg() == without, "after uninstall grub.cfg differs from before install")
+    check(None, sorted(p.name for p in root.boot.iterdir()) == ["grub"],
           f"uninstall left {sorted(p.name for p in root.boot.iterdir())} in /boot")
-    check(not (root.grub_d / f"45_{CRATE_NAME}").exists(), "uninstall left the script")
-    check(sorted(p.name for p in root.grub_d.iterdir())
+    check(None, not (root.grub_d / f"45_{CRATE_NAME}").exists(), "uninstall left the script")
+    check(None, sorted(p.name for p in root.grub_d.iterdir())
           == sorted(p.name for p in Path("/etc/grub.d").iterdir()),
           "uninstall changed /etc/grub.d beyond its own script")
 
@@ -460,16 +464,17 @@ def test_installed_entry_boots_from_the_beside_linux_image(qemu, beside_linux_is
     iso, _ = beside_linux_iso
     boot = qemu(f"installed-{firmware}", iso, entry=1, uefi=firmware == "uefi")
     boot.wait_for_line("ready")
+    # The shell's prompt follows `ready`: the screen is still once it is there.
+    wait_for_prompt(boot)
     lines = boot.serial_lines()
-    if BANNER not in [l.strip() for l in lines]:
-        boot.fail(f"no banner {BANNER!r} on serial")
+    check(boot, BANNER in [l.strip() for l in lines], f"no banner {BANNER!r} on serial")
     for word in BOOT_WORDS:
-        if not any(f"`{word}`" in l for l in lines):
-            boot.fail(f"the kernel did not receive the word {word!r} from the entry")
+        check(boot, any(f"`{word}`" in l for l in lines),
+              f"the kernel did not receive the word {word!r} from the entry")
     if firmware == "uefi":
         # The entry loads GRUB's video drivers: the kernel got a framebuffer
         # and drew the banner (and all it printed) on it.
         check_shows_serial(boot)
     else:
-        check("console: vga text 80x25" in lines, "under BIOS the entry must keep VGA text")
+        check(boot, "console: vga text 80x25" in lines, "under BIOS the entry must keep VGA text")
     boot.check_running()

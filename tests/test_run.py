@@ -51,8 +51,8 @@ def test_make_run_without_a_terminal_prints_serial_on_stdout(make_run):
     standard input reaches the shell."""
     run = make_run(MAKE_RUN, run_env())
     run.wait_until("`ready` on stdout", lambda: "\nready\n" in run.text())
-    check(f"\n{BANNER}\n" in run.text(), f"banner missing from stdout:\n{run.text()}")
-    check("Quit: Ctrl-C" in run.text(), "no hint on how to quit")
+    check(run, f"\n{BANNER}\n" in run.text(), "banner missing from stdout")
+    check(run, "Quit: Ctrl-C" in run.text(), "no hint on how to quit")
     run.wait_until("the prompt", lambda: run.text().endswith(PROMPT))
     type_keys(run, b"echo from a pipe\r")
     run.wait_until("the shell's answer", lambda: "\nfrom a pipe\n" in run.text())
@@ -73,7 +73,7 @@ def test_make_run_in_a_terminal_draws_the_screen_with_curses(make_run):
     # The screen is drawn with cursor movements between runs of text; the
     # banner is one run.
     run.wait_until("the banner drawn in the terminal", lambda: BANNER in run.text(), 10)
-    check("type quit" in run.text(), "no hint on how to quit curses mode")
+    check(run, "type quit" in run.text(), "no hint on how to quit curses mode")
     # Keys typed in the terminal reach the shell through the PS/2 keyboard,
     # Ctrl-C included; the shell answers on serial (and on the screen).
     run.wait_until("the prompt in build/serial.log",
@@ -84,7 +84,7 @@ def test_make_run_in_a_terminal_draws_the_screen_with_curses(make_run):
     type_keys(run, b"oops\x03")
     run.wait_until("Ctrl-C reaching the shell",
                    lambda: "oops^C" in SERIAL_LOG.read_text(), 10)
-    check(run.proc.poll() is None, "QEMU stopped")
+    check(run, run.proc.poll() is None, "QEMU stopped")
 
 
 @pytest.mark.slow
@@ -96,10 +96,10 @@ def test_make_run_uefi_in_a_terminal_shows_the_serial_console(make_run):
     run = make_run(command, run_env(TERM="xterm", UEFI="1"))
     run.wait_until("`ready` in the terminal", lambda: "\nready\n" in run.text(),
                    UEFI_TIMEOUT)
-    check(f"\n{BANNER}\n" in run.text(), f"banner missing from the terminal:\n{run.text()}")
-    check("serial console below instead" in run.text(),
-          f"no line saying the terminal shows serial:\n{run.text()}")
-    check("Graphic mode" not in run.text(), "curses was used")
+    check(run, f"\n{BANNER}\n" in run.text(), "banner missing from the terminal")
+    check(run, "serial console below instead" in run.text(),
+          "no line saying the terminal shows serial")
+    check(run, "Graphic mode" not in run.text(), "curses was used")
 
 
 def test_make_run_with_a_display_opens_a_qemu_window(make_run, xvfb_display):
@@ -115,18 +115,18 @@ def test_make_run_with_a_display_opens_a_qemu_window(make_run, xvfb_display):
                               capture_output=True, text=True).stdout
         return "QEMU" in tree
     run.wait_until("a QEMU window on the display", qemu_window, 20)
-    check("close the window" in run.text() and "Ctrl-A then x" in run.text(),
+    check(run, "close the window" in run.text() and "Ctrl-A then x" in run.text(),
           "no hint on how to quit")
     run.wait_until("the prompt", lambda: run.text().endswith(PROMPT))
     type_keys(run, b"echo typed here\r")
     run.wait_until("the shell's answer", lambda: "\ntyped here\n" in run.text())
     type_keys(run, b"abandon\x03")
     run.wait_until("Ctrl-C reaching the shell", lambda: "abandon^C" in run.text(), 10)
-    check(run.proc.poll() is None, "Ctrl-C ended `make run`")
+    check(run, run.proc.poll() is None, "Ctrl-C ended `make run`")
     type_keys(run, b"\x01x")
     deadline = time.monotonic() + 20
     while run.proc.poll() is None:
-        check(time.monotonic() < deadline, f"Ctrl-A x did not end QEMU:\n{run.text()}")
+        check(run, time.monotonic() < deadline, "Ctrl-A x did not end QEMU")
         time.sleep(0.1)
 
 
@@ -146,18 +146,18 @@ def test_make_debug_waits_for_gdb_and_stops_at_rust_main(make_run):
     # (e.g. a `make debug` in another checkout) rather than attach gdb there.
     deadline = time.monotonic() + BIOS_TIMEOUT
     while gdb_port_open():
-        check(time.monotonic() < deadline,
+        check(None, time.monotonic() < deadline,
               f"port {GDB_PORT} stays busy: something else listens there")
         time.sleep(0.5)
     run = make_run(["make", "-s", "--no-print-directory", "debug"], run_env())
     run.wait_until("the gdb instructions", lambda: "target remote :1234" in run.text())
     run.wait_until("QEMU's GDB port to open", gdb_port_open, 20)
-    check("\nready\n" not in run.text(), "the kernel ran before gdb attached")
+    check(run, "\nready\n" not in run.text(), "the kernel ran before gdb attached")
     gdb = subprocess.run(
         ["gdb", "-q", "-batch", str(BUILD / "kernel.elf"),
          "-ex", "target remote :1234", "-ex", "hbreak rust_main", "-ex", "continue",
          "-ex", "info symbol $pc"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=BIOS_TIMEOUT)
     out = gdb.stdout + gdb.stderr
-    check("Breakpoint 1," in out and "rust_main" in out.split("Breakpoint 1,")[-1],
+    check(run, "Breakpoint 1," in out and "rust_main" in out.split("Breakpoint 1,")[-1],
           f"gdb did not stop in rust_main:\n{out}")

@@ -7,7 +7,8 @@ editor's keys, history, Tab completion, scrollback, reboot and power off,
 import re
 import time
 
-from harness import BANNER, VGA_COLUMNS, VGA_ROWS, build_iso, check
+from harness import BANNER, build_iso, check
+from screen_model import VGA_COLUMNS, VGA_ROWS
 from terminal import (PROMPT, key_names, prompts, run, shell_lines, terminal_lines,
                       wait_for_prompt)
 
@@ -33,8 +34,8 @@ def screen_after(boot, rows: list[str]):
         lines = screen.lines()
         if lines[-len(rows):] == rows or _last_rows(lines, len(rows)) == rows:
             return screen
-        if time.monotonic() > deadline:
-            boot.fail(f"the screen does not end with {rows}:\n{screen}")
+        check(boot, time.monotonic() <= deadline,
+              f"the screen does not end with {rows}")
         time.sleep(0.1)
 
 
@@ -49,8 +50,8 @@ def check_cursor_after_prompt(boot, screen, text: str = ""):
     """The hardware cursor is on the prompt's row, after `text`."""
     row = max(r for r, line in enumerate(screen.lines()) if line.startswith(PROMPT.rstrip()))
     expected = screen.start + row * VGA_COLUMNS + len(PROMPT) + len(text)
-    check(boot.crtc_cursor() == expected,
-          f"cursor at {boot.crtc_cursor()}, expected {expected} (row {row}){boot.evidence()}")
+    cursor = boot.crtc_cursor()
+    check(boot, cursor == expected, f"cursor at {cursor}, expected {expected} (row {row})")
 
 
 def test_a_command_typed_on_serial_answers_on_both_consoles(qemu):
@@ -58,13 +59,13 @@ def test_a_command_typed_on_serial_answers_on_both_consoles(qemu):
     and on the VGA screen, the cursor after the new prompt."""
     boot = shell(qemu, "shell-serial")
     output = run(boot, "echo hello   world")
-    check(output == ["hello world"], f"echo printed {output}{boot.evidence()}")
+    check(boot, output == ["hello world"], f"echo printed {output}")
     lines = shell_lines(boot)
-    check(lines[-3:] == [PROMPT + "echo hello   world", "hello world", PROMPT.rstrip()],
-          f"serial shows {lines[-3:]}{boot.evidence()}")
+    check(boot, lines[-3:] == [PROMPT + "echo hello   world", "hello world", PROMPT.rstrip()],
+          f"serial shows {lines[-3:]}")
     screen = screen_after(boot, [PROMPT + "echo hello   world", "hello world",
                                  PROMPT.rstrip()])
-    check("ready" in screen.lines(), f"`ready` is not a row of its own:\n{screen}")
+    check(boot, "ready" in screen.lines(), "`ready` is not a row of its own")
     check_cursor_after_prompt(boot, screen)
     boot.check_running()
 
@@ -76,8 +77,8 @@ def test_a_command_typed_on_the_ps2_keyboard_answers_on_both_consoles(qemu):
     boot.sendkey(*key_names("echo Typed-On PS2\n"))
     wait_for_prompt(boot, 2)
     lines = shell_lines(boot)
-    check(lines[-3:] == [PROMPT + "echo Typed-On PS2", "Typed-On PS2", PROMPT.rstrip()],
-          f"serial shows {lines[-3:]}{boot.evidence()}")
+    check(boot, lines[-3:] == [PROMPT + "echo Typed-On PS2", "Typed-On PS2", PROMPT.rstrip()],
+          f"serial shows {lines[-3:]}")
     screen = screen_after(boot, [PROMPT + "echo Typed-On PS2", "Typed-On PS2",
                                  PROMPT.rstrip()])
     check_cursor_after_prompt(boot, screen)
@@ -92,17 +93,17 @@ def test_history_with_the_arrow_keys(qemu):
     before = prompts(boot)
     boot.send_serial((UP + UP + "\r").encode())
     wait_for_prompt(boot, before + 1)
-    check(shell_lines(boot)[-3:] == [PROMPT + "echo one", "one", PROMPT.rstrip()],
-          f"Up Up Enter: {shell_lines(boot)[-3:]}{boot.evidence()}")
+    check(boot, shell_lines(boot)[-3:] == [PROMPT + "echo one", "one", PROMPT.rstrip()],
+          f"Up Up Enter: {shell_lines(boot)[-3:]}")
     before = prompts(boot)
     boot.send_serial(("ech" + UP + DOWN + "o three\r").encode())
     wait_for_prompt(boot, before + 1)
-    check(shell_lines(boot)[-2] == "three",
-          f"Down did not bring back the draft: {shell_lines(boot)[-3:]}{boot.evidence()}")
+    check(boot, shell_lines(boot)[-2] == "three",
+          f"Down did not bring back the draft: {shell_lines(boot)[-3:]}")
     boot.sendkey("up", "up", "ret")
     wait_for_prompt(boot, before + 2)
-    check(shell_lines(boot)[-2] == "one",
-          f"PS/2 Up Up Enter: {shell_lines(boot)[-3:]}{boot.evidence()}")
+    check(boot, shell_lines(boot)[-2] == "one",
+          f"PS/2 Up Up Enter: {shell_lines(boot)[-3:]}")
     screen_after(boot, [PROMPT + "echo one", "one", PROMPT.rstrip()])
 
 
@@ -111,38 +112,38 @@ def test_tab_completes_a_command_or_lists_the_choices(qemu):
     and draws the line again."""
     boot = shell(qemu, "shell-tab")
     output = run(boot, "upt\t")
-    check(len(output) == 1 and output[0].startswith("uptime: "),
-          f"upt<Tab> ran {output}{boot.evidence()}")
-    check(PROMPT + "uptime" in shell_lines(boot), "the completion is not echoed")
+    check(boot, len(output) == 1 and output[0].startswith("uptime: "),
+          f"upt<Tab> ran {output}")
+    check(boot, PROMPT + "uptime" in shell_lines(boot), "the completion is not echoed")
     before = prompts(boot)
     boot.send_serial(b"c\t")
     deadline = time.monotonic() + 20
     while "clear  cpu  crash" not in shell_lines(boot):
-        check(time.monotonic() < deadline, f"no list of choices{boot.evidence()}")
+        check(boot, time.monotonic() < deadline, "no list of choices")
         time.sleep(0.05)
     boot.send_serial(b"pu\r")
     wait_for_prompt(boot, before + 2)
     lines = shell_lines(boot)
-    check(any(l.startswith("vendor: ") for l in lines), f"`cpu` did not run{boot.evidence()}")
+    check(boot, any(l.startswith("vendor: ") for l in lines), "`cpu` did not run")
     screen = boot.screen()
-    check(screen.find("clear  cpu  crash") is not None, f"no choices on screen:\n{screen}")
+    check(boot, screen.find("clear  cpu  crash") is not None, "no choices on screen")
 
 
 def test_line_editing_keys(qemu):
     """Left, Home, End, Delete, Backspace, Ctrl-U and Ctrl-C, through the
     serial port's terminal sequences."""
     boot = shell(qemu, "shell-editing")
-    check(run(boot, "echo abd" + LEFT + "c") == ["abcd"], "insert after Left")
-    check(run(boot, "xecho wrong" + HOME + DELETE + END + "\x7f\x7fng") == ["wrong"],
+    check(boot, run(boot, "echo abd" + LEFT + "c") == ["abcd"], "insert after Left")
+    check(boot, run(boot, "xecho wrong" + HOME + DELETE + END + "\x7f\x7fng") == ["wrong"],
           f"Home/Delete/End/Backspace: {shell_lines(boot)[-4:]}")
-    check(run(boot, "garbage\x15echo fresh") == ["fresh"], "Ctrl-U did not clear the line")
+    check(boot, run(boot, "garbage\x15echo fresh") == ["fresh"], "Ctrl-U did not clear the line")
     before = prompts(boot)
     boot.send_serial(b"echo abandoned\x03")
     wait_for_prompt(boot, before + 1)
     lines = shell_lines(boot)
-    check(lines[-2:] == [PROMPT + "echo abandoned^C", PROMPT.rstrip()],
-          f"Ctrl-C: {lines[-3:]}{boot.evidence()}")
-    check("abandoned" not in lines[:-2][-1:], "Ctrl-C ran the line")
+    check(boot, lines[-2:] == [PROMPT + "echo abandoned^C", PROMPT.rstrip()],
+          f"Ctrl-C: {lines[-3:]}")
+    check(boot, "abandoned" not in lines, f"Ctrl-C ran the line: {lines[-4:]}")
     screen_after(boot, [PROMPT + "echo abandoned^C", PROMPT.rstrip()])
 
 
@@ -153,8 +154,8 @@ def test_an_over_long_line_is_refused_with_a_message(qemu):
     output = run(boot, "echo " + "x" * 100)
     kept = "x" * 65
     message = "line too long: at most 70 characters"
-    check(output == [message, PROMPT + "echo " + kept, kept],
-          f"after 105 characters: {output}{boot.evidence()}")
+    check(boot, output == [message, PROMPT + "echo " + kept, kept],
+          f"after 105 characters: {output}")
     screen_after(boot, [message, PROMPT + "echo " + kept, kept, PROMPT.rstrip()])
 
 
@@ -164,9 +165,9 @@ def test_uptime_grows_between_two_calls(qemu):
     for _ in range(2):
         output = run(boot, "uptime")
         match = re.fullmatch(r"uptime: (\d+)\.(\d{3}) s", output[0] if output else "")
-        check(match is not None, f"uptime printed {output}{boot.evidence()}")
+        check(boot, match is not None, f"uptime printed {output}")
         values.append(int(match.group(1)) * 1000 + int(match.group(2)))
-    check(values[1] > values[0] > 0, f"uptime went {values[0]} ms -> {values[1]} ms")
+    check(boot, values[1] > values[0] > 0, f"uptime went {values[0]} ms -> {values[1]} ms")
 
 
 def test_the_reporting_commands(qemu):
@@ -177,31 +178,31 @@ def test_the_reporting_commands(qemu):
     names = [line.split()[0] for line in output if line.startswith("  ")]
     for name in ("help", "clear", "echo", "uptime", "cpu", "mem", "bootinfo",
                  "interrupts", "selftest", "panic", "crash", "reboot", "poweroff"):
-        check(name in names, f"help does not list {name}: {output}")
+        check(boot, name in names, f"help does not list {name}: {output}")
     cpu = run(boot, "cpu")
-    check(cpu[0].startswith("vendor: ") and cpu[1].startswith("brand: ")
+    check(boot, cpu[0].startswith("vendor: ") and cpu[1].startswith("brand: ")
           and re.fullmatch(r"family \d+, model \d+, stepping \d+", cpu[2])
           and cpu[3].startswith("has: ") and "long-mode" in cpu[3].split()
           and cpu[4].startswith("lacks: "), f"cpu printed {cpu}")
     mem = run(boot, "mem")
-    check(re.fullmatch(r"ram: \d+ KiB usable", mem[0])
+    check(boot, re.fullmatch(r"ram: \d+ KiB usable", mem[0])
           and re.fullmatch(r"frames: \d+ free of \d+ \(\d+ KiB free\)", mem[1])
           and re.fullmatch(r"heap: \d+ bytes in \d+ allocations, \d+ KiB mapped, "
                            r"limit \d+ KiB", mem[2]), f"mem printed {mem}")
     report = run(boot, "bootinfo")
-    check(report[0].startswith("loader: ") and any(l.startswith("frames: ") for l in report)
+    check(boot, report[0].startswith("loader: ") and any(l.startswith("frames: ") for l in report)
           and any(l.startswith("heap: talc") for l in report), f"bootinfo printed {report}")
     interrupts = run(boot, "interrupts")
-    check(any(l.startswith("controller: ") for l in interrupts)
+    check(boot, any(l.startswith("controller: ") for l in interrupts)
           and any(l.startswith("dropped input: ") for l in interrupts),
           f"interrupts printed {interrupts}")
-    check(run(boot, "crash")[0].startswith("usage: crash KIND, KIND one of: breakpoint"),
+    check(boot, run(boot, "crash")[0].startswith("usage: crash KIND, KIND one of: breakpoint"),
           "crash without a kind")
-    check(run(boot, "frobnicate now") == ["unknown command: frobnicate (try help)"],
+    check(boot, run(boot, "frobnicate now") == ["unknown command: frobnicate (try help)"],
           "unknown command")
-    check(run(boot, "uptime please") == ["uptime: takes no arguments (try help)"],
+    check(boot, run(boot, "uptime please") == ["uptime: takes no arguments (try help)"],
           "extra arguments")
-    check(run(boot, "") == [], "an empty line prints nothing")
+    check(boot, run(boot, "") == [], "an empty line prints nothing")
     boot.check_running()
 
 
@@ -212,15 +213,15 @@ def test_selftest_and_a_breakpoint_come_back_to_the_shell(qemu):
     output = run(boot, "selftest")
     summary = re.fullmatch(r"(\d+) passed, (\d+) failed(, \d+ skipped)?",
                            output[-1] if output else "")
-    check(summary is not None and int(summary.group(1)) > 10,
-          f"selftest printed {output[-5:]}{boot.evidence()}")
+    check(boot, summary is not None and int(summary.group(1)) > 10,
+          f"selftest printed {output[-5:]}")
     failed = [l for l in output if l.endswith("FAILED")]
-    check(summary.group(2) == "0", f"in-kernel tests failed in the shell: {failed}")
+    check(boot, summary.group(2) == "0", f"in-kernel tests failed in the shell: {failed}")
     output = run(boot, "crash breakpoint")
-    check(any(l.startswith("breakpoint (#BP) at rip ") for l in output)
+    check(boot, any(l.startswith("breakpoint (#BP) at rip ") for l in output)
           and output[-1] == "crash=breakpoint: the kernel carried on after the breakpoint",
           f"crash breakpoint printed {output}")
-    check(run(boot, "echo still here") == ["still here"], "the shell stopped answering")
+    check(boot, run(boot, "echo still here") == ["still here"], "the shell stopped answering")
 
 
 def test_panic_and_crash_commands_show_the_panic_screen(qemu):
@@ -229,8 +230,8 @@ def test_panic_and_crash_commands_show_the_panic_screen(qemu):
     boot.wait_for_line("KERNEL PANIC: deliberate panic (the shell's panic command)")
     boot.wait_for_line(r"the kernel has stopped", regex=True)
     screen = boot.screen()
-    check(screen.find("KERNEL PANIC: deliberate panic") is not None,
-          f"no panic screen:\n{screen}")
+    check(boot, screen.find("KERNEL PANIC: deliberate panic") is not None,
+          "no panic screen")
     boot.check_running()
     boot = shell(qemu, "shell-crash-gp")
     boot.send_serial(b"crash gp\r")
@@ -240,26 +241,27 @@ def test_panic_and_crash_commands_show_the_panic_screen(qemu):
 
 def _ends_qemu(qemu, name: str, command: str):
     """`command` prints its `command:` line and QEMU ends (-no-reboot), with
-    no fallback or panic line before it; returns that line."""
+    no fallback or panic line before it; returns the boot, that line and
+    QEMU's exit status."""
     boot = shell(qemu, name)
     boot.send_serial(command.encode() + b"\r")
     status = boot.wait_exit()
     lines = shell_lines(boot)
     start = lines.index(PROMPT + command)
     after = [l for l in lines[start + 1:] if l]
-    check(len(after) == 1 and after[0].startswith(command + ": "),
-          f"after `{command}`: {after} (exit status {status}){boot.evidence()}")
-    return after[0], status
+    check(boot, len(after) == 1 and after[0].startswith(command + ": "),
+          f"after `{command}`: {after} (exit status {status})")
+    return boot, after[0], status
 
 
 def test_reboot_prints_its_line_and_ends_qemu(qemu):
-    line, status = _ends_qemu(qemu, "shell-reboot", "reboot")
-    check(status == 0, f"QEMU exit status {status} after `{line}`")
+    boot, line, status = _ends_qemu(qemu, "shell-reboot", "reboot")
+    check(boot, status == 0, f"QEMU exit status {status} after `{line}`")
 
 
 def test_poweroff_prints_its_line_and_ends_qemu(qemu):
-    line, status = _ends_qemu(qemu, "shell-poweroff", "poweroff")
-    check(status == 0, f"QEMU exit status {status} after `{line}`")
+    boot, line, status = _ends_qemu(qemu, "shell-poweroff", "poweroff")
+    check(boot, status == 0, f"QEMU exit status {status} after `{line}`")
 
 
 def _screen_changed(boot, before: list[str]) -> list[str]:
@@ -269,7 +271,7 @@ def _screen_changed(boot, before: list[str]) -> list[str]:
         rows = boot.screen().lines()
         if rows != before:
             return rows
-        check(time.monotonic() < deadline, f"the screen did not change{boot.evidence()}")
+        check(boot, time.monotonic() < deadline, "the screen did not change")
         time.sleep(0.05)
 
 
@@ -282,24 +284,24 @@ def test_scrollback_pages_back_to_the_banner_and_typing_returns(qemu):
     for _ in range(3):
         run(boot, "help")
     bottom = boot.screen().lines()
-    check(BANNER not in bottom, f"the banner is still on screen: {bottom}")
+    check(boot, BANNER not in bottom, f"the banner is still on screen: {bottom}")
     rows, pages = bottom, 0
     while rows[0] != BANNER:
-        check(pages < 10, f"ten pages back and no banner: {rows}")
+        check(boot, pages < 10, f"ten pages back and no banner: {rows}")
         boot.sendkey("shift-pgup")
         rows = _screen_changed(boot, rows)
         pages += 1
-        check(BANNER not in rows or rows[0] == BANNER,
+        check(boot, BANNER not in rows or rows[0] == BANNER,
               f"page {pages}: the banner is not the top row: {rows}")
-    check(pages >= 2, f"only {pages} page back to the banner")
+    check(boot, pages >= 2, f"only {pages} page back to the banner")
     boot.send_serial(SHIFT_PGDN.encode())
     down = _screen_changed(boot, rows)
-    check(down[0] == rows[VGA_ROWS - 1], f"a page down should start with the last row "
+    check(boot, down[0] == rows[VGA_ROWS - 1], "a page down should start with the last row "
           f"of the page before ({rows[VGA_ROWS - 1]!r}): {down}")
     boot.send_serial(b"x")
     screen = screen_after(boot, [PROMPT + "x"])
-    check(screen.lines()[:-1] == bottom[:-1],
-          f"typing did not return to the bottom:\n{screen}")
+    check(boot, screen.lines()[:-1] == bottom[:-1],
+          "typing did not return to the bottom")
     check_cursor_after_prompt(boot, screen, "x")
 
 
@@ -311,15 +313,15 @@ def test_clear_and_ctrl_l_clear_the_screen(qemu):
     boot.send_serial(b"clear\r")
     wait_for_prompt(boot, before + 1)
     screen = screen_after(boot, [PROMPT.rstrip()])
-    check(screen.lines()[0] == PROMPT.rstrip() and not any(screen.lines()[1:]),
-          f"after clear:\n{screen}")
-    check("\x1b[2J\x1b[H" in boot.serial(), "no clear-screen sequence on serial")
+    check(boot, screen.lines()[0] == PROMPT.rstrip() and not any(screen.lines()[1:]),
+          "after clear")
+    check(boot, "\x1b[2J\x1b[H" in boot.serial(), "no clear-screen sequence on serial")
     boot.send_serial(b"echo kept\x0c")
     deadline = time.monotonic() + 20
     while boot.screen().lines()[0] != PROMPT + "echo kept":
-        check(time.monotonic() < deadline, f"Ctrl-L:\n{boot.screen()}")
+        check(boot, time.monotonic() < deadline, "Ctrl-L")
         time.sleep(0.05)
-    check(run(boot, "") == ["kept"] or shell_lines(boot)[-2] == "kept",
+    check(boot, run(boot, "") == ["kept"] or shell_lines(boot)[-2] == "kept",
           f"the kept line did not run: {shell_lines(boot)[-3:]}")
 
 
@@ -331,8 +333,8 @@ def test_noshell_halts_after_ready(qemu):
     boot.send_serial(b"help\r")
     boot.check_running(settle=1.0)
     lines = [l for l in boot.serial_lines() if l.strip()]
-    check(lines[-1] == "ready", f"serial after ready: {lines[-3:]}")
-    check(PROMPT not in boot.serial(), "a prompt with noshell")
+    check(boot, lines[-1] == "ready", f"serial after ready: {lines[-3:]}")
+    check(boot, PROMPT not in boot.serial(), "a prompt with noshell")
 
 
 def test_ten_thousand_bytes_at_once_are_counted_and_the_shell_answers(qemu):
@@ -355,19 +357,18 @@ def test_ten_thousand_bytes_at_once_are_counted_and_the_shell_answers(qemu):
         accepted = serial.count(PROMPT) - start - 1 - len(counts)
         if accepted + sum(counts) >= sent and serial.endswith(PROMPT):
             break
-        check(time.monotonic() < deadline,
-              f"after {sent} bytes: {accepted} accepted, {sum(counts)} dropped"
-              f"{boot.evidence()}")
+        check(boot, time.monotonic() < deadline,
+              f"after {sent} bytes: {accepted} accepted, {sum(counts)} dropped")
         time.sleep(0.1)
     dropped = sum(counts)
-    check(re.search(r"^\d+ passed, 0 failed", serial, re.M) is not None,
-          f"the self-test failed under the flood{boot.evidence()}")
-    check(dropped > 0, f"nothing was dropped: the shell kept up with {sent} bytes")
-    check(accepted + dropped == sent,
+    check(boot, re.search(r"^\d+ passed, 0 failed", serial, re.M) is not None,
+          "the self-test failed under the flood")
+    check(boot, dropped > 0, f"nothing was dropped: the shell kept up with {sent} bytes")
+    check(boot, accepted + dropped == sent,
           f"accepted {accepted} + dropped {dropped} != sent {sent}")
-    check(run(boot, "echo alive") == ["alive"], "the shell does not answer after the flood")
+    check(boot, run(boot, "echo alive") == ["alive"], "the shell does not answer after the flood")
     interrupts = run(boot, "interrupts")
-    check(any(l.startswith(f"dropped input: {dropped} bytes") for l in interrupts),
+    check(boot, any(l.startswith(f"dropped input: {dropped} bytes") for l in interrupts),
           f"`interrupts` disagrees: {interrupts}")
 
 def test_the_shell_on_a_framebuffer_types_answers_and_scrolls_back(qemu):
@@ -379,7 +380,7 @@ def test_the_shell_on_a_framebuffer_types_answers_and_scrolls_back(qemu):
     from framebuffer import Font, Mode, check_shows_serial, read_text
     from test_framebuffer import forced_framebuffer_iso
     boot = shell(qemu, "shell-fb", forced_framebuffer_iso("shell-fb"))
-    check(run(boot, "echo on the framebuffer") == ["on the framebuffer"], "echo")
+    check(boot, run(boot, "echo on the framebuffer") == ["on the framebuffer"], "echo")
     mode = check_shows_serial(boot)
     font = Font()
     for _ in range(4):
@@ -391,20 +392,20 @@ def test_the_shell_on_a_framebuffer_types_answers_and_scrolls_back(qemu):
     while (again := read_text(boot.screendump(), mode, font)) != bottom:
         bottom = again
         time.sleep(0.05)
-    check(BANNER not in bottom, f"the banner is still on the framebuffer: {bottom}")
+    check(boot, BANNER not in bottom, f"the banner is still on the framebuffer: {bottom}")
     rows, pages = bottom, 0
     while rows[0] != BANNER:
-        check(pages < 10, f"ten pages back and no banner: {rows}")
+        check(boot, pages < 10, f"ten pages back and no banner: {rows}")
         boot.sendkey("shift-pgup")
         deadline = time.monotonic() + 20
         while (new := read_text(boot.screendump(), mode, font)) == rows:
-            check(time.monotonic() < deadline, "Shift-PgUp did not move the view")
+            check(boot, time.monotonic() < deadline, "Shift-PgUp did not move the view")
             time.sleep(0.05)
         rows, pages = new, pages + 1
     boot.send_serial(b"x")
     deadline = time.monotonic() + 20
     while read_text(boot.screendump(), mode, font)[:-1] != bottom[:-1]:
-        check(time.monotonic() < deadline, "typing did not return to the bottom")
+        check(boot, time.monotonic() < deadline, "typing did not return to the bottom")
         time.sleep(0.05)
-    check(read_text(boot.screendump(), mode, font)[-1].rstrip() == PROMPT + "x",
+    check(boot, read_text(boot.screendump(), mode, font)[-1].rstrip() == PROMPT + "x",
           "the typed character is not after the prompt")
