@@ -12,9 +12,17 @@
 ;      "boot error: ..." on the VGA screen and on COM1 and halting if not,
 ;   3. unpacks the rest of the kernel, when build/kernel.bin is packed
 ;      (unpack.asm),
-;   4. builds page tables that identity-map the first 4 GiB,
+;   4. builds the boot page tables: the kernel image at its high address
+;      (KERNEL_VIRT_BASE + physical, the top 2 GiB), the first 4 GiB in the
+;      direct map (DIRECT_MAP_OFFSET + physical), and the first 4 GiB
+;      identity-mapped only for the jump into long mode,
 ;   5. enables PAE, long mode and paging, loads a 64-bit GDT and far-jumps to
-;      `long_mode_start` (long_mode.asm), which calls `rust_main`.
+;      `long_mode_start` (long_mode.asm), which jumps to the high half and
+;      calls `rust_main`; Rust then removes the identity half.
+;
+; Paging is off until step 5, so this code uses physical addresses: it runs
+; where it is linked (.boot is linked at its load address), and it reaches
+; the high-linked .bss (the stack, the page tables) through PHYS().
 ;
 ; This file's code and constants lie in the `.boot` section with the
 ; Multiboot2 header (linker.ld): never packed, since they run first.
@@ -34,6 +42,13 @@ extern unpack_kernel
 
 MB2_BOOTLOADER_MAGIC equ 0x36D76289  ; what a Multiboot2 loader puts in EAX
 
+; Where everything after .boot is linked: physical + this (linker.ld and
+; src/memory/layout.rs say the same; an in-kernel test compares them).
+KERNEL_VIRT_BASE     equ 0xFFFFFFFF80000000
+; The physical address of a high-linked symbol, for code that runs before
+; paging (or on the identity map).
+%define PHYS(symbol) ((symbol) - KERNEL_VIRT_BASE)
+
 EFLAGS_ID            equ 1 << 21     ; CPUID exists iff this bit can be flipped
 CPUID_EXT_MAX        equ 0x80000000  ; leaf: highest extended leaf in EAX
 CPUID_EXT_FEATURES   equ 0x80000001  ; leaf: extended feature flags
@@ -52,6 +67,11 @@ PAGE_SIZE            equ 4096
 HUGE_PAGE_SHIFT      equ 21          ; 2 MiB
 P2_TABLES            equ 4           ; 4 x 1 GiB = the first 4 GiB
 ENTRIES_PER_TABLE    equ 512
+ENTRY_SIZE           equ 8
+IDENTITY_P4_INDEX    equ 0           ; virtual 0: the identity map, for the jump
+DIRECT_MAP_P4_INDEX  equ 256         ; 0xffff_8000_0000_0000: DIRECT_MAP_OFFSET
+KERNEL_P4_INDEX      equ 511         ; 0xffff_ff80_0000_0000 and up
+KERNEL_P3_INDEX      equ 510         ; 0xffff_ffff_8000_0000: KERNEL_VIRT_BASE
 
 VGA_TEXT_BUFFER      equ 0xB8000     ; 80x25 cells of (ASCII byte, colour byte)
 VGA_COLUMNS          equ 80
@@ -80,9 +100,10 @@ bits 32
 start:
     mov esi, eax                ; keep the magic in ESI (RDTSC overwrites EAX)
     rdtsc                       ; the kernel's first moment, for boot_timing:
-    mov [boot_tsc], eax         ; rust_main gets it as its third argument
-    mov [boot_tsc + 4], edx     ; (long_mode.asm loads it into RDX)
-    mov esp, stack_top          ; a stack for the calls below
+    mov [PHYS(boot_tsc)], eax   ; rust_main gets it as its third argument
+    mov [PHYS(boot_tsc) + 4], edx ; (long_mode.asm loads it into RDX)
+    mov esp, PHYS(stack_top)    ; a stack for the calls below (long_mode.asm
+                                ; moves it to its high address)
     mov edi, ebx                ; keep the boot information address in EDI:
                                 ; EDI and ESI become rust_main's first two
                                 ; arguments (System V: RDI, RSI)
@@ -150,52 +171,69 @@ check_long_mode:
 
 ; --- page tables ---------------------------------------------------------------
 
-; Identity-map the first 4 GiB: P4[0] -> P3, P3[0..4] -> four P2 tables whose
-; 2048 entries map 2 MiB pages (the default QEMU CPU has no 1 GiB pages).
-; The first 2 MiB instead go through a P1 table of 4 KiB pages so that page 0
-; stays unmapped (a null pointer dereference faults instead of reading the
-; real-mode interrupt table) and so does the stack guard page.
+; The first 4 GiB through P3 -> four P2 tables whose 2048 entries map 2 MiB
+; pages (the default QEMU CPU has no 1 GiB pages), twice: at 0 (identity,
+; only until Rust drops it, for the far jump and the first 64-bit
+; instructions in .boot) and at DIRECT_MAP_OFFSET (the direct map, through
+; which the kernel reaches physical memory from its first line on).
+; The kernel image's high alias: P4[511] -> P3 kernel, whose entry 510 ->
+; P2 kernel, mapping KERNEL_VIRT_BASE + the first 1 GiB. Its first 2 MiB go
+; through a P1 table of 4 KiB pages so that the stack guard page stays
+; unmapped (an overflow of the boot stack faults instead of overwriting
+; what lies below), and page 0 with it.
 set_up_page_tables:
-    ; P4[0] -> P3
-    mov eax, p3_table
+    mov eax, PHYS(p3_table)
     or eax, PAGE_PRESENT | PAGE_WRITABLE
-    mov [p4_table], eax
+    mov [PHYS(p4_table) + IDENTITY_P4_INDEX * ENTRY_SIZE], eax
+    mov [PHYS(p4_table) + DIRECT_MAP_P4_INDEX * ENTRY_SIZE], eax
+    mov eax, PHYS(p3_kernel)
+    or eax, PAGE_PRESENT | PAGE_WRITABLE
+    mov [PHYS(p4_table) + KERNEL_P4_INDEX * ENTRY_SIZE], eax
+    mov eax, PHYS(p2_kernel)
+    or eax, PAGE_PRESENT | PAGE_WRITABLE
+    mov [PHYS(p3_kernel) + KERNEL_P3_INDEX * ENTRY_SIZE], eax
 
     ; P3[i] -> P2 table i, for i in 0..4
     xor ecx, ecx
 .map_p3:
     mov eax, ecx
     shl eax, 12                         ; i * 4096: the i-th P2 table
-    add eax, p2_tables
+    add eax, PHYS(p2_tables)
     or eax, PAGE_PRESENT | PAGE_WRITABLE
-    mov [p3_table + ecx * 8], eax
+    mov [PHYS(p3_table) + ecx * ENTRY_SIZE], eax
     inc ecx
     cmp ecx, P2_TABLES
     jne .map_p3
 
-    ; P2 entry i (across the four tables) maps physical i * 2 MiB.
-    ; The upper dword of each entry stays 0: .bss is zeroed by GRUB.
+    ; P2 entry i (across the four tables) maps physical i * 2 MiB, and so
+    ; does entry i of the kernel's P2 for i < 512. The upper dword of each
+    ; entry stays 0: .bss is zeroed by GRUB.
     xor ecx, ecx
 .map_p2:
     mov eax, ecx
     shl eax, HUGE_PAGE_SHIFT
     or eax, PAGE_PRESENT | PAGE_WRITABLE | PAGE_HUGE
-    mov [p2_tables + ecx * 8], eax
+    mov [PHYS(p2_tables) + ecx * ENTRY_SIZE], eax
+    cmp ecx, ENTRIES_PER_TABLE
+    jae .next_p2
+    mov [PHYS(p2_kernel) + ecx * ENTRY_SIZE], eax
+.next_p2:
     inc ecx
     cmp ecx, P2_TABLES * ENTRIES_PER_TABLE
     jne .map_p2
 
-    ; Replace the first 2 MiB page with the P1 table: P1 entry i maps
-    ; physical i * 4 KiB, starting at 1 so that entry 0 (page 0) is absent.
-    mov eax, p1_table
+    ; Replace the kernel alias's first 2 MiB page with the P1 table: P1
+    ; entry i maps physical i * 4 KiB, starting at 1 so that entry 0 (page
+    ; 0) is absent.
+    mov eax, PHYS(p1_table)
     or eax, PAGE_PRESENT | PAGE_WRITABLE
-    mov [p2_tables], eax
+    mov [PHYS(p2_kernel)], eax
     mov ecx, 1
 .map_p1:
     mov eax, ecx
     shl eax, 12
     or eax, PAGE_PRESENT | PAGE_WRITABLE
-    mov [p1_table + ecx * 8], eax
+    mov [PHYS(p1_table) + ecx * ENTRY_SIZE], eax
     inc ecx
     cmp ecx, ENTRIES_PER_TABLE
     jne .map_p1
@@ -203,16 +241,16 @@ set_up_page_tables:
     ; Unmap the guard page below the stack: an overflow faults instead of
     ; silently overwriting whatever lies below. (linker.ld asserts that the
     ; guard page lies inside the first 2 MiB, which this table covers.)
-    mov eax, stack_guard
+    mov eax, PHYS(stack_guard)
     shr eax, 12
-    mov dword [p1_table + eax * 8], 0
+    mov dword [PHYS(p1_table) + eax * ENTRY_SIZE], 0
     ret
 
 ; Turn on 4-level paging in long mode (Intel SDM vol. 3, 10.8.5): CR3 points at
 ; P4, PAE on, EFER.LME on, then paging on, which activates long mode
 ; (compatibility mode until the far jump loads a 64-bit code segment).
 enable_long_mode_paging:
-    mov eax, p4_table
+    mov eax, PHYS(p4_table)
     mov cr3, eax
 
     mov eax, cr4
@@ -358,6 +396,8 @@ align PAGE_SIZE
 p4_table:   resb PAGE_SIZE
 p3_table:   resb PAGE_SIZE
 p2_tables:  resb PAGE_SIZE * P2_TABLES
+p3_kernel:  resb PAGE_SIZE
+p2_kernel:  resb PAGE_SIZE
 p1_table:   resb PAGE_SIZE
 stack_guard:
             resb PAGE_SIZE      ; unmapped: catches a stack overflow

@@ -192,7 +192,8 @@ read_more_length:
 section .boot_rodata progbits alloc noexec nowrite align=4
 msg_damaged: db "the kernel file is damaged: its packed part does not unpack", 0
 
-section .bss
+section .boot_data
 ; The destination of the chunk being unpacked: the bounds every copy checks.
-dest_start: resd 1
-dest_end:   resd 1
+; With the 32-bit code, where it is loaded: .bss is linked in the high half.
+dest_start: dd 0
+dest_end:   dd 0

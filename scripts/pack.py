@@ -21,9 +21,13 @@ asm/unpack.asm) and, compressed, the rest:
 
 Each chunk's entry in `unpack_table` (asm/unpack.asm) gives where its
 compressed bytes lie and how many, where they unpack to and how many bytes
-that makes, and a checksum of the compressed bytes.
+that makes, and a checksum of the compressed bytes. The unpacker runs before
+paging, so these are physical addresses, 32 bits each: everything after
+`.boot` is linked at __kernel_virt_base + its load address (linker.ld), and
+the packer subtracts that.
 
-Its program headers are:
+Its program headers are (each with its virtual address, and GRUB loads it at
+its physical one):
 
 1. the `.boot` section, as it is;
 2. from __text_start to the end of the symbol table: no file bytes, so GRUB
@@ -252,15 +256,15 @@ class Elf:
         raise SystemExit(f"pack: no symbol {name} in the kernel ELF")
 
     def image(self, start: int, end: int) -> bytes:
-        """Memory from `start` to `end` as the loader makes it: the file
-        bytes of the PT_LOAD segments, zeros elsewhere."""
+        """Memory from virtual `start` to `end` as the loader makes it: the
+        file bytes of the PT_LOAD segments, zeros elsewhere."""
         out = bytearray(end - start)
-        for p_type, _, offset, _, paddr, filesz, _, _ in self.segments:
+        for p_type, _, offset, vaddr, _, filesz, _, _ in self.segments:
             if p_type != PT_LOAD:
                 continue
-            lo, hi = max(start, paddr), min(end, paddr + filesz)
+            lo, hi = max(start, vaddr), min(end, vaddr + filesz)
             if lo < hi:
-                out[lo - start:hi - start] = self.data[offset + lo - paddr:offset + hi - paddr]
+                out[lo - start:hi - start] = self.data[offset + lo - vaddr:offset + hi - vaddr]
         return bytes(out)
 
 
@@ -317,10 +321,16 @@ def symbol_tables(elf: Elf, new_index: dict[int, int]) -> tuple[bytes, bytes, in
 def pack(elf_bytes: bytes, symbols: bool = True) -> bytes:
     """The packed kernel file for the kernel ELF `elf_bytes`."""
     elf = Elf(elf_bytes)
+    virt_base = elf.symbol("__kernel_virt_base")
+
+    def phys(address: int) -> int:
+        """Where a byte linked at `address` is loaded (linker.ld)."""
+        return address - virt_base if address >= virt_base else address
+
     boot = elf.section(".boot")
     text_start, data_end = elf.symbol("__text_start"), elf.symbol("__data_end")
     kernel_end, table = elf.symbol("__kernel_end"), elf.symbol("unpack_table")
-    if not boot.addr <= table < boot.addr + boot.size or text_start < boot.addr + boot.size:
+    if not boot.addr <= table < boot.addr + boot.size or phys(text_start) < boot.addr + boot.size:
         raise SystemExit("pack: the unpack table or the kernel image is misplaced (linker.ld)")
 
     # Sections kept, in their order: the allocated ones, and the symbol
@@ -349,11 +359,11 @@ def pack(elf_bytes: bytes, symbols: bool = True) -> bytes:
         block = compress(data)
         if decompress(block, len(data)) != data:
             raise SystemExit("pack: a chunk does not unpack to what was packed")
-        entries_table += struct.pack("<IIIII", blob_addr + len(blob), len(block), dest, len(data),
-                                     checksum(block))
+        entries_table += struct.pack("<IIIII", phys(blob_addr + len(blob)), len(block),
+                                     phys(dest), len(data), checksum(block))
         blob += block
         blob += bytes(align_up(len(blob), 4) - len(blob))
-    if blob_addr + len(blob) > 1 << 32:
+    if phys(blob_addr + len(blob)) > 1 << 32:
         raise SystemExit("pack: the packed kernel must lie below 4 GiB")
 
     # The .boot bytes, with the table filled in.
@@ -408,7 +418,7 @@ def pack(elf_bytes: bytes, symbols: bool = True) -> bytes:
                               shoff, elf.flags, EHDR.size, PHDR.size, phnum, SHDR.size, shnum,
                               shnum - 1))
     for p_type, flags, offset, addr, filesz, memsz in segments:
-        out += PHDR.pack(p_type, flags, offset, addr, addr, filesz, memsz, FILE_ALIGN)
+        out += PHDR.pack(p_type, flags, offset, addr, phys(addr), filesz, memsz, FILE_ALIGN)
     out += bytes(boot_offset - len(out)) + boot_bytes
     out += bytes(blob_offset - len(out)) + blob
     out += names

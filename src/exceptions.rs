@@ -163,8 +163,11 @@ fn page_fault(exception: &CpuException) -> ! {
     }
     let headline = format_args!("{} accessing {address:#x}", title(Vector::PageFault));
     let words = format_args!("{code} (error code {:#x})", code.0);
-    debug::with_symbols(
-        |symbols| match symbols.and_then(|found| found.ok()?.resolve(address)) {
+    // Only a mapped address can hold what a symbol names: the boot code's
+    // symbols cover low addresses the kernel no longer maps.
+    let mapped = crate::arch::translate(address).is_some();
+    debug::with_symbols(|symbols| {
+        match symbols.and_then(|found| found.ok()?.resolve(address).filter(|_| mapped)) {
             Some(symbol) => fatal_from(
                 exception,
                 headline,
@@ -175,8 +178,8 @@ fn page_fault(exception: &CpuException) -> ! {
                 backtrace,
             ),
             None => fatal_from(exception, headline, &[words], backtrace),
-        },
-    )
+        }
+    })
 }
 
 /// A double fault's report, which names a stack overflow: the stack

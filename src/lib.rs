@@ -135,8 +135,9 @@ pub fn boot_error(what: core::fmt::Arguments) -> ! {
     arch::halt_forever()
 }
 
-/// The kernel's entry from `asm/long_mode.asm`, in 64-bit mode with the first
-/// 4 GiB identity-mapped, interrupts off, on the boot stack.
+/// The kernel's entry from `asm/long_mode.asm`, in 64-bit mode at its high
+/// address, with the boot page tables (the image high, the first 4 GiB in
+/// the direct map and identity-mapped), interrupts off, on the boot stack.
 ///
 /// `mbi_addr` is the physical address of the Multiboot2 boot information,
 /// `magic` the value GRUB left in EAX (already checked by the assembly) and
@@ -169,6 +170,11 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     //    the CPU layer here.
     arch::init();
     exceptions::init();
+    //    Then the lower half is left to programs: the boot tables' identity
+    //    map, which only the jump into long mode needed, goes; the kernel
+    //    runs in the top 2 GiB and reaches physical memory through the
+    //    direct map from here on.
+    memory::paging::leave_lower_half();
     boot_timing::mark("gdt and idt");
 
     // 3. The boot information: where GRUB put it, checked tag by tag without
@@ -217,6 +223,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     let report = report::Report {
         boot,
         kernel: memory::kernel_range(),
+        kernel_virtual: memory::kernel_virtual_range(),
         free_frames,
         paging,
         heap,

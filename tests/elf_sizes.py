@@ -108,7 +108,7 @@ BSS_TYPES = set("bB")
 # A Rust path of at least two segments (`a::b`), as demangled names show them.
 RUST_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_{}#]*)+")
 # Symbols of the assembly trampoline (asm/*.asm).
-ASSEMBLY = re.compile(r"^(start|long_mode_start|check_\w+|set_up_page_tables|"
+ASSEMBLY = re.compile(r"^(start|long_mode_start|higher_half_start|check_\w+|set_up_page_tables|"
                       r"enable_long_mode_paging|boot_error|gdt64|msg_\w+|serial_\w+|vga_\w+)")
 
 

@@ -17,7 +17,10 @@ KIB = 1024
 MIB = 1024 * KIB
 GIB = 1024 * MIB
 FRAME_SIZE = 4096
-KERNEL_LINK_ADDRESS = 0x100000
+KERNEL_LOAD_ADDRESS = 0x100000
+# Where everything after the 32-bit boot code is linked: + the load address
+# (linker.ld, src/memory/layout.rs).
+KERNEL_VIRT_BASE = 0xFFFF_FFFF_8000_0000
 
 RANGE = r"\[0x([0-9a-f]{16})-0x([0-9a-f]{16})\]"
 MEM_TYPES = r"usable|reserved|ACPI data|ACPI NVS|unusable|type \d+"
@@ -28,7 +31,7 @@ LINE_FORMS = [
     ("cmdline", r"^cmdline: (.*)$", False, True),
     ("mem", rf"^mem: {RANGE} ({MEM_TYPES})$", True, True),
     ("total", r"^mem: total usable (\d+) KiB$", False, True),
-    ("kernel", rf"^kernel: {RANGE}$", False, True),
+    ("kernel", rf"^kernel: {RANGE} at virtual {RANGE}$", False, True),
     ("mbi", rf"^mbi: {RANGE}$", False, True),
     ("module", rf"^module: {RANGE} (.*)$", True, False),
     ("framebuffer", r"^framebuffer: (text|rgb|indexed|type \d+) (\d+)x(\d+)x(\d+) pitch (\d+) at 0x([0-9a-f]+)$", False, False),
@@ -106,8 +109,15 @@ def check_consistent(boot: Boot, report: BootReport):
     check(boot, report.frames() * FRAME_SIZE <= usable,
           f"{report.frames()} frames do not fit in {usable} usable bytes")
     kernel_start, kernel_end, _ = report.ranges("kernel")[0]
-    check(boot, kernel_start == KERNEL_LINK_ADDRESS,
-          f"kernel starts at {kernel_start:#x}, linked at {KERNEL_LINK_ADDRESS:#x}")
+    check(boot, kernel_start == KERNEL_LOAD_ADDRESS,
+          f"kernel starts at {kernel_start:#x}, loaded at {KERNEL_LOAD_ADDRESS:#x}")
+    kernel_line = report.one("kernel")
+    virtual_start, virtual_end = int(kernel_line.group(3), 16), int(kernel_line.group(4), 16)
+    check(boot,
+          KERNEL_VIRT_BASE + kernel_start < virtual_start < virtual_end
+          == KERNEL_VIRT_BASE + kernel_end,
+          f"the kernel runs at [{virtual_start:#x}-{virtual_end:#x}], not in the top 2 GiB at "
+          f"{KERNEL_VIRT_BASE:#x} + its physical [{kernel_start:#x}-{kernel_end:#x}]")
     check(boot, (kernel_end + 1) % FRAME_SIZE == 0,
           f"kernel end {kernel_end:#x} is not page-aligned (linker.ld aligns it)")
 

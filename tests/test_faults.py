@@ -3,7 +3,7 @@
 `crash=KIND` on the command line makes the CPU raise one fault after
 `ready`. The report must name the exception, decode what the CPU reported,
 and show a backtrace whose first frame is the function that faulted, walked
-all the way to the outermost frame (`long_mode_start`), on serial and, white
+all the way to the outermost frame (`higher_half_start`), on serial and, white
 on red, on the screen; and the machine must stay halted, not reset (QEMU
 runs with -no-reboot, so a reset would end it). A panic prints a backtrace
 too; a stripped kernel prints addresses and says why.
@@ -48,7 +48,12 @@ CASES = {
     "page-fault": Case(
         r"page fault \(#PF\) accessing 0x0",
         [r"read from a non-present page, in kernel mode \(error code 0x0\)"],
-        [CRASH + "page_fault"]),
+        [CRASH + "read_at"]),
+    # Where GRUB loaded the kernel: nothing of it is in the lower half.
+    "low-half": Case(
+        r"page fault \(#PF\) accessing 0x100000",
+        [r"read from a non-present page, in kernel mode \(error code 0x0\)"],
+        [CRASH + "read_at"]),
     "gp": Case(
         r"general protection fault \(#GP\)",
         [r"error code 0x0: no selector \(e\.g\. a non-canonical address\)"],
@@ -109,8 +114,8 @@ def check_complete(boot: Boot, frames: list[Frame]):
     """The walk reached rust_main and ended at the outermost frame, the
     assembly that called it."""
     names = [f.name for f in frames]
-    check(boot, "rust_main" in names and names[-1] == "long_mode_start",
-          f"the backtrace does not end rust_main ... long_mode_start: {names}")
+    check(boot, "rust_main" in names and names[-1] == "higher_half_start",
+          f"the backtrace does not end rust_main ... higher_half_start: {names}")
 
 
 def report_lines(boot: Boot) -> list[str]:
@@ -188,7 +193,7 @@ def boot_crash(qemu, kind: str) -> Boot:
 @pytest.mark.parametrize("kind", list(CASES))
 def test_crash_kind_reports_the_fault_and_halts(qemu, kind):
     """One boot per kind: exception name, decoded details, `at rip`, and a
-    backtrace from the faulting function down to long_mode_start, on
+    backtrace from the faulting function down to higher_half_start, on
     serial and on screen; then QEMU still runs (halted)."""
     case = CASES[kind]
     boot = boot_crash(qemu, kind)
@@ -280,7 +285,7 @@ def test_unknown_crash_kind_is_a_warning(qemu):
     boot = qemu("crash-unknown", iso)
     boot.wait_for_line("ready")
     expected = ("[WARN] ignoring `crash=oops`: expected crash=breakpoint|divide|"
-                "invalid-opcode|page-fault|gp|stack-overflow|write-code|"
+                "invalid-opcode|page-fault|low-half|gp|stack-overflow|write-code|"
                 "write-rodata|exec-data|oom")
     check(boot, expected in boot.serial_lines(), f"no line {expected!r}")
     boot.check_running()
@@ -303,11 +308,11 @@ def test_stripped_kernel_shows_addresses_and_says_why(qemu, tmp_path):
     check(boot, all(f.name == "?" for f in frames)
           and not report[-2].startswith("    (walk ended"),
           f"expected unnamed frames and a complete walk: {report}")
-    # The same addresses as with names: frame 0 in crash::page_fault,
-    # the last in long_mode_start (from the unstripped kernel's symbols).
-    check(boot, symbol_covers(CRASH + "page_fault", frames[0].address)
-          and symbol_covers("long_mode_start", frames[-1].address - 1),
-          f"frames {frames} are not page_fault ... long_mode_start")
+    # The same addresses as with names: frame 0 in crash::read_at,
+    # the last in higher_half_start (from the unstripped kernel's symbols).
+    check(boot, symbol_covers(CRASH + "read_at", frames[0].address)
+          and symbol_covers("higher_half_start", frames[-1].address - 1),
+          f"frames {frames} are not read_at ... higher_half_start")
     check_on_screen(boot, report)
     boot.check_running()
 
@@ -321,7 +326,7 @@ def test_uefi_backtrace_has_names(qemu):
     boot.wait_for_line(REPORT_END, regex=True)
     report = report_lines(boot)
     frames = parse_frames(boot, report[report.index("  backtrace:") + 1:])
-    check(boot, frames[0].name == CRASH + "page_fault", f"frame 0 is {frames[0]}")
+    check(boot, frames[0].name == CRASH + "read_at", f"frame 0 is {frames[0]}")
     check_complete(boot, frames)
     boot.check_running()
 

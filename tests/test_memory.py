@@ -79,6 +79,40 @@ def test_no_page_is_writable_and_executable_seen_from_outside(qemu):
     boot.check_running()
 
 
+LOWER_HALF_END = 0x0000_8000_0000_0000
+KERNEL_VIRT_BASE = 0xFFFF_FFFF_8000_0000   # linker.ld, src/memory/layout.rs
+DIRECT_MAP_OFFSET = 0xFFFF_8000_0000_0000  # src/memory/layout.rs
+
+
+def test_nothing_of_the_kernel_is_mapped_in_the_lower_half(qemu):
+    """The higher-half kernel from QEMU's monitor at the prompt: no mapping
+    below 0x0000800000000000; every page of the image in the top 2 GiB, at
+    KERNEL_VIRT_BASE + where it was loaded, .text executable and read-only;
+    the direct map at DIRECT_MAP_OFFSET + physical, as before."""
+    boot = qemu("lower-half")
+    boot.wait_for_line("ready")
+    pages = tlb(boot)
+    low = sorted(v for v in pages if v < LOWER_HALF_END)
+    check(boot, not low, f"mapped in the lower half: {[hex(v) for v in low[:10]]}")
+    symbols = kernel_symbols()
+    image = range(symbols["__text_start"], symbols["__kernel_end"], PAGE)
+    check(boot, image.start >= KERNEL_VIRT_BASE, f".text starts at {image.start:#x}")
+    guards = {symbols["stack_guard"]}
+    guards |= {a for name, a in symbols.items() if "DOUBLE_FAULT_STACK" in name}
+    for page in image:
+        if page in guards:
+            continue
+        check(boot, page in pages, f"image page {page:#x} is not mapped")
+        check(boot, pages[page][0] == page - KERNEL_VIRT_BASE,
+              f"image page {page:#x} maps {pages[page][0]:#x}, not where it was loaded")
+    flags = pages[symbols["__text_start"]][1]
+    check(boot, "X" not in flags and not flags.endswith("W"), f".text: {flags}")
+    # The direct map: the first usable page above 1 MiB, at its offset.
+    check(boot, pages.get(DIRECT_MAP_OFFSET + 0x10_0000, (None,))[0] == 0x10_0000,
+          "physical 0x100000 is not in the direct map")
+    boot.check_running()
+
+
 def test_report_lines_for_paging_and_heap(qemu):
     """The boot report's paging: and heap: lines in their documented form,
     consistent with the memory map (the direct map covers the usable RAM)."""

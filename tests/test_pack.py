@@ -89,11 +89,19 @@ def test_damaged_blocks_are_refused():
 
 def layout(data: bytes):
     """The packed file as an ELF, and its PT_LOAD segments (offset,
-    address, file size, memory size)."""
+    physical address, file size, memory size, virtual address)."""
     elf = pack.Elf(data)
-    loads = [(off, paddr, filesz, memsz)
-             for p_type, _, off, _, paddr, filesz, memsz, _ in elf.segments if p_type == pack.PT_LOAD]
+    loads = [(off, paddr, filesz, memsz, vaddr)
+             for p_type, _, off, vaddr, paddr, filesz, memsz, _ in elf.segments
+             if p_type == pack.PT_LOAD]
     return elf, loads
+
+
+def loaded_at(full: pack.Elf, address: int) -> int:
+    """Where a byte linked at `address` is loaded: everything after .boot
+    is linked __kernel_virt_base higher (linker.ld)."""
+    base = full.symbol("__kernel_virt_base")
+    return address - base if address >= base else address
 
 
 TABLE_HEADER = struct.Struct("<II")       # unpack_table: magic, chunk count
@@ -125,10 +133,13 @@ def test_shipped_file_layout():
     elf, loads = layout(data)
     check(None, len(loads) == 3, f"segments: {loads}")
     boot_part, places, chunks = loads
-    check(None, boot_part[1] == full.section(".boot").addr and boot_part[2] == boot_part[3],
-          f".boot: {boot_part}")
-    check(None, places[1] == full.symbol("__text_start") and places[2] == 0, f"image: {places}")
-    check(None, chunks[1] >= places[1] + places[3], f"chunks inside the image: {chunks}")
+    check(None, boot_part[1] == boot_part[4] == full.section(".boot").addr
+          and boot_part[2] == boot_part[3], f".boot: {boot_part}")
+    text = full.symbol("__text_start")
+    check(None, places[4] == text and places[1] == loaded_at(full, text) < text and places[2] == 0,
+          f"image: {places}")
+    check(None, chunks[1] >= places[1] + places[3] and chunks[4] - chunks[1] == text - places[1],
+          f"chunks inside the image: {chunks}")
     magic, entries = unpack_table(data, loads)
     count = len(entries)
     check(None, magic == pack.UNPACK_MAGIC and count == 2, f"table: {magic:#x}, {count} chunks")
@@ -137,6 +148,8 @@ def test_shipped_file_layout():
         check(None, len(pack.decompress(block, dest_len)) == dest_len, f"chunk {i}: size")
     symtab = elf.section(".symtab")
     check(None, symtab.addr >= full.symbol("__kernel_end"), f".symtab at {symtab.addr:#x}")
+    for i, (_, dest, dest_len, _) in enumerate(entries):
+        check(None, dest + dest_len <= 1 << 32, f"chunk {i}: {dest:#x} is not a physical address")
 
 
 def symbols_of(symtab: bytes, strtab: bytes) -> list[tuple[str, int, int, int]]:
@@ -164,8 +177,11 @@ def test_packed_symbol_table_has_every_function_and_object_demangled():
     block, dest, dest_len, _ = entries[1]
     unpacked = pack.decompress(block, dest_len)
     packed_symtab, packed_strtab = elf.section(".symtab"), elf.section(".strtab")
-    packed = symbols_of(unpacked[packed_symtab.addr - dest:][:packed_symtab.size],
-                        unpacked[packed_strtab.addr - dest:][:packed_strtab.size])
+    # The section headers hold link addresses; the table, where they load.
+    symtab_at = loaded_at(full, packed_symtab.addr) - dest
+    strtab_at = loaded_at(full, packed_strtab.addr) - dest
+    packed = symbols_of(unpacked[symtab_at:][:packed_symtab.size],
+                        unpacked[strtab_at:][:packed_strtab.size])
     kinds = {pack.STT_NOTYPE, pack.STT_OBJECT, pack.STT_FUNC}
     check(None, all(kind in kinds for _, kind, _, _ in packed), "only functions, objects, labels")
     check(None, not any(name.startswith(("_R", "_ZN")) for name, _, _, _ in packed),
@@ -184,7 +200,7 @@ def damaged_copy(tmp_path, flip_at_fraction: float):
     """build/kernel.bin with one byte of its compressed chunks flipped."""
     data = bytearray(KERNEL.read_bytes())
     _, loads = layout(bytes(data))
-    offset, _, size, _ = loads[2]
+    offset, _, size, _, _ = loads[2]
     data[offset + int(size * flip_at_fraction)] ^= 0x5A
     path = tmp_path / "kernel-damaged.bin"
     path.write_bytes(bytes(data))

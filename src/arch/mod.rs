@@ -20,8 +20,8 @@ pub use self::x86_64::idt::{CpuException, Vector as ExceptionVector, set_excepti
 pub use self::x86_64::irq::set_interrupt_dispatcher;
 #[cfg(target_os = "none")]
 pub use self::x86_64::paging::{
-    Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables, access_of,
-    enable_nx, init_pat, nx_enabled, translate,
+    Access, BOOT_MAPPED_END, CacheType, FrameSource, MapError, PageTables, access_of, enable_nx,
+    init_pat, lower_half_entries, nx_enabled, translate,
 };
 #[cfg(target_os = "none")]
 pub use self::x86_64::port::Port;

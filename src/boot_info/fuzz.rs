@@ -76,6 +76,7 @@ fn exercise(boot: &BootInfo) {
     Report {
         boot,
         kernel,
+        kernel_virtual: (0xffff_ffff_8010_1000, 0xffff_ffff_8020_0000),
         free_frames: 0,
         paging: Default::default(),
         heap: Default::default(),

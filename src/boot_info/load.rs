@@ -21,7 +21,7 @@ use super::framebuffer;
 use super::validate::{self, ALIGNMENT, HEADER_SIZE, Problem};
 use crate::arch::translate;
 use crate::console::pixels::Framebuffer;
-use crate::memory::PAGE_SIZE;
+use crate::memory::{PAGE_SIZE, phys_to_virt};
 
 /// The value a Multiboot2 loader leaves in EAX (the assembly checks it first).
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
@@ -108,23 +108,25 @@ pub fn load(mbi_addr: usize, magic: u32) -> Result<&'static BootInfo<'static>, F
         let problem = Problem::Misaligned { address: mbi_addr };
         return Err(LoadError::Problem { problem, at: None }.into());
     }
+    let virt = phys_to_virt(mbi_addr as u64) as usize;
     check_mapped(mbi_addr, HEADER_SIZE)?;
-    // SAFETY: the HEADER_SIZE bytes at `mbi_addr` are identity-mapped (just
+    // SAFETY: the HEADER_SIZE bytes at `mbi_addr` are mapped at `virt` (just
     // checked) and the loader placed the boot information there; nothing in
     // the kernel writes that memory, so a shared slice of it is sound.
-    let header = unsafe { core::slice::from_raw_parts(mbi_addr as *const u8, HEADER_SIZE) };
+    let header = unsafe { core::slice::from_raw_parts(virt as *const u8, HEADER_SIZE) };
     let total_size = validate::read_total_size(header)
         .and_then(|size| validate::check_total_size(size).map(|()| size))
         .map_err(|problem| LoadError::Problem { problem, at: None })?;
     check_mapped(mbi_addr, total_size)?;
-    // SAFETY: all `total_size` bytes from `mbi_addr` are identity-mapped
+    // SAFETY: all `total_size` bytes from `mbi_addr` are mapped at `virt`
     // (just checked; `total_size` is at most validate::MAX_TOTAL_SIZE), the
     // loader wrote the boot information there, and the kernel never writes
-    // it: the frame allocator reserves its range. So the slice is readable,
+    // it: the frame allocator reserves its range, and the kernel's page
+    // tables keep it in the direct map. So the slice is readable,
     // initialised and unchanging for the kernel's lifetime ('static).
     let bytes: &'static [u8] =
-        unsafe { core::slice::from_raw_parts(mbi_addr as *const u8, total_size) };
-    let boot = match BootInfo::from_bytes(bytes) {
+        unsafe { core::slice::from_raw_parts(virt as *const u8, total_size) };
+    let boot = match BootInfo::from_bytes_at(bytes, mbi_addr as u64) {
         Ok(boot) => BOOT_INFO.call_once(|| boot),
         Err(problem) => {
             return Err(Failed {
@@ -148,15 +150,15 @@ pub fn load(mbi_addr: usize, magic: u32) -> Result<&'static BootInfo<'static>, F
     Ok(boot)
 }
 
-/// Fails unless every page of `len` bytes from `addr` is identity-mapped
-/// (page 0 and the stack guard page are not; nor is anything above 4 GiB).
+/// Fails unless every page of `len` bytes from physical `addr` is mapped
+/// at its place in the direct map (the boot tables' covers the first 4 GiB).
 fn check_mapped(addr: usize, len: usize) -> Result<(), LoadError> {
     let Some(last) = addr.checked_add(len - 1) else {
         return Err(LoadError::Wraps { address: addr });
     };
     let mut page = addr & !(PAGE_SIZE as usize - 1);
     while page <= last {
-        if translate(page as u64) != Some(page as u64) {
+        if translate(phys_to_virt(page as u64)) != Some(page as u64) {
             return Err(LoadError::Unmapped {
                 address: addr,
                 len,

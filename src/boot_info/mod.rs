@@ -37,11 +37,21 @@ use crate::memory::range::PhysRange;
 pub struct BootInfo<'a> {
     /// The parsed structure (from the `multiboot2` crate).
     pub mbi: BootInformation<'a>,
+    /// Where the structure lies in physical memory (the kernel reads it
+    /// through the direct map, elsewhere).
+    physical: u64,
 }
 
 impl<'a> BootInfo<'a> {
     /// Validates the boot information in `bytes` (see [`validate`]) and, if
-    /// it is well-formed, hands it to the `multiboot2` crate.
+    /// it is well-formed, hands it to the `multiboot2` crate. The bytes lie
+    /// at physical address `physical`.
+    pub fn from_bytes_at(bytes: &'a [u8], physical: u64) -> Result<Self, Problem> {
+        Self::from_bytes(bytes).map(|boot| Self { physical, ..boot })
+    }
+
+    /// [`BootInfo::from_bytes_at`] for bytes whose address is physical too
+    /// (the host tests' buffers).
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Problem> {
         validate::validate(bytes)?;
         let header = bytes.as_ptr().cast::<BootInformationHeader>();
@@ -50,7 +60,10 @@ impl<'a> BootInfo<'a> {
         // the slice and that a well-formed tag chain closed by an end tag
         // fills it, so the crate reads only inside `bytes`.
         match unsafe { BootInformation::load(header) } {
-            Ok(mbi) => Ok(Self { mbi }),
+            Ok(mbi) => Ok(Self {
+                mbi,
+                physical: bytes.as_ptr() as u64,
+            }),
             // Not expected after `validate`; reported rather than trusted.
             Err(_) => Err(Problem::CrateRejected),
         }
@@ -84,12 +97,15 @@ impl<'a> BootInfo<'a> {
             .unwrap_or(&[])
     }
 
+    /// The physical address of the byte `at` points to, inside the
+    /// structure (a tag's payload, say).
+    pub fn physical_address_of(&self, at: *const u8) -> u64 {
+        self.physical + (at as u64 - self.mbi.start_address() as u64)
+    }
+
     /// Where the boot information itself lies in physical memory.
     pub fn mbi_range(&self) -> PhysRange {
-        PhysRange::from_size(
-            self.mbi.start_address() as u64,
-            self.mbi.total_size() as u64,
-        )
+        PhysRange::from_size(self.physical, self.mbi.total_size() as u64)
     }
 
     /// The bytes after the header of the first tag of type `typ`.

@@ -9,6 +9,7 @@
 
 use super::{BootInfo, module_range};
 use crate::memory::PAGE_SIZE;
+use crate::memory::layout::loaded_at;
 use crate::memory::range::PhysRange;
 use crate::memory::reserved::{
     BOOT_INFORMATION, ELF_SECTION, FRAMEBUFFER, KERNEL, MAX_ELF_SECTIONS, MAX_MODULES, MODULE,
@@ -16,14 +17,16 @@ use crate::memory::reserved::{
 };
 
 /// The ELF sections GRUB placed in memory: each section of the ELF-sections
-/// tag with a nonzero address and size (validation checked the tag's layout).
+/// tag with a nonzero address and size (validation checked the tag's layout),
+/// at its physical address (the packer gives the symbol table its address in
+/// the image's high window).
 pub fn elf_section_ranges<'b>(boot: &'b BootInfo<'b>) -> impl Iterator<Item = PhysRange> + 'b {
     boot.mbi
         .elf_sections_tag()
         .into_iter()
         .flat_map(|tag| tag.sections())
         .filter(|section| section.sh_addr != 0 && section.sh_size != 0)
-        .map(|section| PhysRange::from_size(section.sh_addr, section.sh_size))
+        .map(|section| PhysRange::from_size(loaded_at(section.sh_addr), section.sh_size))
 }
 
 /// The reserved list of this boot, all but the frame bitmap (whose place is

@@ -19,8 +19,14 @@ use super::screen::{MEMORY_CELLS, Screen, Storage, TextMemory};
 
 pub use super::screen::WIDTH;
 
-/// Physical (= virtual, identity-mapped) address of the colour text memory.
-pub const VGA_TEXT_BUFFER: usize = 0xb8000;
+/// Physical address of the colour text memory.
+pub const VGA_TEXT_BUFFER: u64 = 0xb8000;
+
+/// Where the kernel reaches the text memory: its place in the direct-map
+/// window (the boot tables map it there, and so do the kernel's, uncached).
+fn text_memory() -> *mut u16 {
+    crate::memory::phys_to_virt(VGA_TEXT_BUFFER) as *mut u16
+}
 
 /// A volatile pointer to cell `index` of the text memory.
 pub(super) fn cell_at(index: usize) -> VolatilePtr<'static, u16> {
@@ -28,11 +34,11 @@ pub(super) fn cell_at(index: usize) -> VolatilePtr<'static, u16> {
         index < MEMORY_CELLS,
         "VGA cell {index} is outside the text memory"
     );
-    let ptr = NonNull::new((VGA_TEXT_BUFFER as *mut u16).wrapping_add(index)).unwrap();
+    let ptr = NonNull::new(text_memory().wrapping_add(index)).unwrap();
     // SAFETY: the index is inside the 32 KiB colour text memory at 0xb8000,
-    // present on every PC booted in text mode and identity-mapped by the
-    // boot page tables; volatile accesses to device memory alias no Rust
-    // object.
+    // present on every PC booted in text mode and mapped in the direct-map
+    // window by the boot page tables and the kernel's; volatile accesses to
+    // device memory alias no Rust object.
     unsafe { VolatilePtr::new(ptr) }
 }
 
@@ -42,12 +48,7 @@ const CELLS_PER_WORD: usize = 4;
 /// A volatile pointer to the four cells from `index` on, as one 64-bit word.
 fn word_at(index: usize) -> VolatilePtr<'static, u64> {
     assert!(index.is_multiple_of(CELLS_PER_WORD) && index + CELLS_PER_WORD <= MEMORY_CELLS);
-    let ptr = NonNull::new(
-        (VGA_TEXT_BUFFER as *mut u16)
-            .wrapping_add(index)
-            .cast::<u64>(),
-    )
-    .unwrap();
+    let ptr = NonNull::new(text_memory().wrapping_add(index).cast::<u64>()).unwrap();
     // SAFETY: as in `cell_at`: the four cells lie inside the text memory;
     // the address is 8-byte aligned (0xb8000 is, and `index` is a multiple
     // of four 2-byte cells).

@@ -41,7 +41,8 @@ pub fn run(kind: Crash) {
         }
         Crash::Divide => divide(),
         Crash::InvalidOpcode => invalid_opcode(),
-        Crash::PageFault => page_fault(),
+        Crash::PageFault => read_at(0),
+        Crash::LowHalf => read_at(OLD_IMAGE),
         Crash::Gp => gp(),
         Crash::StackOverflow => {
             stack_overflow(0);
@@ -69,6 +70,7 @@ fn what(kind: Crash) -> &'static str {
         Crash::Divide => "dividing by zero",
         Crash::InvalidOpcode => "an undefined instruction (ud2)",
         Crash::PageFault => "reading through a null pointer",
+        Crash::LowHalf => "reading 0x100000, where the kernel was loaded (the lower half)",
         Crash::Gp => "reading from a non-canonical address",
         Crash::StackOverflow => "recursing until the stack runs out",
         Crash::WriteCode => "writing into the kernel's code (.text)",
@@ -110,15 +112,21 @@ fn invalid_opcode() {
     unsafe { asm!("ud2", options(nomem, nostack)) };
 }
 
-/// A read through a null pointer: #PF (page 0 is never mapped).
+/// Where GRUB loads the kernel: physical 1 MiB, which the kernel, running
+/// in the top 2 GiB, does not map at this (or any lower-half) address.
+const OLD_IMAGE: u64 = 0x10_0000;
+
+/// A read from `address` in the lower half, where the kernel maps nothing
+/// (a null pointer for 0): #PF.
 #[inline(never)]
-fn page_fault() {
-    // SAFETY: the read faults (page 0 is unmapped) and the handler reports
-    // and halts; the register it would load is an output of this block.
+fn read_at(address: u64) {
+    // SAFETY: the read faults (nothing in the lower half is mapped, page 0
+    // included) and the handler reports and halts; the register it would
+    // load is an output of this block.
     unsafe {
         asm!(
             "mov {value}, qword ptr [{address}]",
-            address = in(reg) 0u64,
+            address = in(reg) address,
             value = out(reg) _,
             options(nostack, readonly),
         );

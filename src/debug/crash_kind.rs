@@ -19,6 +19,9 @@ pub enum Crash {
     InvalidOpcode,
     /// A read through a null pointer (#PF).
     PageFault,
+    /// A read from 0x100000, where GRUB loaded the kernel, which runs in
+    /// the top 2 GiB and maps nothing in the lower half (#PF).
+    LowHalf,
     /// A read from a non-canonical address (#GP).
     Gp,
     /// Unbounded recursion into the stack's guard page (#DF on its own
@@ -41,6 +44,7 @@ impl Crash {
         ("divide", Crash::Divide),
         ("invalid-opcode", Crash::InvalidOpcode),
         ("page-fault", Crash::PageFault),
+        ("low-half", Crash::LowHalf),
         ("gp", Crash::Gp),
         ("stack-overflow", Crash::StackOverflow),
         ("write-code", Crash::WriteCode),
@@ -51,7 +55,7 @@ impl Crash {
 
     /// The accepted values, for messages: the names of [`Crash::CHOICES`]
     /// (a host test checks that they agree).
-    pub const EXPECTED: &'static str = "breakpoint|divide|invalid-opcode|page-fault|gp|\
+    pub const EXPECTED: &'static str = "breakpoint|divide|invalid-opcode|page-fault|low-half|gp|\
         stack-overflow|write-code|write-rodata|exec-data|oom";
 
     /// The value named `value`.

@@ -70,12 +70,12 @@ fn backtrace_from_here_reaches_the_outermost_frame(_: &Context) -> Outcome {
         }
         lines += 1;
         rust_main |= line.as_str().contains(" rust_main+");
-        last_outermost = line.as_str().contains(" long_mode_start+");
+        last_outermost = line.as_str().contains(" higher_half_start+");
         ended_early |= line.as_str().contains("(walk ended");
     });
     check_eq!(header.as_str(), "  backtrace:");
     check!(rust_main, "no rust_main frame in {lines} lines");
-    check!(last_outermost, "the last line is not long_mode_start");
+    check!(last_outermost, "the last line is not higher_half_start");
     check!(!ended_early, "the walk ended early");
     Ok(())
 }

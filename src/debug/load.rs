@@ -16,6 +16,7 @@ use spin::Once;
 use super::symbols::{NoSymbols, Section, SectionTable, Symbols};
 use crate::arch::translate;
 use crate::boot_info::BootInfo;
+use crate::memory::layout::loaded_at;
 use crate::memory::{PAGE_SIZE, phys_to_virt};
 
 /// The largest table accepted: a wild size is not worth walking the page
@@ -78,8 +79,11 @@ fn locate(boot: &'static BootInfo<'static>) -> Result<Located, NoSymbols> {
     })
 }
 
-/// The bytes of a section GRUB loaded at a physical address, once every
-/// page of it is known to be mapped at [`phys_to_virt`] of that address.
+/// The bytes of a section GRUB loaded, once every page of it is known to be
+/// mapped at [`phys_to_virt`] of where it lies. Its address in the tag is
+/// physical when GRUB placed it, or its link address in the image's high
+/// window when the packer placed it after the image
+/// ([`loaded_at`] turns either into the physical one).
 ///
 /// # Safety
 /// The caller uses the slice only while the mapping stays as it is now.
@@ -94,18 +98,16 @@ unsafe fn bytes<'a>(section: Section) -> Result<&'a [u8], NoSymbols> {
     if section.size > MAX_TABLE_SIZE {
         return Err(unmapped);
     }
-    let last = section
-        .address
-        .checked_add(section.size - 1)
-        .ok_or(unmapped)?;
-    let mut page = section.address & !(PAGE_SIZE - 1);
+    let address = loaded_at(section.address);
+    let last = address.checked_add(section.size - 1).ok_or(unmapped)?;
+    let mut page = address & !(PAGE_SIZE - 1);
     while page <= last {
         if translate(phys_to_virt(page)) != Some(page) {
             return Err(unmapped);
         }
         page += PAGE_SIZE;
     }
-    let start = phys_to_virt(section.address) as *const u8;
+    let start = phys_to_virt(address) as *const u8;
     // SAFETY: every page of the `size` bytes (at most MAX_TABLE_SIZE, so the
     // length fits a usize) is mapped at phys_to_virt of its physical address
     // (checked just above), where GRUB loaded the section, so the slice is

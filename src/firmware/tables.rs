@@ -79,9 +79,7 @@ fn rsdp_address(boot: &BootInfo) -> Option<u64> {
     let payload = boot
         .tag_payload(TagType::AcpiV2)
         .or_else(|| boot.tag_payload(TagType::AcpiV1))?;
-    // The boot information is identity-mapped, so the slice's address is
-    // its physical address.
-    Some(payload.as_ptr() as u64)
+    Some(boot.physical_address_of(payload.as_ptr()))
 }
 
 /// Reads everything [`Acpi`] holds.

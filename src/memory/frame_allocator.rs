@@ -324,26 +324,6 @@ impl<'a> FrameAllocator<'a> {
         Ok(())
     }
 
-    /// How many words of bitmap are in use (at most the storage given).
-    pub fn bitmap_len(&self) -> usize {
-        self.bitmap.len()
-    }
-
-    /// Takes `view` as the bitmap from now on: the caller promises it is the
-    /// same words seen at another address (the same physical memory through
-    /// another mapping, e.g. the direct map once the identity map is gone).
-    /// Only its first [`FrameAllocator::bitmap_len`] words are used; a
-    /// shorter view is a bug in the caller, and panics.
-    pub fn move_bitmap(&mut self, view: &'a mut [u64]) {
-        let len = self.bitmap.len();
-        assert!(
-            view.len() >= len,
-            "bitmap view of {} words, need {len}",
-            view.len()
-        );
-        self.bitmap = &mut view[..len];
-    }
-
     /// How many frames are free now.
     pub fn free_frames(&self) -> u64 {
         self.free

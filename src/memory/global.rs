@@ -7,27 +7,31 @@
 //! list through [`reserved_list`].
 //!
 //! The allocator's bitmap lives in RAM the allocator manages around: [`init`]
-//! picks a run of free frames below 4 GiB (where the boot page tables make
-//! [`super::phys_to_virt`] reach it), zeroes it, adds it to the reserved list
-//! as `frame bitmap`, and only then builds the allocator, so the bitmap's
-//! frames are never handed out. When the paging code replaces the boot
-//! tables it calls [`rebase_frame_bitmap`], which reaches the bitmap through
-//! the direct map instead.
+//! picks a run of free frames below 4 GiB (where the boot page tables' direct
+//! map makes [`super::phys_to_virt`] reach it; the kernel's tables map all
+//! RAM there), zeroes it, adds it to the reserved list as `frame bitmap`,
+//! and only then builds the allocator, so the bitmap's frames are never
+//! handed out.
 
 use multiboot2::MemoryArea;
 use spin::{Mutex, Once};
 
 use super::frame_allocator::{FrameAllocator, bitmap_placement};
+use super::layout::loaded_at;
 use super::phys_to_virt;
 use super::range::PhysRange;
 use super::reserved::{FRAME_BITMAP, Reserved};
-use crate::arch::IDENTITY_MAPPED_END;
+use crate::arch::BOOT_MAPPED_END;
 
 unsafe extern "C" {
-    /// The first byte of the kernel image (linker.ld).
+    /// The first byte of the kernel image: the Multiboot2 header, linked
+    /// (and run, before paging) where it is loaded (linker.ld).
     static __kernel_start: u8;
+    /// The first byte of .text, linked at KERNEL_VIRT_BASE + its load
+    /// address, like everything after it (linker.ld).
+    static __text_start: u8;
     /// The first byte after the kernel image, .bss, page tables and boot
-    /// stack included (linker.ld).
+    /// stack included (linker.ld); a high address.
     static __kernel_end: u8;
 }
 
@@ -38,12 +42,23 @@ static FRAMES: Mutex<Option<FrameAllocator<'static>>> = Mutex::new(None);
 /// once [`init`] has run.
 static RESERVED: Once<Reserved> = Once::new();
 
-/// Where GRUB loaded the kernel image (physical = virtual: identity-mapped).
+/// Where GRUB loaded the kernel image, from the Multiboot2 header to the
+/// end of .bss (physical addresses).
 pub fn kernel_range() -> PhysRange {
     // Taking the address of a linker symbol reads nothing.
     let start = &raw const __kernel_start as u64;
-    let end = &raw const __kernel_end as u64;
+    let end = loaded_at(&raw const __kernel_end as u64);
     PhysRange::new(start, end)
+}
+
+/// Where the kernel runs: its high addresses, from .text to the end of
+/// .bss (the 32-bit boot code before .text runs only at its load address).
+pub fn kernel_virtual_range() -> (u64, u64) {
+    // Taking the address of a linker symbol reads nothing.
+    (
+        &raw const __text_start as u64,
+        &raw const __kernel_end as u64,
+    )
 }
 
 /// There is no room for the frame allocator's bitmap: `bytes` of usable
@@ -72,7 +87,7 @@ pub fn init(areas: &[MemoryArea], mut reserved: Reserved) -> Result<u64, NoRoomF
     let storage: &'static mut [u64] = if words == 0 {
         &mut []
     } else {
-        let Some(place) = bitmap_placement(areas, &reserved, words, IDENTITY_MAPPED_END) else {
+        let Some(place) = bitmap_placement(areas, &reserved, words, BOOT_MAPPED_END) else {
             return Err(NoRoomForBitmap { bytes: words * 8 });
         };
         reserved
@@ -105,27 +120,6 @@ pub fn init(areas: &[MemoryArea], mut reserved: Reserved) -> Result<u64, NoRoomF
     }
     log::debug!("memory: frame allocator over the memory map, {free} frames free");
     Ok(free)
-}
-
-/// Reaches the allocator's bitmap through [`phys_to_virt`] as it is now.
-/// The paging code calls this right after it switches `phys_to_virt` to the
-/// direct map: [`init`] made the bitmap's view through the boot tables'
-/// identity map, which the kernel's own tables no longer have.
-pub fn rebase_frame_bitmap() {
-    let Some(place) = bitmap_range() else {
-        return; // no usable RAM, no bitmap
-    };
-    with_frames(|frames| {
-        let start = phys_to_virt(place.start) as *mut u64;
-        // SAFETY: `place` is RAM that holds the allocator's bitmap words
-        // (init zeroed it there, and it is reserved, so never handed out),
-        // and `phys_to_virt` reaches all RAM writable (identity below 4 GiB
-        // with the boot tables, the direct map with the kernel's). The
-        // allocator gives up its old view here, under the lock, and nothing
-        // else refers to these words, so this view is the only one in use.
-        let view = unsafe { core::slice::from_raw_parts_mut(start, frames.bitmap_len()) };
-        frames.move_bitmap(view);
-    });
 }
 
 /// Runs `f` with the frame allocator (locked meanwhile). Panics if [`init`]

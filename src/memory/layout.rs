@@ -1,13 +1,18 @@
 //! The kernel's virtual address space, and how the direct map covers RAM.
 //!
 //! ```text
-//! 0x0000_0000_0000_0000  page 0: never mapped (null pointers fault)
-//! 0x0000_0000_0010_0000  the kernel image, identity-mapped per section
-//!                        (and the few other identity mappings listed in
-//!                        memory/paging.rs, each with its reason)
-//! 0xffff_8000_0000_0000  DIRECT_MAP_OFFSET: all RAM at offset + physical
+//! 0x0000_0000_0000_0000  the lower half: nothing of the kernel (P4 entries
+//!   ...                  0-255 empty), left to programs; page 0 and every
+//! 0x0000_7fff_ffff_ffff  other address there fault in the kernel
+//! 0xffff_8000_0000_0000  DIRECT_MAP_OFFSET: all RAM at offset + physical,
+//!                        and device memory (VGA text, framebuffer, APICs,
+//!                        ACPI tables) mapped at the same offset
 //! 0xffff_a000_0000_0000  TEST_WINDOW: the self-tests' temporary mappings
 //! 0xffff_c000_0000_0000  HEAP_START: the kernel heap, grown on demand
+//! 0xffff_ffff_8000_0000  KERNEL_VIRT_BASE: the kernel image, at + physical
+//!                        (loaded at 1 MiB, so from 0xffff_ffff_8010_0000),
+//!                        per section with its rights; the top 2 GiB, as
+//!                        the `kernel` code model wants
 //! ```
 //!
 //! The direct map covers the RAM regions of the memory map (usable, ACPI
@@ -27,6 +32,24 @@ use super::range::PhysRange;
 
 /// Where the direct map starts: physical address `p` is at this + `p`.
 pub const DIRECT_MAP_OFFSET: u64 = 0xffff_8000_0000_0000;
+
+/// Where the kernel image is linked: its byte loaded at physical `p` runs
+/// at this + `p` (linker.ld and asm/boot.asm say the same; an in-kernel
+/// test compares them).
+pub const KERNEL_VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
+
+/// The physical address of `address` as the kernel's ELF headers give it:
+/// an address in the image's window (from [`KERNEL_VIRT_BASE`] up) is
+/// linked there and loaded at `address - KERNEL_VIRT_BASE`; any other (a
+/// section the boot loader placed itself, the 32-bit boot code) is
+/// physical already.
+pub fn loaded_at(address: u64) -> u64 {
+    if address >= KERNEL_VIRT_BASE {
+        address - KERNEL_VIRT_BASE
+    } else {
+        address
+    }
+}
 
 /// A window for the self-tests' temporary mappings (never used otherwise).
 pub const TEST_WINDOW: u64 = 0xffff_a000_0000_0000;
@@ -424,5 +447,13 @@ mod tests {
         assert_eq!(heap_limit(128 << 20), 64 << 20);
         assert_eq!(heap_limit(16 << 30), HEAP_MAX);
         assert_eq!(heap_limit((64 << 20) + 3), 32 << 20);
+    }
+
+    #[test]
+    fn an_image_address_loads_below_its_window_and_others_are_physical() {
+        assert_eq!(loaded_at(KERNEL_VIRT_BASE + 0x10_1000), 0x10_1000);
+        assert_eq!(loaded_at(KERNEL_VIRT_BASE), 0);
+        assert_eq!(loaded_at(0x30_0000), 0x30_0000);
+        assert_eq!(loaded_at(DIRECT_MAP_OFFSET + 5), DIRECT_MAP_OFFSET + 5);
     }
 }

@@ -2,53 +2,61 @@
 //! uses: [`map`], [`unmap`], [`translate`] and [`map_device`], each taking
 //! its page-table frames from the frame allocator.
 //!
-//! [`init`] replaces the boot tables (asm/boot.asm: the first 4 GiB
-//! identity-mapped, all writable and executable) with tables built here:
+//! The boot tables (asm/boot.asm) map the image at [`KERNEL_VIRT_BASE`] +
+//! physical, the first 4 GiB in the direct map at [`DIRECT_MAP_OFFSET`] +
+//! physical, and the first 4 GiB identity, for the jump into long mode;
+//! all writable and executable. [`leave_lower_half`], first thing after
+//! the CPU's tables are loaded, removes that identity map: from then on
+//! nothing of the kernel is in the lower half, which belongs to programs.
 //!
-//! - the kernel image per section with the rights it needs (W^X): `.text`
-//!   read + execute, the header and `.rodata` read-only, `.data` and `.bss`
-//!   read + write; no page is both writable and executable (with NX; a CPU
-//!   without it gets one warning);
+//! [`init`] replaces the boot tables with tables built here:
+//!
+//! - the kernel image per section at its high address with the rights it
+//!   needs (W^X): `.text` read + execute, `.rodata` read-only, `.data` and
+//!   `.bss` read + write; no page is both writable and executable (with NX;
+//!   a CPU without it gets one warning). The 32-bit boot code and the
+//!   Multiboot2 header, which ran at their load address, are not mapped;
 //! - the guard page below every stack left unmapped;
 //! - all RAM in the direct map at [`DIRECT_MAP_OFFSET`], read + write,
 //!   no-execute, write-back, in the largest pages that fit
-//!   ([`super::layout::plan_direct_map`]);
-//! - the few identity mappings that must stay, listed in [`IDENTITY`] with
-//!   the reason for each; page 0 and everything else stay unmapped;
-//! - device memory mapped before (below), at the same virtual addresses.
+//!   ([`super::layout::plan_direct_map`]), and the boot information there
+//!   too, wherever GRUB put it;
+//! - device memory in the direct-map window: the VGA text memory
+//!   (uncached), and what was mapped before (below), at the same virtual
+//!   addresses;
+//! - nothing in the lower half: P4 entries 0–255 stay empty, page 0 too.
 //!
 //! While the tables are built, their frames are reached through the boot
-//! identity map, so they come from below 4 GiB.
+//! tables' direct map, so they come from below 4 GiB.
 //!
 //! [`map_device`] works before [`init`] too, because the console draws on
 //! the framebuffer from the first line, long before these tables exist, and
 //! a framebuffer may lie above 4 GiB, where the boot tables do not reach.
 //! Before `init` it maps the device into the boot tables at the address it
-//! will keep (its place in the direct-map window), uncached (write-combining
-//! needs the PAT entry `init` sets up), with page tables from a small pool
-//! in .bss, and records it; `init` maps every recorded device again, at the
+//! will keep (its place in the direct-map window; below 4 GiB the boot
+//! tables' direct map has it already, write-back, which the firmware's
+//! MTRRs make uncached or write-combining for device memory), uncached
+//! (write-combining needs the PAT entry `init` sets up), with page tables
+//! from a small pool in .bss, and records it; `init` maps every recorded device again, at the
 //! same address with the cache type asked for, in the tables it builds. So a
 //! pointer to device memory stays valid across the switch, and the kernel's
 //! tables get no identity mapping for it.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use multiboot2::MemoryArea;
 use spin::Mutex;
 
 use super::layout::{
-    Chunk, DIRECT_MAP_OFFSET, PagingSummary as Summary, plan_device_map, plan_direct_map,
+    Chunk, DIRECT_MAP_OFFSET, KERNEL_VIRT_BASE, PagingSummary as Summary, loaded_at,
+    plan_device_map, plan_direct_map,
 };
 use super::range::PhysRange;
 use super::{PAGE_SIZE, with_frames};
-use crate::arch::{
-    self, Access, CacheType, FrameSource, IDENTITY_MAPPED_END, MapError, PageTables,
-};
+use crate::arch::{self, Access, BOOT_MAPPED_END, CacheType, FrameSource, MapError, PageTables};
 
 unsafe extern "C" {
-    /// The kernel's first byte: the Multiboot2 header (linker.ld).
-    pub(crate) static __kernel_start: u8;
     /// Bounds of .text (linker.ld, page-aligned).
     pub(crate) static __text_start: u8;
     pub(crate) static __text_end: u8;
@@ -58,53 +66,38 @@ unsafe extern "C" {
     /// Start of .data; .bss follows it up to `__kernel_end` (linker.ld).
     pub(crate) static __data_start: u8;
     pub(crate) static __kernel_end: u8;
+    /// KERNEL_VIRT_BASE as linker.ld defines it (an absolute symbol: its
+    /// address is the value).
+    pub(crate) static __kernel_virt_base: u8;
 }
 
 /// The VGA text memory: 32 KiB from 0xb8000.
 pub(crate) const VGA_TEXT: PhysRange = PhysRange::new(0xb_8000, 0xc_0000);
 
-/// An identity mapping the kernel keeps, and why it must.
-pub struct Identity {
-    /// What it maps.
-    pub what: &'static str,
-    /// Why it cannot move to another address.
-    pub why: &'static str,
-}
-
-/// Every identity mapping (virtual = physical) the kernel's tables keep.
-/// Nothing else is identity-mapped.
-pub const IDENTITY: &[Identity] = &[
-    Identity {
-        what: "the kernel image, per section",
-        why: "it is linked to run at 1 MiB, where GRUB loaded it",
-    },
-    Identity {
-        what: "the boot information, read-only",
-        why: "the boot information's 'static views were made at GRUB's address before these tables",
-    },
-    Identity {
-        what: "the VGA text memory 0xb8000-0xbffff, uncached",
-        why: "the VGA console (and a fault before the screen is chosen) writes it from the \
-              first line, before these tables exist",
-    },
-];
-
 /// The kernel's tables, once live.
 static TABLES: Mutex<Option<PageTables>> = Mutex::new(None);
 
-/// Whether the direct map is live (else physical memory is reached through
-/// the boot tables' identity map).
-static DIRECT_MAP_LIVE: AtomicBool = AtomicBool::new(false);
-
 /// The virtual address at which the kernel reads physical address `phys`:
-/// the direct map once the kernel's tables are live, the boot identity map
-/// before.
+/// its place in the direct map (under the boot tables, for the first 4
+/// GiB; under the kernel's, for all RAM and the devices mapped there).
 pub fn phys_to_virt(phys: u64) -> u64 {
-    if DIRECT_MAP_LIVE.load(Ordering::Acquire) {
-        DIRECT_MAP_OFFSET + phys
-    } else {
-        phys
-    }
+    DIRECT_MAP_OFFSET + phys
+}
+
+/// Takes the boot tables as the live ones, reached through their direct
+/// map, and removes their identity map of the first 4 GiB, which only the
+/// jump into long mode needed: from here on every address the kernel uses
+/// is in the upper half, and one that is not faults. Call once, right after
+/// the CPU's own descriptor tables are loaded (the boot GDT lies low).
+pub fn leave_lower_half() {
+    // SAFETY: asm/boot.asm maps the first 4 GiB at DIRECT_MAP_OFFSET, and
+    // every boot table lies in the kernel's .bss, loaded below 4 GiB, so
+    // each is reachable, writable, at DIRECT_MAP_OFFSET + its address.
+    // Nothing refers to the identity map any more: the code, the stack and
+    // the statics run at their high addresses, and the GDT and IDT in use
+    // are the kernel's (arch::init).
+    let mut tables = unsafe { PageTables::adopt_active(DIRECT_MAP_OFFSET) };
+    tables.clear_lower_half();
 }
 
 /// Device memory [`map_device`] mapped before [`init`]: `init` maps it again
@@ -131,8 +124,9 @@ static EARLY_DEVICE_MAPPINGS: Mutex<[Option<EarlyDevice>; EARLY_DEVICES]> =
 /// spans, and two tables for its unaligned ends.
 const EARLY_TABLE_FRAMES: usize = 8;
 
-/// The pool those frames come from: page-aligned, in .bss (so identity-mapped
-/// by the boot tables, and never handed out by the frame allocator).
+/// The pool those frames come from: page-aligned, in .bss (so loaded below
+/// 4 GiB, in the boot tables' direct map, and never handed out by the frame
+/// allocator).
 #[repr(C, align(4096))]
 struct EarlyTableFrames(UnsafeCell<[[u8; PAGE_SIZE as usize]; EARLY_TABLE_FRAMES]>);
 
@@ -159,18 +153,18 @@ impl FrameSource for EarlyFrames {
                 (used < EARLY_TABLE_FRAMES).then_some(used + 1)
             })
             .ok()?;
-        // The kernel image is identity-mapped: the address is physical too.
-        Some(EARLY_TABLE_POOL.0.get() as u64 + index as u64 * PAGE_SIZE)
+        // The pool is in the image: its physical address is where it loaded.
+        Some(loaded_at(EARLY_TABLE_POOL.0.get() as u64) + index as u64 * PAGE_SIZE)
     }
 }
 
 /// Page-table frames while the boot tables are live: below 4 GiB, where
-/// the identity map reaches them.
+/// their direct map reaches them.
 struct LowFrames;
 
 impl FrameSource for LowFrames {
     fn allocate_frame(&mut self) -> Option<u64> {
-        with_frames(|frames| frames.allocate_below(IDENTITY_MAPPED_END))
+        with_frames(|frames| frames.allocate_below(BOOT_MAPPED_END))
     }
 }
 
@@ -262,27 +256,27 @@ fn map_skipping_mapped(
     Ok(mapped)
 }
 
-/// Maps `range` (page-rounded) identity with `access`, page by page,
-/// skipping pages mapped already and those in `skip`.
-fn map_identity(
+/// Maps the part of the kernel image from virtual `start` to `end` (page
+/// aligned) at those addresses, each page to where it was loaded, with
+/// `access`, page by page, skipping the pages in `skip` (guard pages).
+fn map_image(
     tables: &mut PageTables,
     what: &'static str,
-    range: PhysRange,
+    start: u64,
+    end: u64,
     access: Access,
-    cache: CacheType,
     skip: &[u64],
 ) -> Result<(), PagingError> {
-    let start = range.start - range.start % PAGE_SIZE;
-    let mut page = start;
-    while page < range.end {
+    let mut page = start - start % PAGE_SIZE;
+    while page < end {
         if !skip.contains(&page) {
             match tables.map(
                 page,
-                page,
+                loaded_at(page),
                 PAGE_SIZE,
                 PAGE_SIZE,
                 access,
-                cache,
+                CacheType::WriteBack,
                 &mut LowFrames,
             ) {
                 Ok(()) | Err(MapError::AlreadyMapped { .. }) => {}
@@ -309,21 +303,16 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
     }
     let pat = arch::init_pat(features.pat);
     // SAFETY: LowFrames hands out frames below 4 GiB, which the boot tables
-    // identity-map writable, so each is reachable at offset 0.
-    let mut tables = match unsafe { PageTables::new(&mut LowFrames, 0) } {
+    // map writable in their direct map, so each is reachable there.
+    let mut tables = match unsafe { PageTables::new(&mut LowFrames, DIRECT_MAP_OFFSET) } {
         Ok(tables) => tables,
         Err(error) => return Err(fail("the top-level table", error)),
     };
+    // The first mapping that failed, if any; the closures below record it.
+    let mut failed = None;
 
     let guards = arch::stack_guard_pages();
-    let wb = CacheType::WriteBack;
     let sections = [
-        (
-            "the Multiboot2 header and the 32-bit boot code",
-            symbol!(__kernel_start),
-            symbol!(__text_start),
-            Access::READ,
-        ),
         (
             ".text",
             symbol!(__text_start),
@@ -344,40 +333,15 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
         ),
     ];
     for (what, start, end, access) in sections {
-        map_identity(
-            &mut tables,
-            what,
-            PhysRange::new(start, end),
-            access,
-            wb,
-            &guards,
-        )?;
+        map_image(&mut tables, what, start, end, access, &guards)?;
     }
-    map_identity(
-        &mut tables,
-        "the boot information",
-        boot_information,
-        Access::READ,
-        wb,
-        &[],
-    )?;
-    let uc = CacheType::Uncached;
-    map_identity(
-        &mut tables,
-        "the VGA text memory",
-        VGA_TEXT,
-        Access::READ_WRITE,
-        uc,
-        &[],
-    )?;
-
+    let wb = CacheType::WriteBack;
     let mut summary = Summary {
         nx,
         pat,
         pages_1g: features.pages_1g,
         ..Summary::default()
     };
-    let mut failed = None;
     plan_direct_map(areas, features.pages_1g, |chunk| {
         if failed.is_some() {
             return;
@@ -406,6 +370,36 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
         summary.direct_map_pages[index] += mapped / page_size;
     });
 
+    // The boot information, in the direct map wherever GRUB put it: in RAM
+    // the direct map covers already, or in a region it does not.
+    plan_device_map(boot_information, |chunk| {
+        if failed.is_none()
+            && let Err(error) = map_skipping_mapped(
+                &mut tables,
+                "the boot information",
+                chunk,
+                DIRECT_MAP_OFFSET + chunk.phys,
+                wb,
+            )
+        {
+            failed = Some(error);
+        }
+    });
+    // The VGA text memory, uncached, where the console reaches it.
+    plan_device_map(VGA_TEXT, |chunk| {
+        if failed.is_none()
+            && let Err(error) = map_skipping_mapped(
+                &mut tables,
+                "the VGA text memory",
+                chunk,
+                DIRECT_MAP_OFFSET + chunk.phys,
+                CacheType::Uncached,
+            )
+        {
+            failed = Some(error);
+        }
+    });
+
     // Device memory mapped under the boot tables (the framebuffer), at the
     // same addresses, now with the cache type asked for.
     for device in EARLY_DEVICE_MAPPINGS.lock().iter().flatten() {
@@ -431,28 +425,19 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
     }
 
     // SAFETY: the new tables map the running code (.text), the boot stack
-    // and every static (.data/.bss, guard pages excepted), the boot
-    // information and the VGA memory the consoles use, all at the addresses
-    // they have now, and the device memory mapped before (the framebuffer)
-    // at the address it had; every table frame is RAM below 4 GiB, so it is
-    // in the direct map, writable, at DIRECT_MAP_OFFSET + its address.
+    // and every static (.data/.bss, guard pages excepted) at the high
+    // addresses they have now; the boot information, the frame bitmap (in
+    // RAM), the VGA memory and the device memory mapped before (the
+    // framebuffer) at their places in the direct map, where the kernel
+    // reaches them now; every table frame is RAM below 4 GiB, so it is in
+    // the direct map, writable, at DIRECT_MAP_OFFSET + its address.
     unsafe { tables.activate(DIRECT_MAP_OFFSET) };
-    DIRECT_MAP_LIVE.store(true, Ordering::Release);
-    // The frame allocator's bitmap was reached through the identity map,
-    // gone now: from here on through the direct map.
-    super::rebase_frame_bitmap();
     *TABLES.lock() = Some(tables);
     log::debug!(
-        "paging: kernel tables live; direct map of {} KiB at {DIRECT_MAP_OFFSET:#x}",
+        "paging: kernel tables live; image at {KERNEL_VIRT_BASE:#x} + physical, direct map of \
+         {} KiB at {DIRECT_MAP_OFFSET:#x}, nothing in the lower half",
         summary.direct_map_bytes / 1024
     );
-    for identity in IDENTITY {
-        log::trace!(
-            "paging: identity-mapped {}: {}",
-            identity.what,
-            identity.why
-        );
-    }
     Ok(summary)
 }
 
@@ -521,11 +506,22 @@ fn map_device_early(start: u64, end: u64, cache: CacheType) -> Result<(), MapErr
     let Some(slot) = early.iter_mut().find(|slot| slot.is_none()) else {
         return Err(MapError::OutOfFrames);
     };
+    let record = EarlyDevice {
+        phys: start,
+        size: end - start,
+        cache,
+    };
+    if end <= BOOT_MAPPED_END {
+        // In the boot tables' direct map already; `init` maps it with its
+        // cache type.
+        *slot = Some(record);
+        return Ok(());
+    }
     // SAFETY: the boot tables are live (the kernel's are not, checked by the
-    // caller) and every one of their table frames is reachable at its
-    // physical address: asm/boot.asm keeps them in .bss below 4 GiB, which
-    // they identity-map, and the frames EarlyFrames adds are in .bss too.
-    let mut tables = unsafe { PageTables::active(0) };
+    // caller) and every one of their table frames is reachable in their
+    // direct map: asm/boot.asm keeps them in .bss, loaded below 4 GiB, and
+    // the frames EarlyFrames adds are in .bss too.
+    let mut tables = unsafe { PageTables::active(DIRECT_MAP_OFFSET) };
     let mut result = Ok(());
     plan_device_map(PhysRange::new(start, end), |chunk| {
         if result.is_ok() {
@@ -541,10 +537,6 @@ fn map_device_early(start: u64, end: u64, cache: CacheType) -> Result<(), MapErr
         }
     });
     result?;
-    *slot = Some(EarlyDevice {
-        phys: start,
-        size: end - start,
-        cache,
-    });
+    *slot = Some(record);
     Ok(())
 }

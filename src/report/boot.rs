@@ -8,7 +8,7 @@
 //! mem: [0x000000000009fc00-0x000000000009ffff] reserved
 //! mem: [0x0000000000100000-0x0000000007fdffff] usable
 //! mem: total usable 130559 KiB
-//! kernel: [0x0000000000100000-0x0000000000132fff]
+//! kernel: [0x0000000000100000-0x0000000000132fff] at virtual [0xffffffff80101000-0xffffffff80132fff]
 //! mbi: [0x00000000001000b8-0x0000000000100707]
 //! module: [0x00000000005a9000-0x00000000005aa002] first module arg=1
 //! framebuffer: text 80x25x16 pitch 160 at 0xb8000
@@ -55,6 +55,9 @@ pub struct Report<'r, 'mbi> {
     pub boot: &'r BootInfo<'mbi>,
     /// The loaded kernel image's physical range.
     pub kernel: PhysRange,
+    /// Where it runs: the first and the past-the-end virtual address of
+    /// its high-linked part (.text to the end of .bss).
+    pub kernel_virtual: (u64, u64),
     /// How many frames the frame allocator can hand out.
     pub free_frames: u64,
     /// What the kernel's page tables hold.
@@ -83,7 +86,15 @@ impl Report<'_, '_> {
             Everywhere,
             format_args!("mem: total usable {usable_kib} KiB"),
         )?;
-        line(SerialOnly, format_args!("kernel: {}", self.kernel))?;
+        let (virtual_start, virtual_end) = self.kernel_virtual;
+        line(
+            SerialOnly,
+            format_args!(
+                "kernel: {} at virtual [{virtual_start:#018x}-{:#018x}]",
+                self.kernel,
+                virtual_end.saturating_sub(1)
+            ),
+        )?;
         line(SerialOnly, format_args!("mbi: {}", boot.mbi_range()))?;
         for (module, string) in boot.modules().zip(boot.module_strings()) {
             let cmdline = Text(Some(string));
@@ -226,6 +237,7 @@ mod tests {
     use crate::boot_info::test_support::{Builder, typical};
 
     const KERNEL: PhysRange = PhysRange::new(0x10_0000, 0x12_b000);
+    const KERNEL_VIRTUAL: (u64, u64) = (0xffff_ffff_8010_1000, 0xffff_ffff_8012_b000);
 
     /// A paging summary as QEMU's 128 MiB gives it.
     const PAGING: PagingSummary = PagingSummary {
@@ -252,6 +264,7 @@ mod tests {
         Report {
             boot: &boot,
             kernel: KERNEL,
+            kernel_virtual: KERNEL_VIRTUAL,
             free_frames: frames,
             paging: PAGING,
             heap: HEAP,
@@ -276,7 +289,7 @@ mod tests {
              mem: [0x0000000007fe0000-0x0000000007ffffff] reserved\n\
              mem: [0x00000000fffc0000-0x00000000ffffffff] reserved\n\
              mem: total usable 130559 KiB\n\
-             kernel: [0x0000000000100000-0x000000000012afff]\n\
+             kernel: [0x0000000000100000-0x000000000012afff] at virtual [0xffffffff80101000-0xffffffff8012afff]\n\
              mbi: [MBI]\n\
              module: [0x0000000000200000-0x00000000002004d2] first\n\
              framebuffer: text 80x25x16 pitch 160 at 0xb8000\n\
@@ -296,6 +309,7 @@ mod tests {
         Report {
             boot: &boot,
             kernel: KERNEL,
+            kernel_virtual: KERNEL_VIRTUAL,
             free_frames: 7,
             paging: PagingSummary::default(),
             heap: HeapUsage::default(),
@@ -354,7 +368,7 @@ mod tests {
         let report = full(Builder::new().memory_map(&[]).end(), 0);
         assert_eq!(
             report,
-            "loader: \ncmdline: \nmem: total usable 0 KiB\nkernel: [0x0000000000100000-0x000000000012afff]\nmbi: [MBI]\nframes: 0 usable\n\
+            "loader: \ncmdline: \nmem: total usable 0 KiB\nkernel: [0x0000000000100000-0x000000000012afff] at virtual [0xffffffff80101000-0xffffffff8012afff]\nmbi: [MBI]\nframes: 0 usable\n\
              paging: nx on, pat on, 1g pages off, direct map 130556 KiB at 0xffff800000000000 \
              in 0 x 1 GiB + 62 x 2 MiB + 1151 x 4 KiB pages\n\
              heap: talc at 0xffffc00000000000, 64 KiB mapped, limit 65536 KiB\n"

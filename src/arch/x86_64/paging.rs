@@ -2,9 +2,9 @@
 //! types, and the switches that turn the kernel's own tables on.
 //!
 //! A [`PageTables`] is a 4-level hierarchy whose table frames the CPU-side
-//! code reaches at `physical + offset`: offset 0 while the boot tables
-//! identity-map the first 4 GiB (so the frames must lie below 4 GiB), the
-//! direct map's offset once the kernel's own tables are live. Frames for new
+//! code reaches at `physical + offset`: the direct map's offset, under the
+//! boot tables (which map the first 4 GiB there, so their frames and new
+//! ones must lie below 4 GiB) as under the kernel's own. Frames for new
 //! tables come from a [`FrameSource`] the caller passes in, so this layer
 //! never reaches up into the memory manager.
 //!
@@ -28,8 +28,13 @@ use x86_64::structures::paging::{
 };
 use x86_64::{PhysAddr, VirtAddr};
 
-/// The boot page tables identity-map physical memory below this: 4 GiB.
-pub const IDENTITY_MAPPED_END: u64 = 4 << 30;
+/// The boot page tables map physical memory below this (at the direct
+/// map's offset): 4 GiB.
+pub const BOOT_MAPPED_END: u64 = 4 << 30;
+
+/// The first P4 entry of the upper half: entries below it map the lower
+/// half, which belongs to programs.
+const UPPER_HALF_FIRST_ENTRY: usize = 256;
 
 /// The IA32_PAT model-specific register.
 const IA32_PAT: u32 = 0x277;
@@ -48,8 +53,10 @@ const KERNEL_PAT: u64 = {
     low | low << 32
 };
 
-/// Added to a live table's physical address to reach it: 0 under the boot
-/// tables (identity), the direct map's offset under the kernel's own.
+/// Added to a live table's physical address to reach it: set by
+/// [`PageTables::adopt_active`] (the boot tables) and
+/// [`PageTables::activate`]; 0 before, while the boot tables' identity map
+/// still exists.
 static LIVE_TABLE_OFFSET: AtomicU64 = AtomicU64::new(0);
 
 /// Whether EFER.NXE is on, so no-execute bits may be set.
@@ -394,6 +401,41 @@ impl PageTables {
         }
     }
 
+    /// Takes the hierarchy the CPU uses now as the live one, its tables
+    /// reached at `+ offset` from here on (for [`translate`] too).
+    ///
+    /// # Safety
+    /// As for [`PageTables::active`], for as long as these tables are live.
+    pub unsafe fn adopt_active(offset: u64) -> Self {
+        LIVE_TABLE_OFFSET.store(offset, Ordering::SeqCst);
+        // SAFETY: forwarded from the caller.
+        unsafe { PageTables::active(offset) }
+    }
+
+    /// Removes every mapping of the lower half (P4 entries 0–255), then
+    /// flushes the TLB. The tables below those entries are not freed: they
+    /// are the caller's (the boot tables' lie in the kernel's .bss).
+    pub fn clear_lower_half(&mut self) {
+        // SAFETY: the hierarchy's creator promised its tables are reachable
+        // at + offset, and `&mut self` is the only reference to it.
+        let p4 = unsafe { self.p4_table() };
+        for entry in p4.iter_mut().take(UPPER_HALF_FIRST_ENTRY) {
+            entry.set_unused();
+        }
+        x86_64::instructions::tlb::flush_all();
+    }
+
+    /// How many P4 entries of the lower half are in use: 0 once the
+    /// kernel's tables are live, until programs get address spaces.
+    pub fn lower_half_entries(&mut self) -> usize {
+        // SAFETY: as in `clear_lower_half`; this only reads.
+        let p4 = unsafe { self.p4_table() };
+        p4.iter()
+            .take(UPPER_HALF_FIRST_ENTRY)
+            .filter(|entry| !entry.is_unused())
+            .count()
+    }
+
     /// Makes this hierarchy the CPU's (loads CR3, which flushes the TLB);
     /// from then on its tables are reached at `physical + offset`.
     ///
@@ -410,12 +452,18 @@ impl PageTables {
     }
 }
 
+/// How many P4 entries of the lower half the live tables use.
+pub fn lower_half_entries() -> usize {
+    // SAFETY: as in `translate`; counting only reads the top-level table.
+    let mut tables = unsafe { PageTables::active(LIVE_TABLE_OFFSET.load(Ordering::SeqCst)) };
+    tables.lower_half_entries()
+}
+
 /// Translates a virtual address through the live page tables, or `None`
 /// when it is not mapped.
 pub fn translate(addr: u64) -> Option<u64> {
     // SAFETY: LIVE_TABLE_OFFSET is where the live tables are reachable (set
-    // by `activate`, 0 under the identity-mapped boot tables); translating
-    // only reads them.
+    // by `adopt_active` or `activate`); translating only reads them.
     let mut tables = unsafe { PageTables::active(LIVE_TABLE_OFFSET.load(Ordering::SeqCst)) };
     tables.translate(addr).map(|(phys, _)| phys)
 }
@@ -433,13 +481,15 @@ pub(crate) mod ktests {
     use crate::selftest::{Context, Outcome};
     use crate::{check, check_eq};
 
-    /// Page 0 is unmapped, so null pointer dereferences fault.
+    /// Page 0 is unmapped, so null pointer dereferences fault; the code
+    /// running this is mapped.
     fn page_zero_is_unmapped(_: &Context) -> Outcome {
         check_eq!(crate::arch::translate(0), None);
         check_eq!(crate::arch::translate(0xfff), None);
+        let here = page_zero_is_unmapped as *const () as u64;
         check!(
-            crate::arch::translate(0x10_0000).is_some(),
-            "the kernel is not mapped"
+            crate::arch::translate(here).is_some(),
+            "the running code at {here:#x} is not mapped"
         );
         Ok(())
     }

@@ -501,35 +501,6 @@ fn new_overwrites_the_storage_and_marks_the_padding_taken() {
 }
 
 #[test]
-fn bitmap_moves_to_another_view_of_the_same_words() {
-    let areas = [usable(0, 0x81000)]; // 128 frames: 2 words
-    let mut first = vec![0; 3];
-    let mut second = Vec::new();
-    let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut first);
-    let taken: Vec<u64> = (0..70).map(|_| allocator.allocate().unwrap()).collect();
-    assert_eq!(allocator.bitmap_len(), 2);
-    // "Another mapping": a copy, and the first view is not used again.
-    second.extend_from_slice(&[!0, 0b11_1111, 0xdead]);
-    allocator.move_bitmap(&mut second);
-    assert_eq!(allocator.free(taken[5]), Ok(()));
-    assert_eq!(allocator.free(taken[5]), Err(FreeError::AlreadyFree));
-    assert_eq!(allocator.allocate(), Some(taken[5]));
-    assert_eq!(allocator.allocate(), Some(71 * FRAME_SIZE));
-    assert_eq!(allocator.free_frames(), 128 - 71);
-    assert_eq!(second, vec![!0, 0b111_1111, 0xdead]);
-}
-
-#[test]
-#[should_panic(expected = "bitmap view of 1 words, need 2")]
-fn a_short_bitmap_view_is_refused() {
-    let areas = [usable(0, 0x81000)];
-    let mut storage = vec![0; 2];
-    let mut other = vec![0; 1];
-    let mut allocator = FrameAllocator::new(&areas, &Reserved::new(), &mut storage);
-    allocator.move_bitmap(&mut other);
-}
-
-#[test]
 fn short_storage_leaves_frames_out_never_overruns() {
     let areas = [usable(0, 0x100_0000)]; // 4095 frames, 64 words
     let mut storage = vec![0; 2];

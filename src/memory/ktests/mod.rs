@@ -15,10 +15,11 @@ use spin::Mutex;
 
 use super::PAGE_SIZE as FRAME_SIZE;
 use super::frame_allocator::{FrameAllocator, FreeError, LOW_ZONE_END, area_range, is_usable};
+use super::layout::loaded_at;
 use super::range::PhysRange;
 use super::reserved::FRAME_BITMAP;
 use super::{bitmap_range, kernel_range, reserved_list, with_frames};
-use crate::arch::IDENTITY_MAPPED_END;
+use crate::arch::BOOT_MAPPED_END;
 use crate::boot_info::{BootInfo, module_range};
 use crate::selftest::{Context, Outcome};
 use crate::{check, check_eq, fail};
@@ -43,7 +44,7 @@ fn elf_sections(boot: &BootInfo) -> Vec<PhysRange> {
     (0..table.len())
         .filter_map(|index| table.get(index))
         .filter(|section| section.address != 0 && section.size != 0)
-        .map(|section| PhysRange::from_size(section.address, section.size))
+        .map(|section| PhysRange::from_size(loaded_at(section.address), section.size))
         .collect()
 }
 
@@ -197,10 +198,7 @@ fn elf_sections_and_bitmap_are_reserved(context: &Context) -> Outcome {
         bitmap.size() >= words * 8 && bitmap.start.is_multiple_of(FRAME_SIZE),
         "bitmap {bitmap} for {words} words"
     );
-    check!(
-        bitmap.end <= IDENTITY_MAPPED_END,
-        "bitmap {bitmap} above 4 GiB"
-    );
+    check!(bitmap.end <= BOOT_MAPPED_END, "bitmap {bitmap} above 4 GiB");
     // Frame by frame: touching usable regions may share the bitmap.
     for frame in (bitmap.start..bitmap.end).step_by(FRAME_SIZE as usize) {
         let frame = PhysRange::new(frame, frame + FRAME_SIZE);
@@ -233,11 +231,11 @@ fn elf_sections_and_bitmap_are_reserved(context: &Context) -> Outcome {
 /// of it through `phys_to_virt` reads back. Freed afterwards.
 fn allocated_frame_holds_data(_: &Context) -> Outcome {
     let before = with_frames(|frames| frames.free_frames());
-    let Some(address) = with_frames(|frames| frames.allocate_below(IDENTITY_MAPPED_END)) else {
+    let Some(address) = with_frames(|frames| frames.allocate_below(BOOT_MAPPED_END)) else {
         fail!("no frame below 4 GiB");
     };
     check!(
-        address + FRAME_SIZE <= IDENTITY_MAPPED_END,
+        address + FRAME_SIZE <= BOOT_MAPPED_END,
         "frame {address:#x} above the limit"
     );
     let words = (FRAME_SIZE / 8) as usize;
@@ -260,19 +258,30 @@ fn allocated_frame_holds_data(_: &Context) -> Outcome {
     Ok(())
 }
 
-/// The linker's kernel range starts at the link address (1 MiB) and holds
-/// the kernel's code and data.
+/// The linker's kernel range starts at the load address (1 MiB) and holds
+/// where the kernel's code and data were loaded; they run in its virtual
+/// range.
 fn kernel_range_covers_the_image(_: &Context) -> Outcome {
-    const LINK_ADDRESS: u64 = 0x10_0000;
+    const LOAD_ADDRESS: u64 = 0x10_0000;
     static DATA: u8 = 0;
     let kernel = kernel_range();
-    check_eq!(kernel.start, LINK_ADDRESS);
-    let code = allocated_frames_are_free_ram as *const () as u64;
+    check_eq!(kernel.start, LOAD_ADDRESS);
+    let (virtual_start, virtual_end) = super::kernel_virtual_range();
+    for address in [
+        allocated_frames_are_free_ram as *const () as u64,
+        &raw const DATA as u64,
+    ] {
+        check!(
+            virtual_start <= address && address < virtual_end,
+            "{address:#x} outside the virtual range [{virtual_start:#x}, {virtual_end:#x})"
+        );
+    }
+    let code = loaded_at(allocated_frames_are_free_ram as *const () as u64);
     check!(
         kernel.start <= code && code < kernel.end,
         "code at {code:#x} outside {kernel}"
     );
-    let data = &raw const DATA as u64;
+    let data = loaded_at(&raw const DATA as u64);
     check!(
         kernel.start <= data && data < kernel.end,
         "data at {data:#x} outside {kernel}"

@@ -1,8 +1,8 @@
 //! In-kernel tests of `memory::paging`.
 
 use crate::arch::{self, Access, CacheType, MapError};
-use crate::memory::layout::DIRECT_MAP_OFFSET;
 use crate::memory::layout::TEST_WINDOW;
+use crate::memory::layout::{DIRECT_MAP_OFFSET, KERNEL_VIRT_BASE, loaded_at};
 use crate::memory::paging::*;
 use crate::memory::{PAGE_SIZE, with_frames};
 use crate::selftest::{Context, Outcome};
@@ -93,31 +93,69 @@ fn map_translate_unmap_round_trip(_: &Context) -> Outcome {
     Ok(())
 }
 
+/// The VGA graphics window's first page: device memory on every PC that
+/// nothing maps (the console uses the text memory at 0xb8000).
+const VGA_GRAPHICS: u64 = 0xa_0000;
+
 /// Device memory maps through the API with a cache type, at its place in
-/// the direct-map window, and reads what the identity view reads.
+/// the direct-map window; a second mapping is refused; it unmaps.
 fn device_memory_maps_with_a_cache_type(_: &Context) -> Outcome {
-    let vga = VGA_TEXT.start;
-    let virt = match map_device(vga + 2, 2, CacheType::WriteCombining) {
+    check_eq!(translate(DIRECT_MAP_OFFSET + VGA_GRAPHICS), None);
+    let virt = match map_device(VGA_GRAPHICS + 2, 2, CacheType::WriteCombining) {
         Ok(virt) => virt,
         Err(error) => fail!("map_device: {error}"),
     };
-    check_eq!(virt, DIRECT_MAP_OFFSET + vga + 2);
-    // SAFETY: both addresses map the VGA text memory's second cell,
-    // present on every PC; reading it has no side effect.
-    let (mapped, identity) = unsafe {
-        (
-            core::ptr::read_volatile(virt as *const u16),
-            core::ptr::read_volatile((vga + 2) as *const u16),
-        )
-    };
-    check_eq!(mapped, identity);
+    check_eq!(virt, DIRECT_MAP_OFFSET + VGA_GRAPHICS + 2);
+    check_eq!(translate(virt), Some(VGA_GRAPHICS + 2));
     check_eq!(
-        map_device(vga, 1, CacheType::Uncached),
+        map_device(VGA_GRAPHICS, 1, CacheType::Uncached),
         Err(MapError::AlreadyMapped {
-            virt: DIRECT_MAP_OFFSET + vga
+            virt: DIRECT_MAP_OFFSET + VGA_GRAPHICS
         })
     );
-    check_eq!(unmap(DIRECT_MAP_OFFSET + vga, PAGE_SIZE), Ok(()));
+    check_eq!(unmap(DIRECT_MAP_OFFSET + VGA_GRAPHICS, PAGE_SIZE), Ok(()));
+    check_eq!(translate(virt), None);
+    // The text memory the console draws on stays where it is.
+    check_eq!(
+        translate(DIRECT_MAP_OFFSET + VGA_TEXT.start),
+        Some(VGA_TEXT.start)
+    );
+    Ok(())
+}
+
+/// Nothing of the kernel is in the lower half: its P4 entries 0-255 are
+/// empty, and neither page 0, nor 0x100000 where the image was loaded, nor
+/// the boot information's or the VGA memory's physical address, nor any
+/// other sample up to the top of the lower half translates. The image runs
+/// at KERNEL_VIRT_BASE + its load address, which linker.ld and this layer
+/// agree on.
+fn nothing_of_the_kernel_is_in_the_lower_half(context: &Context) -> Outcome {
+    check_eq!(arch::lower_half_entries(), 0);
+    let samples = [
+        0,
+        0xfff,
+        0x1000,
+        0xb_8000,
+        0x10_0000,
+        0x10_1000,
+        context.boot.mbi_range().start,
+        1 << 30,
+        (4 << 30) - PAGE_SIZE,
+        0x0000_7fff_ffff_f000,
+    ];
+    for address in samples {
+        check!(
+            translate(address).is_none(),
+            "{address:#x} in the lower half is mapped"
+        );
+    }
+    check_eq!(symbol!(__kernel_virt_base), KERNEL_VIRT_BASE);
+    let text = symbol!(__text_start);
+    check!(
+        text >= KERNEL_VIRT_BASE,
+        ".text at {text:#x}, below the top 2 GiB"
+    );
+    check_eq!(translate(text), Some(loaded_at(text)));
     Ok(())
 }
 
@@ -144,5 +182,6 @@ pub(crate) const TESTS: &[crate::selftest::Test] = crate::kernel_tests![
     kernel_sections_have_their_rights,
     map_translate_unmap_round_trip,
     device_memory_maps_with_a_cache_type,
+    nothing_of_the_kernel_is_in_the_lower_half,
     direct_map_reaches_the_end_of_every_usable_region,
 ];
