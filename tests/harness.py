@@ -458,6 +458,8 @@ class Boot:
         self.stderr = open(self.stderr_path, "w")
         self.serial_log.touch()
         self._qmp: Qmp | None = None
+        self._reading = threading.Event()
+        self._reading.set()
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                          stdout=self.stderr, stderr=self.stderr)
@@ -482,6 +484,7 @@ class Boot:
         self.stop()
 
     def stop(self):
+        self._reading.set()
         if self._serial_socket:
             try:
                 self._serial_socket.shutdown(socket.SHUT_RDWR)
@@ -631,6 +634,9 @@ class Boot:
             def drain():
                 with open(self.serial_log, "ab") as log:
                     while True:
+                        # A test that plays a terminal which stopped reading
+                        # pauses this (pause_serial_reading).
+                        self._reading.wait()
                         try:
                             data = connection.recv(65536)
                         except OSError:
@@ -646,6 +652,16 @@ class Boot:
             threading.Thread(target=drain, daemon=True).start()
             self._serial_socket = connection
         return self._serial_socket
+
+    def pause_serial_reading(self):
+        """Stops reading COM1's socket, as a terminal that stopped reading:
+        once the socket's buffer is full, the guest's UART cannot send."""
+        self._serial_connection()
+        self._reading.clear()
+
+    def resume_serial_reading(self):
+        """Reads COM1's socket again (see pause_serial_reading)."""
+        self._reading.set()
 
     def send_serial(self, data: bytes):
         """Types `data` on COM1, all at once (needs serial_input=True)."""

@@ -32,7 +32,7 @@ pub use self::x86_64::{apic, ioapic, isa, pic, pit};
 #[cfg(target_os = "none")]
 pub use self::x86_64::{
     disable_interrupts, enable_and_wait, enable_interrupts, frame_pointer, halt_forever, init,
-    read_timestamp, stack_guard_pages, triple_fault, without_interrupts,
+    interrupts_enabled, read_timestamp, stack_guard_pages, triple_fault, without_interrupts,
 };
 #[cfg(target_os = "none")]
 pub use ::x86_64::structures::idt::InterruptStackFrameValue;

@@ -88,6 +88,7 @@ mod naive_fb;
 #[cfg(target_os = "none")]
 pub mod serial;
 pub mod terminal;
+pub mod tx_ring;
 #[cfg(target_os = "none")]
 pub mod vga;
 

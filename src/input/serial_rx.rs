@@ -1,27 +1,24 @@
-//! COM1's receive interrupt: every byte the UART has goes into
-//! [`super::SERIAL_QUEUE`].
-//!
-//! The transmit side stays with the console's polled driver
-//! (`console::serial`); this side touches only the receive buffer, the line
-//! status and the interrupt enable register, never the driver's lock, so
-//! the handler cannot wait on a lock the interrupted code holds. The UART's
+//! COM1's interrupt: every byte the UART has received goes into
+//! [`super::SERIAL_QUEUE`], and the transmitter's requests go to the
+//! console's transmit ring (`console::serial`), which owns the transmit
+//! side and the interrupt enable register. The receive side touches only
+//! the receive buffer and the line status, so the handler cannot wait on a
+//! lock the interrupted code holds (the ring's is only ever taken with
+//! interrupts off). The UART's
 //! FIFO (enabled by the driver) raises the interrupt at its trigger level or
 //! after a short pause in the input.
 
 use crate::arch::Port;
 use crate::arch::isa::IRQ_COM1;
+use crate::console::serial::{self, Cause};
 use crate::interrupts::register_irq;
 
 /// COM1's base port.
 const COM1: u16 = 0x3f8;
 /// Receive buffer (read, with DLAB clear).
 const RBR: u16 = COM1;
-/// Interrupt enable register.
-const IER: u16 = COM1 + 1;
 /// Line status register.
 const LSR: u16 = COM1 + 5;
-/// IER bit 0: interrupt when received data is available.
-const IER_DATA_READY: u8 = 1 << 0;
 /// LSR bit 0: a byte waits in the receive buffer.
 const LSR_DATA_READY: u8 = 1 << 0;
 /// The most bytes one interrupt reads (the FIFO holds 16; the cap keeps a
@@ -29,30 +26,46 @@ const LSR_DATA_READY: u8 = 1 << 0;
 const MAX_PER_INTERRUPT: usize = 64;
 
 /// Registers IRQ 4's handler and turns on the receive interrupt, if there
-/// is a serial port. Bytes already waiting are read into the queue. Call
-/// with interrupts off.
+/// is a serial port, and hands the transmit side to the interrupt too.
+/// Bytes already waiting are read into the queue. Call with interrupts off.
 pub fn init() {
-    if !crate::console::serial::present() {
+    if !serial::present() {
         return;
     }
     if let Err(why) = register_irq(IRQ_COM1, on_interrupt) {
         log::warn!("serial: no input: IRQ 4: {why}");
         return;
     }
-    on_interrupt();
-    // SAFETY: COM1's IER (DLAB is clear after the driver's init); only the
-    // receive bit is set, the driver uses no interrupt.
-    unsafe { Port::<u8>::new(IER).write(IER_DATA_READY) };
+    receive();
+    serial::enable_receive_interrupt();
+    serial::enable_transmit_interrupt();
 }
 
-/// IRQ 4: moves every waiting byte into the queue.
+/// The most causes one interrupt serves (a broken port must not hold the
+/// CPU forever).
+const MAX_CAUSES: usize = 8;
+
+/// IRQ 4: serves every cause the UART reports: received bytes into the
+/// queue, and the transmitter's next bytes from the console's ring.
 fn on_interrupt() {
+    for _ in 0..MAX_CAUSES {
+        match serial::on_interrupt_cause() {
+            Cause::None => break,
+            Cause::Receive => receive(),
+            Cause::Transmit => serial::on_transmit_ready(),
+            Cause::Other => {}
+        }
+    }
+}
+
+/// Moves every waiting byte into the queue.
+fn receive() {
     let mut lsr = Port::<u8>::new(LSR);
     let mut rbr = Port::<u8>::new(RBR);
     for _ in 0..MAX_PER_INTERRUPT {
         // SAFETY: reading COM1's line status and receive buffer; the
-        // polled transmit path never reads the receive buffer, so no byte
-        // is taken from under anyone.
+        // transmit side never reads the receive buffer, so no byte is taken
+        // from under anyone.
         let byte = unsafe {
             if lsr.read() & LSR_DATA_READY == 0 {
                 break;

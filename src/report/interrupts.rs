@@ -1,5 +1,6 @@
 //! The `interrupts` command's text: the controller, the tick, the count of
-//! every source that fired, spurious interrupts and dropped input.
+//! every source that fired, spurious interrupts, dropped input, and the
+//! serial output's counts (sent, dropped on a stalled line, time stalled).
 
 use core::fmt::{self, Write};
 
@@ -85,5 +86,15 @@ pub fn report(out: &mut dyn Write) -> fmt::Result {
         out,
         "dropped input: {} bytes (serial {serial}, keyboard {keyboard})",
         serial + keyboard
+    )?;
+    let sent = crate::console::serial::counts();
+    let hz = crate::time::tsc_hz().max(1);
+    writeln!(
+        out,
+        "serial output: {} bytes sent, {} dropped, stalled {} ms ({} times)",
+        sent.sent,
+        sent.dropped,
+        sent.stalled_cycles * 1000 / hz,
+        sent.stalls
     )
 }

@@ -74,7 +74,7 @@ pub const TABLE: &[Entry] = &[
     entry(
         "interrupts",
         "",
-        "controller, ticks, counts per IRQ, dropped input",
+        "controller, ticks, counts per IRQ, dropped input, serial output",
         Command::Interrupts,
     ),
     entry(

@@ -203,6 +203,7 @@ pub fn init(apic: bool) -> Tick {
         hz_from(tsc1 - tsc0, pit_cycles)
     });
     TSC_HZ.store(hz, Ordering::Relaxed);
+    crate::console::serial::set_timestamp_rate(hz);
     let lapic = if apic {
         let lapic_hz = lapic_hz(hz);
         let count = lapic_hz / u64::from(HZ);

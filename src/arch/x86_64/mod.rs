@@ -51,6 +51,11 @@ pub fn frame_pointer() -> u64 {
     rbp
 }
 
+/// Whether maskable interrupts are on on this CPU (RFLAGS.IF).
+pub fn interrupts_enabled() -> bool {
+    ::x86_64::instructions::interrupts::are_enabled()
+}
+
 /// Turns maskable interrupts on on this CPU (`sti`).
 pub fn enable_interrupts() {
     ::x86_64::instructions::interrupts::enable();
