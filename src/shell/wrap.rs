@@ -14,11 +14,15 @@
 //! wrap. A terminal that prints in a row's last column keeps the cursor on
 //! that cell until the next character, and what a move or an erase does
 //! from there differs between terminals. So a print that ends at the end
-//! of a row is followed by a line break (`\n`, CR LF on serial), and the
-//! cursor is on the first cell of the next row, where its offset says.
-//! From there, moves are relative and never cross the screen's edges:
-//! [`Edit::Up`]/[`Edit::Down`] for the rows, then [`Edit::Return`],
-//! [`Edit::Left`] or [`Edit::Right`] within the row.
+//! of a row is followed by a space and a carriage return (as GNU readline
+//! does): the space wraps onto the next row's first cell, which lies past
+//! the line's end (nothing the editor drew is ever after what it prints),
+//! and CR brings the cursor back onto that cell, where its offset says.
+//! Unlike a line break, that keeps the row wrapped for the terminal: a
+//! long line reads (and copies) as one line. From there, moves are
+//! relative and never cross the screen's edges: [`Edit::Up`]/[`Edit::Down`]
+//! for the rows, then [`Edit::Return`], [`Edit::Left`] or [`Edit::Right`]
+//! within the row.
 //!
 //! A line taller than the screen has rows that scrolled off its top; the
 //! cursor cannot go back up to them (terminals stop at the top row).
@@ -29,6 +33,9 @@
 
 use super::line::Terminal;
 use crate::console::edit::Edit;
+
+/// Printed after a row filled up, to wrap onto the next (then CR).
+const WRAP: &str = " ";
 
 /// One console, as [`Wrapped`] drives it.
 pub trait Console {
@@ -75,7 +82,8 @@ impl<C: Console> Terminal for Wrapped<C> {
         self.console.print(text);
         if (at + text.len()).is_multiple_of(self.width) {
             // At a row's end: on to the next row, not waiting to wrap.
-            self.console.print("\n");
+            self.console.print(WRAP);
+            self.console.edit(Edit::Return);
         }
     }
 
@@ -101,7 +109,8 @@ impl<C: Console> Terminal for Wrapped<C> {
     }
 
     fn new_line(&mut self, at: usize) {
-        // At a row's start the print before already moved on to a new row.
+        // At a row's start the print before already wrapped onto a new row
+        // (blank but for the space that wrapped it).
         if at == 0 || !at.is_multiple_of(self.width) {
             self.console.print("\n");
         }
@@ -139,7 +148,7 @@ mod tests {
         let mut t = wrapped(20);
         t.print(0, "kestrel> ");
         t.print(9, "abcdefghijk");
-        assert_eq!(t.console.0, "kestrel> abcdefghijk\n");
+        assert_eq!(t.console.0, "kestrel> abcdefghijk \r");
         let mut t = wrapped(20);
         t.print(9, "abc");
         t.print(12, "");
