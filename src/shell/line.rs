@@ -48,7 +48,9 @@ pub use super::MAX_LINE;
 pub trait Terminal {
     /// Prints `text` (printable ASCII) with the cursor at offset `at`; the
     /// cursor ends at `at + text.len()`, on the next row's first cell when
-    /// the text filled a row. Nothing drawn lies after the printed text.
+    /// the text filled a row. The editor prints only where nothing it drew
+    /// lies after the text, so a terminal may write a blank there (to wrap
+    /// onto the next row without waiting, see [`super::wrap`]).
     fn print(&mut self, at: usize, text: &str);
     /// Moves the cursor from offset `from` to offset `to`.
     fn move_to(&mut self, from: usize, to: usize);
