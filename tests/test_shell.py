@@ -183,6 +183,19 @@ def test_an_over_long_line_is_refused_with_a_message(qemu):
           f"after 4,105 characters: {[line[:100] for line in output]}")
     check(boot, boot.serial().count(message) == 1, "more than one message for one line")
     screen_after(boot, _rows(kept, VGA_COLUMNS)[-5:] + [PROMPT.rstrip()])
+    # The message scrolled off the VGA screen (the line takes 52 rows):
+    # page back to it, on a row of its own between the line's two drawings.
+    rows, pages = boot.screen().lines(), 0
+    while message not in rows:
+        check(boot, pages < 8, f"{pages} pages back and no message on the screen")
+        boot.sendkey("shift-pgup")
+        rows = _screen_changed(boot, rows)
+        pages += 1
+    at = rows.index(message)
+    drawn = _rows(PROMPT + "echo " + kept, VGA_COLUMNS)
+    check(boot, (at == 0 or rows[at - 1] == drawn[-1])
+          and (at == len(rows) - 1 or rows[at + 1] == drawn[0]),
+          f"around the message: {rows[max(0, at - 1):at + 2]}")
 
 
 def test_a_thousand_character_echo_over_serial_comes_back_whole(qemu):
