@@ -60,6 +60,42 @@ pub struct Options {
     /// running the shell (to see what the keyboard and the serial port
     /// send; what the input tests boot).
     pub keytest: bool,
+    /// `serial.cols=N`: the columns of the terminal on the serial port,
+    /// where the shell's line editor wraps a long line (80 unless set).
+    pub serial_columns: SerialColumns,
+}
+
+/// The serial terminal's columns (`serial.cols=`, 80 by default): nothing
+/// asks the terminal, so the serial log holds only what the kernel printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SerialColumns(pub usize);
+
+impl Default for SerialColumns {
+    fn default() -> SerialColumns {
+        SerialColumns(SerialColumns::DEFAULT)
+    }
+}
+
+impl SerialColumns {
+    /// A VT100's width, and most terminals' default.
+    pub const DEFAULT: usize = 80;
+    /// The fewest columns taken: a prompt and a few characters a row.
+    pub const MIN: usize = 20;
+    /// The most columns taken: wider than any screen shows legibly.
+    pub const MAX: usize = 1000;
+    /// The accepted values, for messages.
+    const EXPECTED: &'static str = "N, N from 20 to 1000";
+
+    /// Parses a decimal number of columns in `MIN..=MAX`.
+    fn parse(value: &str) -> Option<SerialColumns> {
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let columns: usize = value.parse().ok()?;
+        (SerialColumns::MIN..=SerialColumns::MAX)
+            .contains(&columns)
+            .then_some(SerialColumns(columns))
+    }
 }
 
 /// The log level the command line chose (`info` by default).
@@ -157,6 +193,8 @@ keys! {
     Keymap,
     /// `keytest`.
     Keytest,
+    /// `serial.cols=`.
+    SerialColumns,
 }
 
 /// Something on the command line that was ignored, and why. Displayed as
@@ -360,6 +398,14 @@ impl Options {
                     expected: Keymap::EXPECTED,
                 })?;
                 Key::Keymap
+            }
+            ("serial.cols", Some(value)) => {
+                self.serial_columns = SerialColumns::parse(value).ok_or(Problem::BadValue {
+                    key: "serial.cols",
+                    value,
+                    expected: SerialColumns::EXPECTED,
+                })?;
+                Key::SerialColumns
             }
             ("loglevel", Some(value)) => {
                 self.loglevel = LogLevel::parse(value).ok_or(Problem::BadValue {
@@ -718,6 +764,48 @@ mod tests {
                 "ignoring `keymap=klingon`: expected keymap={}",
                 Keymap::EXPECTED
             )]
+        );
+    }
+
+    #[test]
+    fn serial_cols_takes_20_to_1000_columns_and_warns_otherwise() {
+        assert_eq!(parse("").0.serial_columns, SerialColumns(80));
+        for columns in [20, 80, 132, 1000] {
+            let (options, problems) = parse(format!("serial.cols={columns}"));
+            assert_eq!(options.serial_columns, SerialColumns(columns));
+            assert!(problems.is_empty(), "{columns}: {problems:?}");
+        }
+        for value in [
+            "19",
+            "1001",
+            "0",
+            "",
+            "80x",
+            "-80",
+            "+80",
+            "99999999999999999999999",
+        ] {
+            let (options, problems) = parse(format!("serial.cols=132 serial.cols={value}"));
+            assert_eq!(options.serial_columns, SerialColumns(132), "{value:?}");
+            assert_eq!(
+                problems,
+                [format!(
+                    "ignoring `serial.cols={value}`: expected serial.cols=N, N from 20 to 1000"
+                )],
+                "{value:?}"
+            );
+        }
+        let (options, problems) = parse("serial.cols=100 serial.cols=120");
+        assert_eq!(options.serial_columns, SerialColumns(120));
+        assert_eq!(
+            problems,
+            [
+                "ignoring `serial.cols=100`: `serial.cols=120` later on the command line overrides it"
+            ]
+        );
+        assert_eq!(
+            parse("serial.cols").1,
+            ["ignoring unknown kernel option `serial.cols`"]
         );
     }
 }

@@ -72,7 +72,7 @@
 // the rest is absent, so that report would be noise there.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
-#[cfg(target_os = "none")]
+// On the host too: the shell's pure line editor and history use `Vec`.
 extern crate alloc;
 
 #[macro_use]
@@ -296,5 +296,6 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         report: &report,
         tests: &tests,
         suites: SELF_TEST_SUITES,
+        serial_columns: options.serial_columns.0,
     })
 }

@@ -2,10 +2,14 @@
 output (a small emulator of exactly the control sequences the line editor
 sends), waiting for prompts, and typing through the PS/2 keyboard.
 
-The kernel's serial output after `ready` mixes text with `ESC[nD`, `ESC[nC`
-(cursor left/right), `ESC[K` (erase to the end of the line) and `ESC[2J
-ESC[H` (clear the screen, cursor home). `terminal_lines` replays them on an
-unbounded terminal and returns the lines a person would read."""
+The kernel's serial output after `ready` mixes text with the line editor's
+moves: `ESC[nA`, `ESC[nB`, `ESC[nC`, `ESC[nD` (cursor up, down, right,
+left, stopping at the edges), CR, `ESC[J` (erase below) and `ESC[2J ESC[H`
+(clear the screen, cursor home). `terminal_lines` replays them on a
+terminal `width` columns wide (80, the kernel's `serial.cols` default) the
+way a VT100 does, a character in the last column waiting to wrap, and
+returns the lines a person would read: rows the text wrapped across are
+joined back into one line, as a terminal copies them."""
 
 import re
 import time
@@ -14,6 +18,9 @@ from harness import check
 
 PROMPT = "kestrel> "
 
+# The serial terminal's columns the kernel assumes unless `serial.cols=`.
+SERIAL_COLUMNS = 80
+
 _SEQUENCE = re.compile(r"\x1b\[(\d*)([A-Za-z])")
 
 # QEMU `sendkey` names for the characters the tests type on the PS/2 keyboard.
@@ -21,47 +28,91 @@ _KEY_NAMES = {" ": "spc", "-": "minus", ".": "dot", "=": "equal", "/": "slash",
               ",": "comma", "\n": "ret", "_": "shift-minus"}
 
 
-def terminal_lines(text: str) -> list[str]:
-    """The lines a terminal shows after `text` (\\r\\n already \\n or not),
-    trailing blanks dropped. A clear screen drops everything before it."""
-    lines: list[list[str]] = [[]]
-    column = 0
+def terminal_lines(text: str, width: int = SERIAL_COLUMNS) -> list[str]:
+    """The lines a terminal `width` columns wide shows after `text` (\\r\\n
+    already \\n or not), rows wrapped across joined, trailing blanks dropped,
+    down to the cursor's row or the last row written, whichever is lower. A
+    clear screen drops everything before it."""
+    rows: list[list[str]] = [[]]
+    wrapped = [False]  # row i continues on row i + 1
+    row = column = 0
+    pending = False  # a character went into the last column
+
+    def down():
+        nonlocal row
+        row += 1
+        if row == len(rows):
+            rows.append([])
+            wrapped.append(False)
+
+    def erase_from(r: int, c: int):
+        del rows[r][c:]
+        wrapped[r] = False
+
     position = 0
     while position < len(text):
         match = _SEQUENCE.match(text, position)
         if match:
-            count = int(match.group(1) or 1)
+            parameter = match.group(1)
+            count = max(1, int(parameter or 1))
             final = match.group(2)
-            line = lines[-1]
-            if final == "D":
-                column = max(0, column - count)
+            pending = False
+            if final == "A":
+                row = max(0, row - count)
+            elif final == "B":
+                row = min(len(rows) - 1, row + count)
             elif final == "C":
-                column += count
+                column = min(width - 1, column + count)
+            elif final == "D":
+                column = max(0, column - count)
+            elif final == "G":
+                column = min(width - 1, count - 1)
             elif final == "K":
-                del line[column:]
+                erase_from(row, column)
+            elif final == "J" and parameter == "2":
+                rows, wrapped = [[]], [False]
+                row = column = 0
             elif final == "J":
-                lines = [[]]
-                column = 0
+                erase_from(row, column)
+                for below in range(row + 1, len(rows)):
+                    erase_from(below, 0)
             elif final == "H":
-                column = 0
+                row = column = 0
             position = match.end()
             continue
         char = text[position]
         position += 1
         if char == "\n":
-            lines.append([])
+            down()
             column = 0
+            pending = False
         elif char == "\r":
             column = 0
+            pending = False
         else:
-            line = lines[-1]
+            if pending:
+                wrapped[row] = True
+                down()
+                column = 0
+                pending = False
+            line = rows[row]
             if len(line) <= column:
                 line.extend(" " * (column - len(line)))
                 line.append(char)
             else:
                 line[column] = char
-            column += 1
-    return ["".join(line).rstrip() for line in lines]
+            if column == width - 1:
+                pending = True
+            else:
+                column += 1
+    last = max([row] + [r for r, line in enumerate(rows) if "".join(line).strip()])
+    lines, current = [], ""
+    for r in range(last + 1):
+        current += "".join(rows[r]).ljust(width) if wrapped[r] else "".join(rows[r])
+        if not wrapped[r] or r == last:
+            lines.append(current.rstrip())
+            current = ""
+    return lines
 
 
 def shell_lines(boot) -> list[str]:

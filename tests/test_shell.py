@@ -147,16 +147,168 @@ def test_line_editing_keys(qemu):
     screen_after(boot, [PROMPT + "echo abandoned^C", PROMPT.rstrip()])
 
 
+def _rows(text: str, width: int) -> list[str]:
+    """`text` wrapped onto rows `width` columns wide, as a screen shows it."""
+    return [text[i:i + width].rstrip() for i in range(0, max(len(text), 1), width)]
+
+
+def _type_serial(boot, text: str, chunk: int = 500):
+    """Types `text` on serial a chunk at a time, each once the kernel has
+    echoed the one before (so the input queue never overflows)."""
+    for start in range(0, len(text), chunk):
+        part = text[start:start + chunk]
+        before = boot.received_length()
+        boot.send_serial(part.encode())
+        deadline = time.monotonic() + 60
+        while boot.received_length() - before < len(part):
+            check(boot, time.monotonic() < deadline,
+                  f"no echo of characters {start}..{start + len(part)}")
+            time.sleep(0.05)
+
+
 def test_an_over_long_line_is_refused_with_a_message(qemu):
-    """More than 70 characters: the rest refused, one message, the line
+    """More than 4,095 characters: the rest refused, one message, the line
     kept and drawn again; Enter runs what was kept."""
     boot = shell(qemu, "shell-long")
-    output = run(boot, "echo " + "x" * 100)
-    kept = "x" * 65
-    message = "line too long: at most 70 characters"
+    payload = "0123456789" * 410
+    before = prompts(boot)
+    count = len(shell_lines(boot))
+    _type_serial(boot, "echo " + payload)
+    boot.send_serial(b"\r")
+    wait_for_prompt(boot, before + 1)
+    output = shell_lines(boot)[count:-1]
+    kept = payload[:4090]
+    message = "line too long: at most 4095 characters"
     check(boot, output == [message, PROMPT + "echo " + kept, kept],
-          f"after 105 characters: {output}")
-    screen_after(boot, [message, PROMPT + "echo " + kept, kept, PROMPT.rstrip()])
+          f"after 4,105 characters: {[line[:100] for line in output]}")
+    check(boot, boot.serial().count(message) == 1, "more than one message for one line")
+    screen_after(boot, _rows(kept, VGA_COLUMNS)[-5:] + [PROMPT.rstrip()])
+    # The message scrolled off the VGA screen (the line takes 52 rows):
+    # page back to it, on a row of its own between the line's two drawings.
+    rows, pages = boot.screen().lines(), 0
+    while message not in rows:
+        check(boot, pages < 8, f"{pages} pages back and no message on the screen")
+        boot.sendkey("shift-pgup")
+        rows = _screen_changed(boot, rows)
+        pages += 1
+    at = rows.index(message)
+    drawn = _rows(PROMPT + "echo " + kept, VGA_COLUMNS)
+    check(boot, (at == 0 or rows[at - 1] == drawn[-1])
+          and (at == len(rows) - 1 or rows[at + 1] == drawn[0]),
+          f"around the message: {rows[max(0, at - 1):at + 2]}")
+
+
+def test_a_thousand_character_echo_over_serial_comes_back_whole(qemu):
+    """A 1,000-character line typed on serial at once: echoed whole (rows
+    wrapped on an 80-column terminal, joined again), run, and its output
+    whole on serial and wrapped on the VGA screen."""
+    boot = shell(qemu, "shell-1000")
+    text = " ".join(f"{i:04d}" for i in range(199)) + "!"
+    line = "echo " + text
+    check(boot, len(line) == 1000, f"the line is {len(line)} characters")
+    output = run(boot, line)
+    check(boot, output == [text], f"echo printed {[l[:100] for l in output]}")
+    check(boot, PROMPT + line in shell_lines(boot), "the typed line is not echoed whole")
+    rows = _rows(PROMPT + line, VGA_COLUMNS) + _rows(text, VGA_COLUMNS) + [PROMPT.rstrip()]
+    screen = screen_after(boot, rows[-VGA_ROWS:])
+    check_cursor_after_prompt(boot, screen)
+
+
+def _sendkeys_paced(boot, names: list[str]):
+    """Presses each key on PS/2 once the kernel has answered the one before
+    on serial (every key here echoes or moves the cursor), as a person
+    types: QEMU's keyboard holds only a few keys while the kernel draws."""
+    for name in names:
+        before = boot.received_length()
+        boot.sendkey(name)
+        deadline = time.monotonic() + 20
+        while boot.received_length() == before:
+            check(boot, time.monotonic() < deadline, f"no answer to key {name}")
+            time.sleep(0.01)
+
+
+def _edit_a_long_line_on_ps2(boot, columns: int) -> str:
+    """Types on PS/2 a line 25 cells longer than a row of `columns` after
+    the prompt, then edits it: 30 Left arrows back across the row boundary
+    and `XY` typed there, Home, 7 Right arrows and `Z`; Enter. Checks serial
+    (80 columns) shows the edited line and its output, and returns the
+    edited line."""
+    payload = "-".join(f"w{i}" for i in range(columns))[:columns + 11]
+    line = "echo " + payload
+    names = key_names(line) + ["left"] * 30 + key_names("XY") + ["home"] + ["right"] * 7
+    names += key_names("Z") + ["ret"]
+    edited = line[:7] + "Z" + line[7:-30] + "XY" + line[-30:]
+    before = prompts(boot)
+    _sendkeys_paced(boot, names)
+    wait_for_prompt(boot, before + 1)
+    lines = shell_lines(boot)
+    check(boot, lines[-3:] == [PROMPT + edited, edited[5:], PROMPT.rstrip()],
+          f"serial shows {lines[-3:]}, expected the edited line {edited!r}")
+    return edited
+
+
+def test_a_line_longer_than_the_screen_is_edited_across_rows_on_ps2(qemu):
+    """On the VGA screen: a line that wraps onto a second row, typed on the
+    PS/2 keyboard, edited after moving back across the row boundary, runs
+    as edited, and the screen shows the edited line wrapped, its output and
+    the prompt, the cursor after it."""
+    boot = shell(qemu, "shell-ps2-long")
+    edited = _edit_a_long_line_on_ps2(boot, VGA_COLUMNS)
+    screen = screen_after(boot, _rows(PROMPT + edited, VGA_COLUMNS)
+                          + _rows(edited[5:], VGA_COLUMNS) + [PROMPT.rstrip()])
+    check_cursor_after_prompt(boot, screen)
+
+
+def test_a_line_longer_than_the_framebuffer_is_edited_across_rows_on_ps2(qemu):
+    """The same on a framebuffer (BIOS, a forced 1024x768x32 mode: 128
+    columns, wider than serial's 80): each console wraps at its own width
+    and both show the edited line."""
+    from framebuffer import Font, Mode, read_text
+    from test_framebuffer import forced_framebuffer_iso
+    boot = shell(qemu, "shell-fb-long", forced_framebuffer_iso("shell-fb-long"))
+    mode = Mode.from_serial(boot.kernel_lines())
+    check(boot, mode.columns > VGA_COLUMNS, f"a framebuffer of {mode.columns} columns")
+    edited = _edit_a_long_line_on_ps2(boot, mode.columns)
+    expected = (_rows(PROMPT + edited, mode.columns) + _rows(edited[5:], mode.columns)
+                + [PROMPT.rstrip()])
+    font = Font()
+    deadline = time.monotonic() + 20
+    while _last_rows(read_text(boot.screendump(), mode, font), len(expected)) != expected:
+        check(boot, time.monotonic() < deadline,
+              f"the framebuffer does not end with {expected}: "
+              f"{_last_rows(read_text(boot.screendump(), mode, font), len(expected))}")
+        time.sleep(0.1)
+
+
+def test_serial_cols_sets_where_serial_wraps(qemu):
+    """`serial.cols=40` (after a refused `serial.cols=10`, which gets its
+    warning): a line typed on serial wraps every 40 cells (a space and CR
+    after each full row), an edit back across two row boundaries lands
+    where a 40-column terminal shows it, and the line runs as edited."""
+    iso = build_iso("shell-cols", cmdline="serial.cols=10 serial.cols=40")
+    boot = shell(qemu, "shell-cols", iso)
+    check(boot, "[WARN] ignoring `serial.cols=10`: expected serial.cols=N, N from 20 to 1000"
+          in boot.kernel_lines(), "no warning for serial.cols=10")
+    payload = "-".join(f"c{i}" for i in range(40))[:95]
+    line = "echo " + payload
+    start = len(boot.serial())
+    before = prompts(boot)
+    boot.send_serial(line.encode())
+    deadline = time.monotonic() + 20
+    while len(boot.serial()) - start < len(line):
+        check(boot, time.monotonic() < deadline, "no echo")
+        time.sleep(0.05)
+    echo = boot.serial()[start:]
+    wraps = echo.count(" \r")
+    check(boot, wraps == (len(PROMPT) + len(line)) // 40,
+          f"the echo wraps {wraps} times on 40 columns: {echo!r}")
+    boot.send_serial((LEFT * 70 + "AB\r").encode())
+    wait_for_prompt(boot, before + 1)
+    edited = line[:-70] + "AB" + line[-70:]
+    lines = terminal_lines(boot.serial().replace("\r\n", "\n"), width=40)
+    check(boot, lines[-3:] == [PROMPT + edited, edited[5:], PROMPT.rstrip()],
+          f"a 40-column terminal shows {lines[-3:]}")
+    check(boot, "\x1b[A" in boot.serial()[start:], "no move up a row")
 
 
 def test_uptime_grows_between_two_calls(qemu):

@@ -25,11 +25,15 @@
 //! follow the view; the writer's cursor stays where it was. A moved view
 //! marks every line dirty: a page costs at most one screen of updates.
 //!
-//! **The line editor's API.** [`TextGrid::cursor_left`] and
-//! [`TextGrid::cursor_right`] move the cursor within its line, never across
-//! a line break; [`TextGrid::erase_to_end_of_line`] blanks the rest of it;
+//! **The line editor's API**, the moves of a VT100 ([`super::edit`]):
+//! [`TextGrid::cursor_left`] and [`TextGrid::cursor_right`] move the
+//! cursor within its row, [`TextGrid::cursor_up`] and
+//! [`TextGrid::cursor_down`] within its column, never past the screen's
+//! edges and never scrolling; [`TextGrid::erase_to_end_of_line`] blanks the
+//! rest of the row, [`TextGrid::erase_below`] that and every row below;
 //! [`TextGrid::clear_screen`] pushes what the screen shows into the
-//! scrollback and starts again at the top left. None of these is a byte: the
+//! scrollback and starts again at the top left; [`TextGrid::edit`] does
+//! any [`Edit`]. None of these is a byte: the
 //! screen writers keep showing ESC (and any other control byte but `\n`,
 //! `\r`, `\t` and backspace) as ■. How cells reach the hardware is
 //! the back end's business: [`super::screen`] (the VGA text memory, scrolled
@@ -43,6 +47,7 @@
 use core::fmt;
 
 use super::color::{ColorCode, ScreenChar};
+use super::edit::Edit;
 
 /// Tab stops are at every multiple of this column.
 pub const TAB_WIDTH: usize = 8;
@@ -179,6 +184,48 @@ where
     pub fn cursor_right(&mut self, count: usize) {
         self.view_bottom();
         self.column = (self.column + count).min(self.width - 1).max(self.column);
+    }
+
+    /// Moves the cursor `count` rows up in its column, not past the top
+    /// row. A cursor waiting to wrap moves from its row's last cell.
+    pub fn cursor_up(&mut self, count: usize) {
+        self.view_bottom();
+        self.column = self.column.min(self.width - 1);
+        self.row = self.row.saturating_sub(count);
+    }
+
+    /// Moves the cursor `count` rows down in its column, not past the
+    /// bottom row (it never scrolls).
+    pub fn cursor_down(&mut self, count: usize) {
+        self.view_bottom();
+        self.column = self.column.min(self.width - 1);
+        self.row = (self.row + count).min(self.height - 1);
+    }
+
+    /// Blanks from the cursor to the end of the screen: the rest of its
+    /// row and every row below, in the current colours (the cursor stays).
+    pub fn erase_below(&mut self) {
+        self.erase_to_end_of_line();
+        let blank = self.blank();
+        for row in self.row + 1..self.height {
+            let start = self.slot(row) * self.width;
+            self.cells.as_mut()[start..start + self.width].fill(blank);
+            let slot = self.slot(row);
+            self.dirty.as_mut()[slot] = true;
+        }
+    }
+
+    /// Does `edit` as a terminal does its ANSI sequence.
+    pub fn edit(&mut self, edit: Edit) {
+        match edit {
+            Edit::Up(count) => self.cursor_up(count),
+            Edit::Down(count) => self.cursor_down(count),
+            Edit::Left(count) => self.cursor_left(count),
+            Edit::Right(count) => self.cursor_right(count),
+            Edit::Return => self.write_byte(b'\r'),
+            Edit::EraseBelow => self.erase_below(),
+            Edit::ClearScreen => self.clear_screen(),
+        }
     }
 
     /// Moves the view a page (the screen's height less one line, so one
@@ -445,12 +492,9 @@ pub trait GridControl {
     fn width(&self) -> usize;
     /// Blanks the rest of the cursor's line in the current colours.
     fn erase_to_end_of_line(&mut self);
-    /// Moves the cursor `count` cells left within its line.
-    fn cursor_left(&mut self, count: usize);
-    /// Moves the cursor `count` cells right within its line.
-    fn cursor_right(&mut self, count: usize);
-    /// Pushes the screen into the scrollback; blank screen, cursor top left.
-    fn clear_screen(&mut self);
+    /// Does one of the line editor's moves or erases (cursor up, down,
+    /// left, right, to the first column; erase below; clear the screen).
+    fn edit(&mut self, edit: Edit);
     /// Moves the view a page through the scrollback.
     fn scroll_view(&mut self, scroll: Scroll);
     /// Returns the view to the newest lines.
@@ -477,14 +521,8 @@ where
     fn erase_to_end_of_line(&mut self) {
         TextGrid::erase_to_end_of_line(self);
     }
-    fn cursor_left(&mut self, count: usize) {
-        TextGrid::cursor_left(self, count);
-    }
-    fn cursor_right(&mut self, count: usize) {
-        TextGrid::cursor_right(self, count);
-    }
-    fn clear_screen(&mut self) {
-        TextGrid::clear_screen(self);
+    fn edit(&mut self, edit: Edit) {
+        TextGrid::edit(self, edit);
     }
     fn scroll_view(&mut self, scroll: Scroll) {
         TextGrid::scroll_view(self, scroll);

@@ -62,6 +62,7 @@ macro_rules! serial_println {
 mod backlog;
 pub mod choice;
 pub mod color;
+pub mod edit;
 pub mod fbscreen;
 pub mod font;
 pub mod grid;

@@ -19,6 +19,7 @@ use crate::console::pixels::Framebuffer;
 
 use super::choice::{self, Choice, Reason};
 use super::color::{ColorCode, ScreenChar};
+use super::edit::Edit;
 use super::grid::{Scroll, TextScreen};
 use super::screen::{HEIGHT, MEMORY_ROWS, WIDTH};
 use super::{fb, logger, serial, vga};
@@ -117,55 +118,36 @@ pub(super) fn print_record(color: ColorCode, args: fmt::Arguments) {
     });
 }
 
-/// The line editor's moves on both consoles: `screen` on the screen, then
-/// `ansi` (an ANSI/VT100 control sequence) on serial, where a terminal does
-/// the same. The sequences go to serial only: the screen shows ESC as ■.
-fn edit(screen: impl FnOnce(&mut dyn TextScreen), ansi: fmt::Arguments) {
+/// Prints on the screen only (the line editor draws each console apart,
+/// each at its own width).
+pub fn print_screen(args: fmt::Arguments) {
+    without_interrupts(|| with_screen(|screen| screen.print(args)));
+}
+
+/// One of the line editor's moves or erases on the screen only.
+pub fn edit_screen(edit: Edit) {
     without_interrupts(|| {
         with_screen(|s| {
-            screen(s);
+            s.grid_mut().edit(edit);
             s.flush();
-        });
-        serial::print(ansi);
+        })
     });
 }
 
-/// Moves the cursor `count` characters left within its line (`ESC[nD` on
-/// serial).
-pub fn cursor_left(count: usize) {
-    if count > 0 {
-        edit(
-            |s| s.grid_mut().cursor_left(count),
-            format_args!("\x1b[{count}D"),
-        );
-    }
-}
-
-/// Moves the cursor `count` characters right within its line (`ESC[nC`).
-pub fn cursor_right(count: usize) {
-    if count > 0 {
-        edit(
-            |s| s.grid_mut().cursor_right(count),
-            format_args!("\x1b[{count}C"),
-        );
-    }
-}
-
-/// Erases from the cursor to the end of its line (`ESC[K`).
-pub fn erase_to_end_of_line() {
-    edit(
-        |s| s.grid_mut().erase_to_end_of_line(),
-        format_args!("\x1b[K"),
-    );
+/// One of the line editor's moves or erases on serial only: its ANSI
+/// sequence, which a terminal does as the screen does the edit. (The
+/// screen would show ESC as ■.)
+pub fn edit_serial(edit: Edit) {
+    serial::print(format_args!("{edit}"));
 }
 
 /// Clears the screen, keeping what it showed in the scrollback, cursor top
 /// left (`ESC[2J ESC[H`: erase the display, cursor home).
 pub fn clear_screen() {
-    edit(
-        |s| s.grid_mut().clear_screen(),
-        format_args!("\x1b[2J\x1b[H"),
-    );
+    without_interrupts(|| {
+        edit_screen(Edit::ClearScreen);
+        edit_serial(Edit::ClearScreen);
+    });
 }
 
 /// Moves the screen's view a page through the scrollback (the screen only:

@@ -4,6 +4,7 @@
 //! oracle), and random input for it.
 
 use crate::console::color::ColorCode;
+use crate::console::edit::Edit;
 use crate::console::grid::{SCROLLBACK, Scroll, TextScreen};
 use crate::test_rng::Rng;
 
@@ -139,6 +140,27 @@ impl Plain {
                 let from = self.column.min(self.width);
                 self.cells[self.row][from..].fill(blank);
             }
+            Action::Up(count) => {
+                self.back = 0;
+                self.column = self.column.min(self.width - 1);
+                self.row = self.row.saturating_sub(*count);
+            }
+            Action::Down(count) => {
+                self.back = 0;
+                self.column = self.column.min(self.width - 1);
+                self.row = (self.row + count).min(self.cells.len() - 1);
+            }
+            Action::Return => {
+                self.back = 0;
+                self.column = 0;
+            }
+            Action::EraseBelow => {
+                self.apply(&Action::EraseToEnd);
+                let blank = self.blank();
+                for row in &mut self.cells[self.row + 1..] {
+                    row.fill(blank);
+                }
+            }
             Action::ClearScreen => {
                 self.back = 0;
                 for _ in 0..=self.row {
@@ -166,10 +188,14 @@ pub fn apply_to_screen(screen: &mut dyn TextScreen, action: &Action) {
         Action::Text(text) => screen.write_str(text).unwrap(),
         Action::Color(color) => screen.grid_mut().set_color(*color),
         Action::Flush => screen.flush(),
-        Action::Left(count) => screen.grid_mut().cursor_left(*count),
-        Action::Right(count) => screen.grid_mut().cursor_right(*count),
+        Action::Left(count) => screen.grid_mut().edit(Edit::Left(*count)),
+        Action::Right(count) => screen.grid_mut().edit(Edit::Right(*count)),
         Action::EraseToEnd => screen.grid_mut().erase_to_end_of_line(),
-        Action::ClearScreen => screen.grid_mut().clear_screen(),
+        Action::Up(count) => screen.grid_mut().edit(Edit::Up(*count)),
+        Action::Down(count) => screen.grid_mut().edit(Edit::Down(*count)),
+        Action::Return => screen.grid_mut().edit(Edit::Return),
+        Action::EraseBelow => screen.grid_mut().edit(Edit::EraseBelow),
+        Action::ClearScreen => screen.grid_mut().edit(Edit::ClearScreen),
         Action::View(scroll) => screen.grid_mut().scroll_view(*scroll),
         Action::Bottom => screen.grid_mut().view_bottom(),
         Action::Byte(_) | Action::Clear => unreachable!("the back end's own helpers"),
@@ -189,6 +215,10 @@ pub enum Action {
     Left(usize),
     Right(usize),
     EraseToEnd,
+    Up(usize),
+    Down(usize),
+    Return,
+    EraseBelow,
     ClearScreen,
     /// The scrollback.
     View(Scroll),
@@ -200,7 +230,7 @@ pub enum Action {
 /// random points; the line editor's moves and erases, and runs of pages
 /// through the scrollback.
 pub fn random_action(rng: &mut Rng) -> Action {
-    match rng.below(125) {
+    match rng.below(133) {
         0..=49 => {
             let len = rng.below(200);
             Action::Text(
@@ -228,6 +258,11 @@ pub fn random_action(rng: &mut Rng) -> Action {
         110 => Action::ClearScreen,
         111..=119 => Action::View(Scroll::PageUp),
         120..=122 => Action::View(Scroll::PageDown),
+        123 => Action::Bottom,
+        124 | 125 => Action::Up(rng.below(30)),
+        126 | 127 => Action::Down(rng.below(30)),
+        128 | 129 => Action::Return,
+        130 => Action::EraseBelow,
         _ => Action::Bottom,
     }
 }

@@ -120,7 +120,9 @@ pub static HEAP: KernelHeap = KernelHeap {
 pub fn init(limit: u64) -> Usage {
     HEAP.with(|talc| talc.source.limit = limit);
     // One allocation maps the first GROW_STEP and lets talc set itself up.
-    drop(alloc::boxed::Box::new(0u64));
+    // `black_box`: the compiler may remove an allocation nothing uses (with
+    // fat LTO it did, once other code changed), and then nothing is mapped.
+    drop(core::hint::black_box(alloc::boxed::Box::new(0u64)));
     let usage = usage();
     log::debug!(
         "heap: talc at {HEAP_START:#x}, {} KiB mapped, limit {} KiB",

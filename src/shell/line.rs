@@ -1,11 +1,16 @@
 //! The line editor: keys in, one line of text out, drawn as it is edited.
 //!
 //! It keeps the line being typed (at most [`MAX_LINE`] printable ASCII
-//! characters) and a cursor in it, and draws every change through a
-//! [`Terminal`]: text printed at the cursor, the cursor moved left or right
-//! within the line, the rest of the line erased, the screen cleared. The
-//! kernel's terminal is both consoles at once (the screen's line-editor API
-//! and ANSI sequences on serial); the host tests' is a fake screen.
+//! characters, as Linux's terminal line discipline) and a cursor in it, and
+//! draws every change through a [`Terminal`]. What it draws is one run of
+//! cells, the prompt then the line, from the first column of a row; a
+//! longer line wraps onto as many rows as it needs. The editor speaks of
+//! places in that run as offsets (0 is the prompt's first character): it
+//! prints at an offset, moves the cursor from one offset to another, erases
+//! from the cursor to the end. Turning an offset into a row and a column is
+//! the terminal's business, because only it knows its width
+//! ([`super::wrap`]): the kernel's terminal is both consoles, each with its
+//! own width; the host tests' is a model screen of any width.
 //!
 //! Keys (see [`Key`]):
 //!
@@ -22,16 +27,13 @@
 //! | Enter | the line is done: a new line, the text returned, kept in the history |
 //!
 //! Anything else (other Ctrl chords, non-ASCII characters, the scroll keys,
-//! which the shell handles before the editor) is ignored. The prompt and the
-//! longest line fit in an 80-column row (9 + 70 characters, the cursor on
-//! the last cell), so the line never wraps on the VGA screen or an
-//! 80-column terminal: moving within the line needs no knowledge of the
-//! screen's width. On a narrower screen a long line wraps and the cursor
-//! cannot follow it back up (a limit of moves "within the line").
+//! which the shell handles before the editor) is ignored.
 //!
 //! Pure logic: no hardware, tested on the host.
 
 #![forbid(unsafe_code)]
+
+use alloc::vec::Vec;
 
 use super::commands::{Completion, complete};
 use super::history::History;
@@ -39,18 +41,27 @@ use crate::input::key::Key;
 
 pub use super::MAX_LINE;
 
-/// What the editor draws with: the current line of a screen, a terminal.
-/// Moves and erases never leave the cursor's line.
+/// What the editor draws with. Offsets count cells from the start of what
+/// the editor draws (the prompt's first character, in a row's first
+/// column); the cursor is always at an offset the editor knows, and a row
+/// is as wide as the terminal makes it.
 pub trait Terminal {
-    /// Prints `text` at the cursor (`\n` starts a new line).
-    fn print(&mut self, text: &str);
-    /// Moves the cursor `count` characters left.
-    fn left(&mut self, count: usize);
-    /// Moves the cursor `count` characters right.
-    fn right(&mut self, count: usize);
-    /// Erases from the cursor to the end of its line.
+    /// Prints `text` (printable ASCII) with the cursor at offset `at`; the
+    /// cursor ends at `at + text.len()`, on the next row's first cell when
+    /// the text filled a row. The editor prints only where nothing it drew
+    /// lies after the text, so a terminal may write a blank there (to wrap
+    /// onto the next row without waiting, see [`super::wrap`]).
+    fn print(&mut self, at: usize, text: &str);
+    /// Moves the cursor from offset `from` to offset `to`.
+    fn move_to(&mut self, from: usize, to: usize);
+    /// Erases from the cursor to the end of what was drawn: the rest of its
+    /// row and every row below.
     fn erase_to_end(&mut self);
-    /// Clears the screen; the cursor goes top left.
+    /// Starts a fresh row after what was drawn, the cursor at its end
+    /// (offset `at`): what comes next (output, a message, a new prompt)
+    /// starts in its first column, at offset 0.
+    fn new_line(&mut self, at: usize);
+    /// Clears the screen; the cursor goes top left, at offset 0.
     fn clear_screen(&mut self);
 }
 
@@ -66,8 +77,14 @@ pub enum Event<'a> {
 }
 
 /// The message shown when the line is full.
-pub const TOO_LONG: &str = "line too long: at most 70 characters";
-const _: () = assert!(MAX_LINE == 70, "TOO_LONG names the limit");
+pub const TOO_LONG: &str = "line too long: at most 4095 characters";
+const _: () = assert!(MAX_LINE == 4095, "TOO_LONG names the limit");
+
+/// What Ctrl-C leaves after the abandoned line.
+const CANCEL_MARK: &str = "^C";
+
+/// Between the names Tab lists.
+const CHOICE_GAP: &str = "  ";
 
 /// The line editor and its history.
 pub struct LineEditor {
@@ -75,67 +92,86 @@ pub struct LineEditor {
     prompt: &'static str,
     /// What Tab completes.
     names: &'static [&'static str],
-    /// The line: `buffer[..len]`, printable ASCII.
-    buffer: [u8; MAX_LINE],
-    /// Characters in the line.
-    len: usize,
-    /// The cursor, `0..=len`.
+    /// The line, printable ASCII, at most `MAX_LINE` bytes.
+    buffer: Vec<u8>,
+    /// The cursor, `0..=buffer.len()`.
     cursor: usize,
     /// Lines entered before.
     history: History,
     /// Which history line is shown (0 the newest), while browsing.
     age: Option<usize>,
     /// What was being typed when browsing began.
-    draft: [u8; MAX_LINE],
-    /// Its length.
-    draft_len: usize,
+    draft: Vec<u8>,
     /// Whether this line has had its "too long" message.
     warned: bool,
 }
 
 impl LineEditor {
-    /// An editor printing `prompt`, completing `names` with Tab.
-    pub const fn new(prompt: &'static str, names: &'static [&'static str]) -> LineEditor {
+    /// An editor printing `prompt`, completing `names` with Tab; its
+    /// buffers allocated once, whole.
+    pub fn new(prompt: &'static str, names: &'static [&'static str]) -> LineEditor {
         LineEditor {
             prompt,
             names,
-            buffer: [0; MAX_LINE],
-            len: 0,
+            buffer: Vec::with_capacity(MAX_LINE),
             cursor: 0,
             history: History::new(),
             age: None,
-            draft: [0; MAX_LINE],
-            draft_len: 0,
+            draft: Vec::with_capacity(MAX_LINE),
             warned: false,
         }
     }
 
     /// Starts a new, empty line: prints the prompt.
     pub fn start(&mut self, terminal: &mut dyn Terminal) {
-        self.len = 0;
+        self.buffer.clear();
         self.cursor = 0;
         self.age = None;
         self.warned = false;
-        terminal.print(self.prompt);
+        terminal.print(0, self.prompt);
     }
 
     /// Draws the prompt and the line again, cursor where it was: after
-    /// something else printed (the caller starts a fresh line first).
+    /// something else printed (the caller starts a fresh row first).
     pub fn redraw(&self, terminal: &mut dyn Terminal) {
-        terminal.print(self.prompt);
-        terminal.print(self.line());
-        terminal.left(self.len - self.cursor);
+        terminal.print(0, self.prompt);
+        terminal.print(self.at(0), self.line());
+        terminal.move_to(self.at(self.len()), self.at(self.cursor));
+    }
+
+    /// Leaves the line for something else to print: the cursor to its end,
+    /// then a fresh row. [`LineEditor::redraw`] brings it back.
+    pub fn leave(&self, terminal: &mut dyn Terminal) {
+        terminal.move_to(self.at(self.cursor), self.at(self.len()));
+        terminal.new_line(self.at(self.len()));
     }
 
     /// The line as typed so far.
     pub fn line(&self) -> &str {
         // Only printable ASCII is ever stored.
-        core::str::from_utf8(&self.buffer[..self.len]).unwrap_or("")
+        core::str::from_utf8(&self.buffer).unwrap_or("")
     }
 
     /// The cursor's position in the line.
+    #[cfg(test)]
     pub fn cursor(&self) -> usize {
         self.cursor
+    }
+
+    /// Characters in the line.
+    fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// The offset of the line's character `index` (after the prompt).
+    fn at(&self, index: usize) -> usize {
+        self.prompt.len() + index
+    }
+
+    /// Moves the cursor to `index` in the line.
+    fn move_cursor(&mut self, index: usize, terminal: &mut dyn Terminal) {
+        terminal.move_to(self.at(self.cursor), self.at(index));
+        self.cursor = index;
     }
 
     /// Handles one key, drawing what it changes.
@@ -145,41 +181,28 @@ impl LineEditor {
                 self.insert(&[c as u8], terminal);
             }
             Key::Backspace if self.cursor > 0 => {
-                self.cursor -= 1;
-                terminal.left(1);
+                self.move_cursor(self.cursor - 1, terminal);
                 self.delete_at_cursor(terminal);
             }
-            Key::Delete if self.cursor < self.len => self.delete_at_cursor(terminal),
-            Key::Left if self.cursor > 0 => {
-                self.cursor -= 1;
-                terminal.left(1);
-            }
-            Key::Right if self.cursor < self.len => {
-                self.cursor += 1;
-                terminal.right(1);
-            }
-            Key::Home => {
-                terminal.left(self.cursor);
-                self.cursor = 0;
-            }
-            Key::End => {
-                terminal.right(self.len - self.cursor);
-                self.cursor = self.len;
-            }
+            Key::Delete if self.cursor < self.len() => self.delete_at_cursor(terminal),
+            Key::Left if self.cursor > 0 => self.move_cursor(self.cursor - 1, terminal),
+            Key::Right if self.cursor < self.len() => self.move_cursor(self.cursor + 1, terminal),
+            Key::Home => self.move_cursor(0, terminal),
+            Key::End => self.move_cursor(self.len(), terminal),
             Key::Up => self.older(terminal),
             Key::Down => self.newer(terminal),
             Key::Tab => self.complete(terminal),
             Key::Ctrl(b'u') => {
-                terminal.left(self.cursor);
+                self.move_cursor(0, terminal);
                 terminal.erase_to_end();
-                self.len = 0;
-                self.cursor = 0;
+                self.buffer.clear();
                 self.age = None;
             }
             Key::Ctrl(b'c') => {
-                terminal.right(self.len - self.cursor);
-                terminal.print("^C\n");
-                self.len = 0;
+                self.move_cursor(self.len(), terminal);
+                terminal.print(self.at(self.len()), CANCEL_MARK);
+                terminal.new_line(self.at(self.len()) + CANCEL_MARK.len());
+                self.buffer.clear();
                 self.cursor = 0;
                 return Event::Cancelled;
             }
@@ -188,10 +211,9 @@ impl LineEditor {
                 self.redraw(terminal);
             }
             Key::Enter => {
-                terminal.right(self.len - self.cursor);
-                terminal.print("\n");
-                self.history.push(&self.buffer[..self.len]);
-                self.cursor = self.len;
+                self.leave(terminal);
+                self.history.push(&self.buffer);
+                self.cursor = self.len();
                 return Event::Line(self.line());
             }
             _ => {}
@@ -199,40 +221,45 @@ impl LineEditor {
         Event::Nothing
     }
 
+    /// Prints `text` on rows of its own, between the line (left first) and
+    /// the line drawn again.
+    fn message<'a>(&self, text: impl Iterator<Item = &'a str>, terminal: &mut dyn Terminal) {
+        self.leave(terminal);
+        let mut at = 0;
+        for part in text {
+            terminal.print(at, part);
+            at += part.len();
+        }
+        terminal.new_line(at);
+        self.redraw(terminal);
+    }
+
     /// Inserts `text` (printable ASCII) at the cursor, as much as fits; says
     /// once per line when some did not.
     fn insert(&mut self, text: &[u8], terminal: &mut dyn Terminal) {
-        let room = MAX_LINE - self.len;
+        let room = MAX_LINE - self.len();
         let taken = text.len().min(room);
         if taken > 0 {
             let at = self.cursor;
-            self.buffer.copy_within(at..self.len, at + taken);
-            self.buffer[at..at + taken].copy_from_slice(&text[..taken]);
-            self.len += taken;
+            self.buffer.splice(at..at, text[..taken].iter().copied());
             self.cursor += taken;
             self.age = None;
-            terminal.print(self.text(at, self.len));
-            terminal.left(self.len - self.cursor);
+            terminal.print(self.at(at), self.text(at, self.len()));
+            terminal.move_to(self.at(self.len()), self.at(self.cursor));
         }
         if taken < text.len() && !self.warned {
             self.warned = true;
-            terminal.right(self.len - self.cursor);
-            terminal.print("\n");
-            terminal.print(TOO_LONG);
-            terminal.print("\n");
-            self.redraw(terminal);
+            self.message([TOO_LONG].into_iter(), terminal);
         }
     }
 
     /// Deletes the character under the cursor and draws the rest again.
     fn delete_at_cursor(&mut self, terminal: &mut dyn Terminal) {
-        self.buffer
-            .copy_within(self.cursor + 1..self.len, self.cursor);
-        self.len -= 1;
+        self.buffer.remove(self.cursor);
         self.age = None;
-        terminal.print(self.text(self.cursor, self.len));
+        terminal.print(self.at(self.cursor), self.text(self.cursor, self.len()));
         terminal.erase_to_end();
-        terminal.left(self.len - self.cursor);
+        terminal.move_to(self.at(self.len()), self.at(self.cursor));
     }
 
     /// `buffer[from..to]` as text.
@@ -243,16 +270,14 @@ impl LineEditor {
     /// Up: the next older history line.
     fn older(&mut self, terminal: &mut dyn Terminal) {
         let age = self.age.map_or(0, |age| age + 1);
-        let Some(line) = self.history.get(age) else {
+        if self.history.get(age).is_none() {
             return;
-        };
-        if self.age.is_none() {
-            self.draft[..self.len].copy_from_slice(&self.buffer[..self.len]);
-            self.draft_len = self.len;
         }
-        let (copy, len) = copied(line);
-        self.replace(&copy[..len], terminal);
-        self.age = Some(age);
+        if self.age.is_none() {
+            self.draft.clear();
+            self.draft.extend_from_slice(&self.buffer);
+        }
+        self.show_history(age, terminal);
     }
 
     /// Down: the next newer history line, or the draft after the newest.
@@ -260,36 +285,47 @@ impl LineEditor {
         match self.age {
             None => {}
             Some(0) => {
-                let draft = self.draft;
-                self.replace(&draft[..self.draft_len], terminal);
+                self.begin_replace(terminal);
+                self.buffer.extend_from_slice(&self.draft);
+                self.end_replace(terminal);
                 self.age = None;
             }
-            Some(age) => {
-                let (copy, len) = copied(self.history.get(age - 1).unwrap_or(&[]));
-                self.replace(&copy[..len], terminal);
-                self.age = Some(age - 1);
-            }
+            Some(age) => self.show_history(age - 1, terminal),
         }
     }
 
-    /// Replaces the whole line with `text` (at most `MAX_LINE`), cursor at
-    /// its end.
-    fn replace(&mut self, text: &[u8], terminal: &mut dyn Terminal) {
-        terminal.left(self.cursor);
-        self.len = text.len().min(MAX_LINE);
-        self.buffer[..self.len].copy_from_slice(&text[..self.len]);
-        self.cursor = self.len;
-        terminal.print(self.text(0, self.len));
+    /// Replaces the line with the history line `age` back (which exists).
+    fn show_history(&mut self, age: usize, terminal: &mut dyn Terminal) {
+        self.begin_replace(terminal);
+        self.buffer
+            .extend_from_slice(self.history.get(age).unwrap_or(&[]));
+        self.buffer.truncate(MAX_LINE);
+        self.end_replace(terminal);
+        self.age = Some(age);
+    }
+
+    /// Replacing the whole line, first half: the cursor to the start, the
+    /// buffer emptied.
+    fn begin_replace(&mut self, terminal: &mut dyn Terminal) {
+        self.move_cursor(0, terminal);
+        self.buffer.clear();
+    }
+
+    /// Second half, once the buffer holds the new line: drawn over the old
+    /// one, the cursor at its end.
+    fn end_replace(&mut self, terminal: &mut dyn Terminal) {
+        self.cursor = self.len();
+        terminal.print(self.at(0), self.line());
         terminal.erase_to_end();
     }
 
     /// Tab: completes the command name before the cursor (at the line's
     /// end only).
     fn complete(&mut self, terminal: &mut dyn Terminal) {
-        if self.cursor != self.len {
+        if self.cursor != self.len() {
             return;
         }
-        match complete(self.names, self.text(0, self.len)) {
+        match complete(self.names, self.line()) {
             Completion::None => {}
             Completion::Insert { text, space } => {
                 self.insert(text.as_bytes(), terminal);
@@ -298,26 +334,14 @@ impl LineEditor {
                 }
             }
             Completion::Choices(choices) => {
-                terminal.print("\n");
-                for (i, name) in choices.names().enumerate() {
-                    if i > 0 {
-                        terminal.print("  ");
-                    }
-                    terminal.print(name);
-                }
-                terminal.print("\n");
-                self.redraw(terminal);
+                let parts = choices
+                    .names()
+                    .enumerate()
+                    .flat_map(|(i, name)| [if i > 0 { CHOICE_GAP } else { "" }, name]);
+                self.message(parts, terminal);
             }
         }
     }
-}
-
-/// A copy of a history line, so the history can be borrowed again.
-fn copied(line: &[u8]) -> ([u8; MAX_LINE], usize) {
-    let mut copy = [0; MAX_LINE];
-    let len = line.len().min(MAX_LINE);
-    copy[..len].copy_from_slice(&line[..len]);
-    (copy, len)
 }
 
 #[cfg(test)]

@@ -1,18 +1,16 @@
 //! The shell's loop on the running kernel: keys from the input queue into
 //! the line editor, entered lines to the commands, output on both consoles.
 //!
-//! The consoles ([`Consoles`]) are the editor's terminal: text through `print!`, the
-//! cursor moves and erases through the screen's line-editor API and the
-//! matching ANSI sequences on serial. Shift-PgUp/Shift-PgDn page the screen
+//! The consoles ([`Consoles`]) are the editor's terminal, each at its own
+//! width: text and the cursor moves and erases through the screen's
+//! line-editor API, and as text and the matching ANSI sequences on serial. Shift-PgUp/Shift-PgDn page the screen
 //! through its scrollback; any other key returns it to the bottom first.
 //! When the input queue is empty the shell reports input dropped since it
 //! last looked (`[WARN] input: N bytes dropped`), then sleeps until a key
 //! arrives.
 
-use alloc::boxed::Box;
-
 use super::commands::NAMES;
-use super::line::{Event, LineEditor, Terminal};
+use super::line::{Event, LineEditor};
 use super::{Consoles, Context, builtins};
 use crate::console::{self, grid::Scroll};
 use crate::input::{self, key::Key};
@@ -22,9 +20,8 @@ pub const PROMPT: &str = concat!(env!("CARGO_PKG_NAME"), "> ");
 
 /// Runs the shell for good.
 pub fn run(context: &Context) -> ! {
-    // On the heap: the editor holds its history (a few KiB).
-    let mut editor = Box::new(LineEditor::new(PROMPT, &NAMES));
-    let consoles = &mut Consoles;
+    let mut editor = LineEditor::new(PROMPT, &NAMES);
+    let consoles = &mut Consoles::new(context.serial_columns);
     editor.start(consoles);
     loop {
         let key = next_key(&editor, consoles);
@@ -58,8 +55,7 @@ fn next_key(editor: &LineEditor, consoles: &mut Consoles) -> Key {
     }
     let dropped = input::take_dropped();
     if dropped > 0 {
-        consoles.right(editor.line().len() - editor.cursor());
-        println!();
+        editor.leave(consoles);
         log::warn!("input: {dropped} bytes dropped");
         editor.redraw(consoles);
     }

@@ -5,6 +5,7 @@ use core::fmt::Write;
 
 use super::*;
 use crate::console::color::{Color, ColorCode, ScreenChar};
+use crate::console::edit::Edit;
 use crate::console::grid::{REPLACEMENT, Scroll};
 use crate::console::test_support::{Action, Plain, apply_to_screen, random_action};
 use crate::test_rng::Rng;
@@ -519,7 +520,7 @@ fn scrollback_views_equal_the_reference_at_every_page() {
 fn clear_screen_keeps_what_it_cleared_in_the_scrollback() {
     let mut s = screen();
     write!(s, "one\ntwo\nkestrel> abc").unwrap();
-    s.grid_mut().clear_screen();
+    s.grid_mut().edit(Edit::ClearScreen);
     assert_eq!(s.grid().cursor(), (0, 0));
     assert_eq!(text(&mut s), rows(&[]));
     s.grid_mut().scroll_view(Scroll::PageUp);
@@ -534,28 +535,28 @@ fn clear_screen_keeps_what_it_cleared_in_the_scrollback() {
 fn cursor_moves_stay_within_the_line() {
     let mut s = screen();
     write!(s, "first\nkestrel> hello").unwrap();
-    s.grid_mut().cursor_left(3);
+    s.grid_mut().edit(Edit::Left(3));
     assert_eq!(s.grid().cursor(), (1, 11));
-    s.grid_mut().cursor_left(100);
+    s.grid_mut().edit(Edit::Left(100));
     assert_eq!(s.grid().cursor(), (1, 0), "never onto the line above");
-    s.grid_mut().cursor_right(5);
+    s.grid_mut().edit(Edit::Right(5));
     assert_eq!(s.grid().cursor(), (1, 5));
-    s.grid_mut().cursor_right(1000);
+    s.grid_mut().edit(Edit::Right(1000));
     assert_eq!(
         s.grid().cursor(),
         (1, WIDTH - 1),
         "never past the last cell"
     );
-    s.grid_mut().cursor_left(0);
-    s.grid_mut().cursor_right(0);
+    s.grid_mut().edit(Edit::Left(0));
+    s.grid_mut().edit(Edit::Right(0));
     assert_eq!(s.grid().cursor(), (1, WIDTH - 1));
     // Insert in the middle, the way the line editor redraws: the tail
     // again, erase what is left, then back to the cursor.
-    s.grid_mut().cursor_left(WIDTH - 1 - 11);
+    s.grid_mut().edit(Edit::Left(WIDTH - 1 - 11));
     write!(s, "X").unwrap();
     write!(s, "llo").unwrap();
     s.grid_mut().erase_to_end_of_line();
-    s.grid_mut().cursor_left(3);
+    s.grid_mut().edit(Edit::Left(3));
     assert_eq!(text(&mut s)[1], "kestrel> heXllo");
     assert_eq!(hardware_cursor(&mut s), (1, 12));
 }
@@ -565,12 +566,81 @@ fn a_full_line_counts_moves_from_its_last_cell() {
     let mut s = screen();
     write!(s, "{}", "a".repeat(WIDTH)).unwrap();
     assert_eq!(s.grid().cursor(), (0, WIDTH));
-    s.grid_mut().cursor_left(1);
+    s.grid_mut().edit(Edit::Left(1));
     assert_eq!(s.grid().cursor(), (0, WIDTH - 2));
     let mut full = screen();
     write!(full, "{}", "a".repeat(WIDTH)).unwrap();
-    full.grid_mut().cursor_right(3);
+    full.grid_mut().edit(Edit::Right(3));
     assert_eq!(full.grid().cursor(), (0, WIDTH), "right stays put");
+}
+
+#[test]
+fn up_and_down_stay_in_the_column_and_on_the_screen() {
+    let mut s = screen();
+    write!(s, "one\ntwo\nthree\nfour").unwrap();
+    s.grid_mut().edit(Edit::Up(2));
+    assert_eq!(s.grid().cursor(), (1, 4));
+    s.grid_mut().edit(Edit::Up(100));
+    assert_eq!(s.grid().cursor(), (0, 4), "never above the top row");
+    s.grid_mut().edit(Edit::Down(3));
+    assert_eq!(s.grid().cursor(), (3, 4));
+    s.grid_mut().edit(Edit::Down(1000));
+    assert_eq!(
+        s.grid().cursor(),
+        (HEIGHT - 1, 4),
+        "never past the bottom row"
+    );
+    assert_eq!(
+        text(&mut s),
+        rows(&["one", "two", "three", "four"]),
+        "and never scrolls"
+    );
+    s.grid_mut().edit(Edit::Up(0));
+    s.grid_mut().edit(Edit::Return);
+    assert_eq!(hardware_cursor(&mut s), (HEIGHT - 1, 0));
+}
+
+#[test]
+fn a_wrapped_line_is_reached_row_by_row() {
+    // What the line editor does on a line two rows and a bit long: up a
+    // row, then within it; the pending wrap of a full row ends with a line
+    // break, never a move.
+    let mut s = screen();
+    let line = format!("kestrel> {}", "x".repeat(2 * WIDTH - 9));
+    writeln!(s, "{line}").unwrap();
+    assert_eq!(s.grid().cursor(), (2, 0));
+    write!(s, "yz").unwrap();
+    s.grid_mut().edit(Edit::Up(2));
+    s.grid_mut().edit(Edit::Right(7));
+    assert_eq!(hardware_cursor(&mut s), (0, 9));
+    write!(s, "A").unwrap();
+    s.grid_mut().edit(Edit::Down(1));
+    s.grid_mut().edit(Edit::Left(10));
+    assert_eq!(s.grid().cursor(), (1, 0));
+}
+
+#[test]
+fn a_full_line_moves_up_and_down_from_its_last_cell() {
+    let mut s = screen();
+    write!(s, "a\n{}", "b".repeat(WIDTH)).unwrap();
+    assert_eq!(s.grid().cursor(), (1, WIDTH));
+    s.grid_mut().edit(Edit::Up(1));
+    assert_eq!(s.grid().cursor(), (0, WIDTH - 1));
+    write!(s, "\n{}", "c".repeat(WIDTH)).unwrap();
+    s.grid_mut().edit(Edit::Down(1));
+    assert_eq!(s.grid().cursor(), (2, WIDTH - 1));
+}
+
+#[test]
+fn erase_below_blanks_the_rest_of_the_row_and_every_row_below() {
+    let mut s = screen();
+    write!(s, "keep\nkestrel> abcdef\nsecond row\nthird").unwrap();
+    s.grid_mut().edit(Edit::Up(2));
+    s.grid_mut().edit(Edit::Return);
+    s.grid_mut().edit(Edit::Right(12));
+    s.grid_mut().edit(Edit::EraseBelow);
+    assert_eq!(s.grid().cursor(), (1, 12), "the cursor stays");
+    assert_eq!(text(&mut s), rows(&["keep", "kestrel> abc"]));
 }
 
 #[test]
