@@ -45,8 +45,9 @@ pub struct TxRing {
     stalled_since: Option<u64>,
     /// Bytes dropped in the current stall.
     dropped_in_stall: u64,
-    /// Whether the last byte queued ended a line (or nothing was queued).
-    at_line_start: bool,
+    /// Whether the last byte queued left a line open (not a newline). False
+    /// at first, so that the ring is all zeros and lives in .bss.
+    mid_line: bool,
     /// The totals.
     counts: TxCounts,
 }
@@ -60,7 +61,7 @@ impl TxRing {
             len: 0,
             stalled_since: None,
             dropped_in_stall: 0,
-            at_line_start: true,
+            mid_line: false,
             counts: TxCounts {
                 sent: 0,
                 dropped: 0,
@@ -102,7 +103,7 @@ impl TxRing {
         }
         self.len += count;
         if let Some(&last) = bytes[..count].last() {
-            self.at_line_start = last == b'\n';
+            self.mid_line = last != b'\n';
         }
         count
     }
@@ -150,7 +151,7 @@ impl TxRing {
         self.counts.stalled_cycles += now.saturating_sub(since);
         let dropped = core::mem::take(&mut self.dropped_in_stall);
         if dropped > 0 {
-            if !self.at_line_start {
+            if self.mid_line {
                 // The stall cut a line: the warning starts a new one.
                 self.push(b"\r\n");
             }
