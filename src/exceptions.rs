@@ -98,6 +98,8 @@ fn fatal_from(
         details,
         frame: format_args!("{}", Frame(&exception.frame)),
         backtrace,
+        fault_address: matches!(exception.vector, Vector::PageFault | Vector::DoubleFault)
+            .then_some(exception.cr2),
     })
 }
 

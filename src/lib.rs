@@ -41,6 +41,7 @@
 //! panic                 the panic screen
 //! exceptions            what a CPU exception does: report, then stop
 //! interrupts            controllers, vectors, the handler table
+//! sched                 threads, the scheduler, locks that sleep
 //! time                  the tick and the clock
 //! boot_timing firmware  boot phase times; ACPI tables
 //! power                 reboot and power off
@@ -72,7 +73,8 @@
 // the rest is absent, so that report would be noise there.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
-// On the host too: the shell's pure line editor and history use `Vec`.
+// On the host too: the shell's pure line editor and history, and the
+// scheduler's policy, use the heap's collections.
 extern crate alloc;
 
 #[macro_use]
@@ -95,6 +97,7 @@ mod panic;
 #[cfg(target_os = "none")]
 mod power;
 mod report;
+mod sched;
 #[cfg(target_os = "none")]
 mod selftest;
 mod shell;
@@ -123,6 +126,7 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     interrupts::ktests::TESTS,
     time::ktests::TESTS,
     input::ktests::TESTS,
+    sched::ktests::TESTS,
 ];
 
 /// Stops the boot: prints `boot error: <what>` on both consoles and halts.
@@ -218,6 +222,9 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     let usable = report::total_usable_bytes(boot.memory_areas());
     let heap = memory::heap::init(memory::layout::heap_limit(usable));
     boot_timing::mark("heap");
+    //    Threads: the running code becomes the idle thread; the tick (step
+    //    7) drives the scheduler from then on.
+    sched::init();
 
     // 6. The boot report: a summary on screen, every line on serial.
     let report = report::Report {
@@ -246,12 +253,22 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     boot_timing::mark("interrupts and timer");
 
     // 8. `selftest` on the command line: run the in-kernel tests, then stop.
-    let tests = selftest::Context {
-        boot,
-        options: &options,
-    };
+    //    The options live on for the shell's thread.
+    let options: &'static cmdline::Options =
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(options));
+    let tests = selftest::Context { boot, options };
+    //    They run in a thread of their own, as under the shell (the threads'
+    //    tests block, which the idle thread cannot); it stops the kernel.
     if options.selftest {
-        selftest::run(SELF_TEST_SUITES, &tests);
+        let tests: &'static selftest::Context =
+            alloc::boxed::Box::leak(alloc::boxed::Box::new(tests));
+        let run = sched::spawn_detached("selftest", false, move || {
+            selftest::run(SELF_TEST_SUITES, tests)
+        });
+        if let Err(why) = run {
+            boot_error(format_args!("cannot start the self-test: {why}"));
+        }
+        sched::run_idle();
     }
 
     // 9. `bench` on the command line: time the screen writer and the heap,
@@ -288,14 +305,21 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         shell::keytest::run();
     }
 
-    // 13. The shell, on both consoles, for good; `noshell`: halt as before.
+    // 13. The shell, on both consoles, in a thread of its own, for good;
+    //     `noshell`: halt as before. The boot code then is the idle thread.
     if options.noshell {
         arch::halt_forever()
     }
-    shell::run(&shell::Context {
-        report: &report,
-        tests: &tests,
-        suites: SELF_TEST_SUITES,
-        serial_columns: options.serial_columns.0,
-    })
+    let context: &'static shell::Context =
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(shell::Context {
+            report: alloc::boxed::Box::leak(alloc::boxed::Box::new(report)),
+            tests: alloc::boxed::Box::leak(alloc::boxed::Box::new(tests)),
+            suites: SELF_TEST_SUITES,
+            serial_columns: options.serial_columns.0,
+        }));
+    let shell = sched::spawn_detached("shell", false, move || shell::run(context));
+    if let Err(why) = shell {
+        boot_error(format_args!("cannot start the shell: {why}"));
+    }
+    sched::run_idle()
 }

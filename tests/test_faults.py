@@ -24,7 +24,9 @@ import pytest
 from harness import KERNEL_ELF, Boot, build_iso, check, stripped_kernel
 from screen_model import PANIC_COLOUR, cut_backtrace, screen_rows
 
-STOPPED = "  the kernel has stopped; restart the machine"
+# The closing line, naming the thread that ran (`in thread 1 (shell)`).
+STOPPED = re.compile(r"^  the kernel has stopped(?: in thread \d+ \([^)]*\)|: stack overflow "
+                     r"in thread \d+ \([^)]*\))?; restart the machine$")
 CRASH = "kestrel::debug::crash::"
 
 # The serial line that ends a report, or says a W^X kind did not fault.
@@ -122,10 +124,11 @@ def report_lines(boot: Boot) -> list[str]:
     """The serial lines from `KERNEL PANIC:` to the closing line."""
     lines = boot.serial_lines()
     starts = [i for i, line in enumerate(lines) if line.startswith("KERNEL PANIC: ")]
-    check(boot, len(starts) == 1 and STOPPED in lines[starts[0]:],
+    ends = [i for i, line in enumerate(lines) if STOPPED.match(line)]
+    check(boot, len(starts) == 1 and any(end > starts[0] for end in ends),
           "not exactly one complete KERNEL PANIC report on serial")
     start = starts[0]
-    return lines[start:lines.index(STOPPED, start) + 1]
+    return lines[start:min(end for end in ends if end > start) + 1]
 
 
 def check_on_screen(boot: Boot, lines: list[str], colour: int | None = PANIC_COLOUR,

@@ -17,7 +17,7 @@ pub use self::x86_64::cpuid::{cpuid, features};
 #[cfg(target_os = "none")]
 pub use self::x86_64::idt::{CpuException, Vector as ExceptionVector, set_exception_handler};
 #[cfg(target_os = "none")]
-pub use self::x86_64::irq::set_interrupt_dispatcher;
+pub use self::x86_64::irq::{set_interrupt_dispatcher, set_interrupt_exit_hook};
 #[cfg(target_os = "none")]
 pub use self::x86_64::paging::{
     Access, BOOT_MAPPED_END, CacheType, FrameSource, MapError, PageTables, access_of, enable_nx,
@@ -28,7 +28,7 @@ pub use self::x86_64::port::Port;
 #[cfg(target_os = "none")]
 pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};
 #[cfg(target_os = "none")]
-pub use self::x86_64::{apic, ioapic, isa, pic, pit};
+pub use self::x86_64::{apic, ioapic, isa, percpu, pic, pit};
 #[cfg(target_os = "none")]
 pub use self::x86_64::{
     disable_interrupts, enable_and_wait, enable_interrupts, frame_pointer, halt_forever, init,

@@ -52,8 +52,10 @@ fn read_word_checks_before_reading(_: &Context) -> Outcome {
     Ok(())
 }
 
-/// A backtrace from this function walks, with names, to `rust_main` and
-/// the outermost frame, and stops nowhere else.
+/// A backtrace from this function walks, with names, to the outermost
+/// frame, and stops nowhere else: `higher_half_start` after `rust_main` on
+/// the boot stack, or `thread_start` in a thread (the self-test runs in
+/// one).
 fn backtrace_from_here_reaches_the_outermost_frame(_: &Context) -> Outcome {
     let start = Start {
         rip: None,
@@ -69,13 +71,25 @@ fn backtrace_from_here_reaches_the_outermost_frame(_: &Context) -> Outcome {
             header = line;
         }
         lines += 1;
-        rust_main |= line.as_str().contains(" rust_main+");
-        last_outermost = line.as_str().contains(" higher_half_start+");
+        rust_main |= line.as_str().contains(" rust_main+")
+            || line
+                .as_str()
+                .contains(" kestrel::sched::thread::thread_start+");
+        last_outermost = line.as_str().contains(" higher_half_start+")
+            || line
+                .as_str()
+                .contains(" kestrel::sched::thread::thread_start+");
         ended_early |= line.as_str().contains("(walk ended");
     });
     check_eq!(header.as_str(), "  backtrace:");
-    check!(rust_main, "no rust_main frame in {lines} lines");
-    check!(last_outermost, "the last line is not higher_half_start");
+    check!(
+        rust_main,
+        "no rust_main or thread_start frame in {lines} lines"
+    );
+    check!(
+        last_outermost,
+        "the last line is not higher_half_start or thread_start"
+    );
     check!(!ended_early, "the walk ended early");
     Ok(())
 }

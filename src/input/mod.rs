@@ -35,6 +35,7 @@ mod device {
     use super::key::Key;
     use super::queue::ByteQueue;
     use crate::input::Keymap;
+    use crate::sched::WaitQueue;
 
     /// Bytes from COM1, as received (a pasted line or two fits).
     pub static SERIAL_QUEUE: ByteQueue<1024> = ByteQueue::new();
@@ -79,19 +80,20 @@ mod device {
         None
     }
 
-    /// The next key: sleeps (`sti; hlt`, so an interrupt between the check
-    /// and the sleep still wakes it) until one arrives. Leaves interrupts
-    /// on.
+    /// The threads waiting for a key: the devices' handlers wake them
+    /// after queueing bytes.
+    pub static INPUT_WAITERS: WaitQueue = WaitQueue::new();
+
+    /// The next key: the thread blocks until a device queues bytes (no
+    /// polling), while other threads run.
     pub fn wait_key() -> Key {
         loop {
-            crate::arch::disable_interrupts();
             if let Some(key) = poll_key() {
-                crate::arch::enable_interrupts();
                 return key;
             }
             // Output may stop here for a while: bring the screen up to date.
             crate::console::flush();
-            crate::arch::enable_and_wait();
+            INPUT_WAITERS.wait_until(|| !SERIAL_QUEUE.is_empty() || !PS2_QUEUE.is_empty());
             crate::interrupts::print_unexpected();
         }
     }

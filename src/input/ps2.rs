@@ -162,6 +162,7 @@ fn on_interrupt() {
     let byte = read_data();
     if status & STATUS_AUX_DATA == 0 {
         super::PS2_QUEUE.push(byte);
+        super::INPUT_WAITERS.wake_all();
     }
 }
 

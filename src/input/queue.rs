@@ -83,14 +83,12 @@ impl<const N: usize> ByteQueue<N> {
     }
 
     /// How many bytes wait to be read.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         let tail = self.tail.load(Ordering::Acquire);
         tail.wrapping_sub(self.head.load(Ordering::Relaxed))
     }
 
     /// Whether no byte waits.
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

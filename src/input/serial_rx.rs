@@ -74,4 +74,7 @@ fn receive() {
         };
         super::SERIAL_QUEUE.push(byte);
     }
+    if !super::SERIAL_QUEUE.is_empty() {
+        super::INPUT_WAITERS.wake_all();
+    }
 }

@@ -122,11 +122,14 @@ pub fn init(areas: &[MemoryArea], mut reserved: Reserved) -> Result<u64, NoRoomF
     Ok(free)
 }
 
-/// Runs `f` with the frame allocator (locked meanwhile). Panics if [`init`]
-/// has not run: a bug in the init order.
+/// Runs `f` with the frame allocator (locked meanwhile, interrupts off).
+/// Panics if [`init`] has not run: a bug in the init order.
 pub fn with_frames<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
-    let mut frames = FRAMES.lock();
-    f(frames.as_mut().expect("memory::init has not run"))
+    // Interrupts off: a thread is never preempted holding the allocator.
+    crate::arch::without_interrupts(|| {
+        let mut frames = FRAMES.lock();
+        f(frames.as_mut().expect("memory::init has not run"))
+    })
 }
 
 /// The one reserved list: what the frame allocator never hands out, each

@@ -9,6 +9,8 @@
 //!                        ACPI tables) mapped at the same offset
 //! 0xffff_a000_0000_0000  TEST_WINDOW: the self-tests' temporary mappings
 //! 0xffff_c000_0000_0000  HEAP_START: the kernel heap, grown on demand
+//! 0xffff_e000_0000_0000  THREAD_STACKS: each thread's kernel stack, in a
+//!                        slot with an unmapped guard page below it
 //! 0xffff_ffff_8000_0000  KERNEL_VIRT_BASE: the kernel image, at + physical
 //!                        (loaded at 1 MiB, so from 0xffff_ffff_8010_0000),
 //!                        per section with its rights; the top 2 GiB, as
@@ -56,6 +58,17 @@ pub const TEST_WINDOW: u64 = 0xffff_a000_0000_0000;
 
 /// Where the heap starts; it grows upwards.
 pub const HEAP_START: u64 = 0xffff_c000_0000_0000;
+
+/// Where the threads' kernel stacks live: slot `n` spans
+/// [`THREAD_STACK_SLOT`] bytes from here + `n` times that, its first page
+/// the unmapped guard, the rest the stack.
+pub const THREAD_STACKS: u64 = 0xffff_e000_0000_0000;
+
+/// One thread's slot: a guard page and a 64 KiB stack.
+pub const THREAD_STACK_SLOT: u64 = PAGE_SIZE + THREAD_STACK_SIZE;
+
+/// A thread's kernel stack: 64 KiB, as the boot stack.
+pub const THREAD_STACK_SIZE: u64 = 64 << 10;
 
 /// The heap never grows beyond this many bytes (256 MiB)...
 pub const HEAP_MAX: u64 = 256 << 20;

@@ -42,4 +42,4 @@ mod screen;
 
 pub use kind::DeliberatePanic;
 #[cfg(target_os = "none")]
-pub use screen::{Exception, deliberate, exception};
+pub use screen::{Exception, deliberate, exception, set_context};

@@ -17,6 +17,32 @@ pub const PANIC_COLOR: ColorCode = ColorCode::new(Color::White, Color::Red);
 /// Set by the first panic; a second one means printing the first failed.
 static PANICKING: AtomicBool = AtomicBool::new(false);
 
+/// Writes which thread ran, for the closing line (` in thread N (name)`,
+/// or `: stack overflow in thread N (name)` when the fault address lies in
+/// its stack's guard page); registered by the scheduler.
+pub type Context = fn(&mut dyn fmt::Write, Option<u64>) -> fmt::Result;
+
+/// The registered [`Context`], read without a lock.
+static CONTEXT: spin::Once<Context> = spin::Once::new();
+
+/// Registers what names the running thread in a report (the first call
+/// wins).
+pub fn set_context(context: Context) {
+    CONTEXT.call_once(|| context);
+}
+
+/// The registered context, as text (nothing before it is registered).
+struct InThread(Option<u64>);
+
+impl fmt::Display for InThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match CONTEXT.get() {
+            Some(context) => context(f, self.0),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Prints the panic screen on the VGA screen and the serial port, then
 /// halts this CPU forever (never resets).
 #[panic_handler]
@@ -34,11 +60,14 @@ fn panic(info: &PanicInfo) -> ! {
             location.column()
         ));
     }
-    finish(Start {
-        rip: None,
-        pushed_return: None,
-        rbp,
-    })
+    finish(
+        Start {
+            rip: None,
+            pushed_return: None,
+            rbp,
+        },
+        None,
+    )
 }
 
 /// A fatal CPU exception, as its handler describes it.
@@ -53,6 +82,8 @@ pub struct Exception<'a> {
     /// Where the backtrace starts: the faulting instruction and the
     /// interrupted code's frame pointer.
     pub backtrace: Start,
+    /// The address the fault concerns (CR2), for naming a stack overflow.
+    pub fault_address: Option<u64>,
 }
 
 /// Prints the panic screen for a fatal CPU exception and halts forever:
@@ -71,7 +102,7 @@ pub fn exception(exception: Exception) -> ! {
         line(format_args!("  {details}"));
     }
     line(format_args!("  at {}", exception.frame));
-    finish(exception.backtrace)
+    finish(exception.backtrace, exception.fault_address)
 }
 
 /// Interrupts off, and the check for a panic while panicking: if this is
@@ -93,15 +124,17 @@ fn line(args: fmt::Arguments) {
     unsafe { console::panic_print(PANIC_COLOR, args) };
 }
 
-/// The backtrace and the closing line, then the halt.
-fn finish(backtrace: Start) -> ! {
+/// The backtrace and the closing line (naming the thread that ran), then
+/// the halt.
+fn finish(backtrace: Start, fault_address: Option<u64>) -> ! {
     // One row per frame on screen, so the headline stays in view.
     crate::debug::print_backtrace(backtrace, |args| {
         // SAFETY: as for `line`.
         unsafe { console::panic_print_row(PANIC_COLOR, args) }
     });
     line(format_args!(
-        "  the kernel has stopped; restart the machine"
+        "  the kernel has stopped{}; restart the machine",
+        InThread(fault_address)
     ));
     halt_forever()
 }

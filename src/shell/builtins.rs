@@ -56,6 +56,10 @@ pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
         }
         Command::Panic => panic!("deliberate panic (the shell's panic command)"),
         Command::Crash => crash(arguments),
+        Command::Ps => ps(),
+        Command::Spin => spin(arguments),
+        Command::Sleep => sleep(arguments),
+        Command::Kill => kill(arguments),
         Command::Reboot => crate::power::reboot(),
         Command::Poweroff => crate::power::poweroff(),
     }
@@ -76,6 +80,89 @@ fn help() {
          Ctrl-U clears the line, Ctrl-C abandons it, Ctrl-L clears the screen,\n  \
          Shift-PgUp/Shift-PgDn scroll the screen back and forth"
     );
+}
+
+/// `ps`: every thread, with its CPU time and how deep its stack went.
+fn ps() {
+    let hz = crate::time::tsc_hz().max(1);
+    println!("   ID NAME             STATE       CPU ms  STACK KiB");
+    for thread in crate::sched::threads() {
+        let stack = thread.stack_used.map_or(String::from("boot"), |used| {
+            alloc::format!("{}", used / 1024)
+        });
+        println!(
+            "{:>5} {:<16} {:<9} {:>8} {:>10}",
+            thread.id,
+            thread.name,
+            thread.state,
+            thread.cycles * 1000 / hz,
+            stack
+        );
+    }
+}
+
+/// The one argument of `spin`, `sleep` and `kill`: a whole number, or a
+/// usage line.
+fn number(command: &str, what: &str, arguments: &str) -> Option<u64> {
+    let mut words = commands::words(arguments);
+    match (words.next().map(str::parse::<u64>), words.next()) {
+        (Some(Ok(number)), None) => Some(number),
+        _ => {
+            println!("usage: {command} {what}");
+            None
+        }
+    }
+}
+
+/// The longest `spin` and `sleep` take: a day.
+const MAX_SECONDS: u64 = 24 * 60 * 60;
+
+/// `spin SECONDS`: a thread that burns the CPU for that long; the prompt
+/// comes back at once.
+fn spin(arguments: &str) {
+    let Some(seconds) = number("spin", "SECONDS", arguments) else {
+        return;
+    };
+    if seconds > MAX_SECONDS {
+        println!("spin: at most {MAX_SECONDS} seconds");
+        return;
+    }
+    let spun = crate::sched::spawn_detached("spin", true, move || {
+        let end = crate::time::uptime() + core::time::Duration::from_secs(seconds);
+        let mut rounds = 0usize;
+        while crate::time::uptime() < end {
+            rounds = rounds.wrapping_add(1);
+            core::hint::spin_loop();
+        }
+        rounds
+    });
+    match spun {
+        Ok(id) => println!("spin: thread {id}, {seconds} s"),
+        Err(why) => println!("spin: {why}"),
+    }
+}
+
+/// `sleep SECONDS`: the shell sleeps; other threads go on.
+fn sleep(arguments: &str) {
+    let Some(seconds) = number("sleep", "SECONDS", arguments) else {
+        return;
+    };
+    if seconds > MAX_SECONDS {
+        println!("sleep: at most {MAX_SECONDS} seconds");
+        return;
+    }
+    crate::time::sleep(core::time::Duration::from_secs(seconds));
+}
+
+/// `kill ID`: stops a `spin` thread.
+fn kill(arguments: &str) {
+    let Some(id) = number("kill", "ID", arguments) else {
+        return;
+    };
+    match crate::sched::kill(id) {
+        Ok(()) => println!("kill: thread {id} stopped"),
+        Err(why) => println!("kill: thread {id}: {why}"),
+    }
 }
 
 /// `echo WORDS`: the words, one space between each.

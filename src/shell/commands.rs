@@ -38,6 +38,14 @@ pub enum Command {
     Reboot,
     /// `poweroff`: switch it off.
     Poweroff,
+    /// `ps`: every thread.
+    Ps,
+    /// `spin SECONDS`: a thread that burns the CPU.
+    Spin,
+    /// `sleep SECONDS`: the shell sleeps.
+    Sleep,
+    /// `kill ID`: stop a spin thread.
+    Kill,
 }
 
 /// One row of the command table.
@@ -95,6 +103,25 @@ pub const TABLE: &[Entry] = &[
         "raise a CPU fault on purpose (crash alone lists the kinds)",
         Command::Crash,
     ),
+    entry(
+        "ps",
+        "",
+        "every thread: id, name, state, CPU time, stack used",
+        Command::Ps,
+    ),
+    entry(
+        "spin",
+        "SECONDS",
+        "a thread that burns the CPU that long, in the background",
+        Command::Spin,
+    ),
+    entry(
+        "sleep",
+        "SECONDS",
+        "the shell sleeps that long while other threads go on",
+        Command::Sleep,
+    ),
+    entry("kill", "ID", "stop a spin thread", Command::Kill),
     entry("reboot", "", "restart the machine", Command::Reboot),
     entry("poweroff", "", "switch the machine off", Command::Poweroff),
 ];

@@ -253,9 +253,28 @@ pub fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
 
-/// Called by the timer interrupt.
+/// Called by the timer interrupt: counts the tick and tells the scheduler
+/// (which wakes sleepers and ends time slices).
 fn tick() {
-    TICKS.fetch_add(1, Ordering::Relaxed);
+    let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
+    crate::sched::on_tick(now);
+}
+
+/// Puts the running thread to sleep for at least `duration` (whole ticks,
+/// so up to one tick more); other threads run meanwhile. Needs the tick
+/// ([`init`]).
+pub fn sleep(duration: Duration) {
+    let end = uptime() + duration;
+    loop {
+        let left = end.saturating_sub(uptime());
+        if left.is_zero() {
+            return;
+        }
+        let tick = Duration::from_nanos(NANOS_PER_SECOND as u64 / u64::from(HZ));
+        // The current tick began up to one tick ago: one more makes sure.
+        let ticks = left.as_nanos().div_ceil(tick.as_nanos()) as u64 + 1;
+        crate::sched::sleep_until_tick(self::ticks() + ticks);
+    }
 }
 
 /// Ticks so far.

@@ -12,7 +12,6 @@ use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
 use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
-use x86_64::structures::tss::TaskStateSegment;
 
 /// The IST slot (0-based, as the `x86_64` crate counts) of the double-fault stack.
 pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
@@ -45,23 +44,28 @@ pub fn double_fault_stack_guard() -> u64 {
     unsafe { &raw const DOUBLE_FAULT_STACK.guard as u64 }
 }
 
-/// The TSS: only its interrupt stack table is used.
-static TSS: Lazy<TaskStateSegment> = Lazy::new(|| {
-    let mut tss = TaskStateSegment::new();
+/// The GDT and the selectors of the segments in it. Its TSS is the boot
+/// CPU's, in its per-CPU block (`percpu`), mutable: its `rsp0` follows the
+/// running thread.
+static GDT: Lazy<(GlobalDescriptorTable, Selectors)> = Lazy::new(|| {
+    let tss = super::percpu::boot_tss();
     // SAFETY: taking a field's address reads and writes nothing.
     let start = VirtAddr::from_ptr(unsafe { &raw const DOUBLE_FAULT_STACK.stack });
-    // Stacks grow down: the IST entry is the top of the stack.
-    tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] =
-        start + DOUBLE_FAULT_STACK_SIZE as u64;
-    tss
-});
-
-/// The GDT and the selectors of the segments in it.
-static GDT: Lazy<(GlobalDescriptorTable, Selectors)> = Lazy::new(|| {
+    // SAFETY: the TSS is the boot CPU's, a static; nothing else uses it yet
+    // (the GDT that names it is being built). Stacks grow down: the IST
+    // entry is the top of the stack.
+    unsafe {
+        (*tss).interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] =
+            start + DOUBLE_FAULT_STACK_SIZE as u64;
+    }
     let mut gdt = GlobalDescriptorTable::new();
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
-    let tss = gdt.append(Descriptor::tss_segment(&TSS));
+    // SAFETY: the TSS lives in a static for the kernel's life, and the
+    // kernel changes only its `rsp0` (percpu::set_kernel_stack), a field
+    // the CPU reads at an interrupt from user mode, never while it is
+    // written.
+    let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
     (gdt, Selectors { code, data, tss })
 });
 

@@ -23,10 +23,26 @@ pub fn set_interrupt_dispatcher(dispatcher: InterruptDispatcher) {
     DISPATCHER.call_once(|| dispatcher);
 }
 
+/// What runs after the dispatcher (and its EOI), outside the handler's
+/// count (`percpu::in_interrupt` is false there): the scheduler's
+/// preemption, which may switch threads. The interrupted thread returns
+/// through its interrupt frame when it runs again.
+static EXIT_HOOK: Once<fn()> = Once::new();
+
+/// Registers the exit hook (the first call wins).
+pub fn set_interrupt_exit_hook(hook: fn()) {
+    EXIT_HOOK.call_once(|| hook);
+}
+
 /// The entry point of vector `V`.
 extern "x86-interrupt" fn entry<const V: u8>(_frame: InterruptStackFrame) {
+    super::percpu::enter_interrupt();
     if let Some(dispatch) = DISPATCHER.get() {
         dispatch(V);
+    }
+    super::percpu::leave_interrupt();
+    if let Some(hook) = EXIT_HOOK.get() {
+        hook();
     }
 }
 

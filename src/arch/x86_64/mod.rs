@@ -15,6 +15,7 @@ pub mod ioapic;
 pub mod irq;
 pub mod isa;
 pub mod paging;
+pub mod percpu;
 pub mod pic;
 pub mod pit;
 pub mod port;
@@ -22,6 +23,7 @@ pub mod qemu_exit;
 
 /// Loads the kernel's GDT and TSS, then the exception table. Call once, early.
 pub fn init() {
+    percpu::init_boot_cpu();
     gdt::init();
     idt::init();
     log::debug!("arch: GDT with TSS, and exception handlers, loaded");
