@@ -28,12 +28,11 @@ pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
         }
         Parsed::Run(command, arguments) => (command, arguments),
     };
-    let takes_arguments = matches!(command, Command::Echo | Command::Crash);
+    // The table says which commands take arguments (an `arguments` text).
+    let entry = TABLE.iter().find(|e| e.command == command);
+    let takes_arguments = entry.is_some_and(|e| !e.arguments.is_empty());
     if !takes_arguments && !arguments.is_empty() {
-        let name = TABLE
-            .iter()
-            .find(|e| e.command == command)
-            .map_or("", |e| e.name);
+        let name = entry.map_or("", |e| e.name);
         println!("{name}: takes no arguments (try help)");
         return;
     }
@@ -60,6 +59,7 @@ pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
         Command::Spin => spin(arguments),
         Command::Sleep => sleep(arguments),
         Command::Kill => kill(arguments),
+        Command::Overflow => overflow(),
         Command::Reboot => crate::power::reboot(),
         Command::Poweroff => crate::power::poweroff(),
     }
@@ -162,6 +162,23 @@ fn kill(arguments: &str) {
     match crate::sched::kill(id) {
         Ok(()) => println!("kill: thread {id} stopped"),
         Err(why) => println!("kill: thread {id}: {why}"),
+    }
+}
+
+/// `overflow`: a thread that recurses into its stack's guard page; the
+/// double fault's report says `stack overflow in thread N (overflow)`.
+fn overflow() {
+    let started = crate::sched::spawn_detached("overflow", false, || {
+        crate::debug::crash(crate::debug::Crash::StackOverflow);
+        0
+    });
+    match started {
+        Ok(id) => {
+            println!("overflow: thread {id}");
+            // Let it run now: its report is the last thing the kernel does.
+            crate::sched::yield_now();
+        }
+        Err(why) => println!("overflow: {why}"),
     }
 }
 

@@ -46,6 +46,8 @@ pub enum Command {
     Sleep,
     /// `kill ID`: stop a spin thread.
     Kill,
+    /// `overflow`: a thread that overflows its stack.
+    Overflow,
 }
 
 /// One row of the command table.
@@ -122,6 +124,12 @@ pub const TABLE: &[Entry] = &[
         Command::Sleep,
     ),
     entry("kill", "ID", "stop a spin thread", Command::Kill),
+    entry(
+        "overflow",
+        "",
+        "a thread that overflows its stack (the report names it)",
+        Command::Overflow,
+    ),
     entry("reboot", "", "restart the machine", Command::Reboot),
     entry("poweroff", "", "switch the machine off", Command::Poweroff),
 ];
