@@ -189,9 +189,9 @@ def parse(output: str) -> dict[str, list[int]]:
 def yields_per_switch(output: str) -> list[float]:
     """Per yield-switch round, sched_yield calls per hand-over: 1.0 when
     every call switched to the other thread. More means some calls gave the
-    CPU back to the caller (CFS runs the caller again when the other
-    thread's virtual runtime is far enough ahead); their time is in the
-    round's cycles per switch."""
+    CPU back to the caller (CFS can pick the caller again, e.g. when the
+    other thread's virtual runtime is far enough ahead; not looked into
+    further); their time is in the round's cycles per switch."""
     return [round(int(yields) / int(switches), 3)
             for name, _, switches, yields in LINE.findall(output.replace("\r", ""))
             if name == "yield-switch" and switches]
