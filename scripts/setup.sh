@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, booting and testing kestrel needs, if it is missing:
 #   - Debian/Ubuntu packages: nasm, GRUB (BIOS and UEFI), xorriso, mtools,
-#     QEMU, OVMF, gdb, python3 with pytest and pytest-xdist, binutils
+#     QEMU, OVMF, gdb, python3 with pytest and pytest-xdist, binutils,
+#     musl-tools (the static program `make bench` times on Linux) and cpio
+#     (the test that reads back the initramfs it is packed in)
 #   - the nightly toolchain's rust-src (for -Z build-std), rustfmt and clippy
 # Needs root (or sudo) only when something has to be installed; says exactly
 # what to run when it cannot do it itself.
@@ -24,6 +26,11 @@ declare -A checks=(
     [python3-pytest]=/usr/lib/python3/dist-packages/pytest/__init__.py
     [python3-pytest-xdist]=/usr/lib/python3/dist-packages/xdist/__init__.py
     [binutils]=/usr/bin/ld
+    # `make bench` compares with Linux in the same QEMU: musl-gcc -static
+    # builds its /init (tests/linux_bench.py); cpio reads that initramfs
+    # back in tests/test_linux_bench.py
+    [musl-tools]=/usr/bin/musl-gcc
+    [cpio]=/usr/bin/cpio
     # only for the tests of `make run` with a display:
     [xvfb]=/usr/bin/Xvfb
     [x11-utils]=/usr/bin/xwininfo

@@ -20,6 +20,13 @@ figure is the median, minimum and maximum over the runs of this invocation.
 - the figures the benchmark build (cargo feature `bench`) prints when booted
   with `bench`: the screen writers against naive ones (VGA under BIOS, the
   framebuffer under UEFI) and the two heap allocators;
+- threads, for scale (issue 23): Linux 6.1 (Debian's, tests/debian_linux.py)
+  booted RUNS times in the same QEMU with bench/linux/threads.c as /init
+  (tests/linux_bench.py): TSC cycles per thread switch (two threads
+  ping-ponging with sched_yield) and per pthread_create + pthread_join, the
+  median of each boot's rounds; kestrel's own figures and the ratio beside
+  them when it has threads (kestrel_thread_figures). Linux's figures include
+  a system call;
 - the idle kernel and its input (`keytest` on the command line: the kernel
   sleeps in `hlt` between ticks, echoing keys): the host CPU share QEMU uses
   over 10 s of idling (the tick's cost under emulation; the target is under
@@ -36,7 +43,8 @@ ratio from a few boots is only good to a few percent.
 
 Environment: BOOTS (boots per image under UEFI, default 10), BIOS_BOOTS
 (under BIOS, where a boot takes a second: default 4 x BOOTS), RUNS (boots
-of the benchmark build per firmware and `make iso` runs, default 3). Exits
+of the benchmark build per firmware, boots of Linux and `make iso` runs,
+default 3). Exits
 non-zero only when something fails to boot or build; never on a figure.
 """
 
@@ -58,6 +66,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import elf_sizes  # noqa: E402
+import linux_bench  # noqa: E402
 from harness import Boot as HarnessBoot  # noqa: E402
 from harness import (BUILD, CRATE_NAME, OVMF, ROOT, TestFailure,  # noqa: E402
                      build_iso, check)
@@ -233,6 +242,56 @@ def kernel_benchmarks(bench: Bench) -> None:
         bench.add(section, what.removeprefix("heap: "), unit, values)
 
 
+# --- threads: Linux in the same QEMU, for scale (issue 23) --------------------------
+
+# What each of Linux's figures (bench/linux/threads.c, tests/linux_bench.py)
+# is called in the table; kestrel's figures use the same keys.
+THREAD_FIGURES = {
+    "yield-switch": "thread switch (two threads yielding to each other), per switch",
+    "spawn-join": "spawn + join (a thread that returns at once), per pair",
+}
+
+
+def kestrel_thread_figures(bench: Bench) -> dict[str, list[float]]:
+    """Kestrel's own thread figures, to stand beside Linux's with a ratio:
+    {"yield-switch": [cycles per switch, one value per run], "spawn-join":
+    [cycles per spawn + join]}, either key may be missing. Kestrel has no
+    threads yet (issue 23): this returns {} until the kernel's benchmark
+    build prints them; read them here (e.g. from the figures
+    kernel_benchmarks added to `bench`, which runs first)."""
+    return {}
+
+
+def add_thread_ratios(bench: Bench, section: str, kestrel: dict[str, list[float]],
+                      linux: dict[str, list[float]]) -> None:
+    """For each figure both sides have: kestrel's values as a row, and the
+    ratio of the medians kestrel / Linux (under 1: kestrel is faster)."""
+    for key, name in THREAD_FIGURES.items():
+        if kestrel.get(key) and linux.get(key):
+            bench.add(section, f"kestrel: {name}", "cycles", kestrel[key])
+            bench.add(section, f"kestrel / Linux, medians: {name.split(' (')[0]}", "x",
+                      [round(statistics.median(kestrel[key]) / statistics.median(linux[key]), 3)])
+
+
+def threads(bench: Bench) -> None:
+    """Linux booted RUNS times in the same QEMU (TCG, qemu64, 256 MiB, one
+    CPU) with bench/linux/threads.c as /init: per boot the median of its
+    rounds, TSC cycles (the guest's counter runs at the host's rate, as
+    kestrel's does). Then kestrel's own figures beside them, when it has
+    them. Linux's figures include a system call; kestrel's kernel threads
+    need none: not like for like, for scale only."""
+    runs = [linux_bench.boot() for _ in range(RUNS)]
+    version = re.match(r"\d+\.\d+", runs[0].release)
+    section = (f"threads (Linux {version.group(0) if version else runs[0].release} in the "
+               f"same QEMU, for scale: its figures include a system call)")
+    linux = {key: [statistics.median(run.figures[key]) for run in runs] for key in THREAD_FIGURES}
+    for key, name in THREAD_FIGURES.items():
+        bench.add(section, f"Linux: {name}", "cycles", linux[key])
+    bench.add(section, "Linux: sched_yield calls per switch (1 if each one switched)", "calls",
+              [statistics.median(run.yields_per_switch) for run in runs])
+    add_thread_ratios(bench, section, kestrel_thread_figures(bench), linux)
+
+
 def ratio_interval(kernel: list[float], reference: list[float]) -> tuple[float, float]:
     """A 90 % bootstrap interval for median(kernel) / median(reference):
     each list resampled with replacement, RESAMPLES times (a fixed seed, so
@@ -376,9 +435,9 @@ def iso_build_time(bench: Bench) -> None:
 
 
 # In this order: the benchmark build first (the counter's rate for the
-# phases); `make iso` last (it rewrites build/os.iso, of which the boots use
-# a copy anyway).
-MEASUREMENTS = [kernel_benchmarks, boot_times, kernel_phases, sizes, idle_and_echo,
+# phases, and its figures for the threads' comparison); `make iso` last (it
+# rewrites build/os.iso, of which the boots use a copy anyway).
+MEASUREMENTS = [kernel_benchmarks, threads, boot_times, kernel_phases, sizes, idle_and_echo,
                 smallest_ram, iso_build_time]
 
 
