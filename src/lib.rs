@@ -280,6 +280,18 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         {
             console::bench::run();
             memory::heap_bench::run(time::tsc_hz());
+            // The thread benchmarks block: in a thread, the boot code idle
+            // until it is done.
+            static DONE: core::sync::atomic::AtomicBool =
+                core::sync::atomic::AtomicBool::new(false);
+            let started = sched::spawn_detached("bench", false, || {
+                sched::bench::run();
+                DONE.store(true, core::sync::atomic::Ordering::Release);
+                0
+            });
+            if started.is_ok() {
+                sched::idle_until(|| DONE.load(core::sync::atomic::Ordering::Acquire));
+            }
         }
         #[cfg(not(feature = "bench"))]
         log::warn!("bench: this build has no benchmarks (`make bench` boots the one that has)");

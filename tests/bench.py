@@ -237,9 +237,17 @@ def kernel_benchmarks(bench: Bench) -> None:
                         key = (firmware, (match.group(1) or "") + match.group(2), value.group(2))
                         numbers.setdefault(key, []).append(float(value.group(1)))
     for (firmware, what, unit), values in numbers.items():
+        if what.startswith("threads: "):
+            bench.add(KESTREL_THREADS + (" (BIOS)" if firmware == "bios" else " (UEFI)"),
+                      what.removeprefix("threads: "), unit, values)
+            continue
         section = ("heap (" if what.startswith("heap") else "console benchmark (") + \
             ("BIOS, VGA text)" if firmware == "bios" else "UEFI, framebuffer)")
         bench.add(section, what.removeprefix("heap: "), unit, values)
+
+
+# The benchmark build's thread figures (src/sched/bench.rs), by firmware.
+KESTREL_THREADS = "threads: kestrel's kernel threads, cycles"
 
 
 # --- threads: Linux in the same QEMU, for scale (issue 23) --------------------------
@@ -255,11 +263,13 @@ THREAD_FIGURES = {
 def kestrel_thread_figures(bench: Bench) -> dict[str, list[float]]:
     """Kestrel's own thread figures, to stand beside Linux's with a ratio:
     {"yield-switch": [cycles per switch, one value per run], "spawn-join":
-    [cycles per spawn + join]}, either key may be missing. Kestrel has no
-    threads yet (issue 23): this returns {} until the kernel's benchmark
-    build prints them; read them here (e.g. from the figures
-    kernel_benchmarks added to `bench`, which runs first)."""
-    return {}
+    [cycles per spawn + join]}: the benchmark build's (src/sched/bench.rs)
+    under BIOS, which kernel_benchmarks (run first) added to `bench`."""
+    figures: dict[str, list[float]] = {}
+    for figure in bench.figures:
+        if figure.section == KESTREL_THREADS + " (BIOS)" and figure.name in THREAD_FIGURES:
+            figures[figure.name] = list(figure.values)
+    return figures
 
 
 def add_thread_ratios(bench: Bench, section: str, kestrel: dict[str, list[float]],

@@ -329,7 +329,8 @@ def test_the_reporting_commands(qemu):
     output = run(boot, "help")
     names = [line.split()[0] for line in output if line.startswith("  ")]
     for name in ("help", "clear", "echo", "uptime", "cpu", "mem", "bootinfo",
-                 "interrupts", "selftest", "panic", "crash", "reboot", "poweroff"):
+                 "interrupts", "selftest", "panic", "crash", "ps", "spin", "sleep", "kill",
+                 "overflow", "reboot", "poweroff"):
         check(boot, name in names, f"help does not list {name}: {output}")
     cpu = run(boot, "cpu")
     check(boot, cpu[0].startswith("vendor: ") and cpu[1].startswith("brand: ")

@@ -29,6 +29,8 @@
 //! One CPU today; per-CPU data (the current thread, the TSS's `rsp0`) is
 //! found through GS already (`arch::percpu`).
 
+#[cfg(all(target_os = "none", feature = "bench"))]
+pub mod bench;
 pub mod policy;
 #[cfg(target_os = "none")]
 mod stack;

@@ -348,8 +348,18 @@ fn preempt_if_needed() {
 /// The idle thread's loop: runs whatever is runnable, reaps exited threads,
 /// and sleeps in `hlt` otherwise (a tick or a device wakes it).
 pub fn run_idle() -> ! {
+    idle_until(|| false);
+    unreachable!("the idle loop ended");
+}
+
+/// [`run_idle`] until `done()` holds (checked each time the idle thread
+/// runs): for the boot code to wait for a thread it started.
+pub fn idle_until(done: impl Fn() -> bool) {
     loop {
         reap();
+        if done() {
+            return;
+        }
         arch::disable_interrupts();
         let next = with_sched(|sched| sched.policy.pick_for_idle());
         match next {

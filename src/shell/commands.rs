@@ -338,14 +338,16 @@ mod tests {
     #[test]
     fn tab_completes_one_match_with_a_space() {
         assert_eq!(names("upt"), insert("ime", true));
-        assert_eq!(names("s"), insert("elftest", true));
+        assert_eq!(names("se"), insert("lftest", true));
+        assert_eq!(names("o"), insert("verflow", true));
         assert_eq!(names("cr"), insert("ash", true));
         assert_eq!(names("interrupts"), insert("", true));
     }
 
     #[test]
     fn tab_lists_several_matches_that_share_nothing_more() {
-        assert_eq!(choices(names("p")), ["panic", "poweroff"]);
+        assert_eq!(choices(names("p")), ["panic", "ps", "poweroff"]);
+        assert_eq!(choices(names("s")), ["selftest", "spin", "sleep"]);
         assert_eq!(choices(names("c")), ["clear", "cpu", "crash"]);
         assert_eq!(choices(names("")).len(), TABLE.len());
     }
