@@ -46,8 +46,12 @@ const THR: u16 = COM1;
 const IER: u16 = COM1 + 1;
 /// Interrupt identification register (read).
 const IIR: u16 = COM1 + 2;
+/// Modem control register.
+const MCR: u16 = COM1 + 4;
 /// Line status register.
 const LSR: u16 = COM1 + 5;
+/// MCR bit 1: request to send (asserted: the sender may send).
+const MCR_RTS: u8 = 1 << 1;
 /// IER bit 0: interrupt when received data is available.
 const IER_RECEIVE: u8 = 1 << 0;
 /// IER bit 1: interrupt when the transmit holding register is empty.
@@ -133,6 +137,29 @@ pub fn set_timestamp_rate(hz: u64) {
 /// IRQ's handler, calls this).
 pub fn enable_receive_interrupt() {
     set_ier(IER_RECEIVE, true);
+}
+
+/// Holds the line's input back (`held`: the receive interrupt masked, RTS
+/// deasserted, so bytes wait in the UART and, with flow control, at the
+/// sender) or lets it come again. For the receive side's throttle; safe in
+/// its interrupt handler.
+pub fn hold_receive(held: bool) {
+    set_ier(IER_RECEIVE, !held);
+    without_interrupts(|| {
+        let mut mcr = Port::<u8>::new(MCR);
+        // SAFETY: COM1's modem control register; only this module writes
+        // it after the driver's set-up, read-modify-write with interrupts
+        // off, keeping its other bits (OUT2 gates the UART's interrupt on a
+        // PC).
+        unsafe {
+            let value = mcr.read();
+            mcr.write(if held {
+                value & !MCR_RTS
+            } else {
+                value | MCR_RTS
+            });
+        }
+    });
 }
 
 /// From now on the transmit-empty interrupt drains the ring: COM1's IRQ is

@@ -21,6 +21,7 @@ pub mod ps2_keys;
 pub mod queue;
 #[cfg(target_os = "none")]
 pub mod serial_rx;
+pub mod throttle;
 
 #[cfg(target_os = "none")]
 pub use self::device::*;
@@ -29,16 +30,69 @@ pub use self::keymap::Keymap;
 /// The kernel side: the queues, the decoders and the calls the shell uses.
 #[cfg(target_os = "none")]
 mod device {
+    use core::sync::atomic::{AtomicBool, Ordering};
+
     use spin::Mutex;
 
     use super::ansi::Decoder;
     use super::key::Key;
     use super::queue::ByteQueue;
+    use super::throttle::{Action, Throttle};
     use crate::input::Keymap;
     use crate::sched::WaitQueue;
 
     /// Bytes from COM1, as received (a pasted line or two fits).
-    pub static SERIAL_QUEUE: ByteQueue<1024> = ByteQueue::new();
+    pub static SERIAL_QUEUE: ByteQueue<SERIAL_QUEUE_SIZE> = ByteQueue::new();
+
+    /// The serial queue's size.
+    const SERIAL_QUEUE_SIZE: usize = 1024;
+
+    /// The serial input's throttle: stop taking bytes at three quarters of
+    /// the queue, take them again at a quarter (interrupts off to take).
+    static THROTTLE: Mutex<Throttle> = Mutex::new(Throttle::new(
+        SERIAL_QUEUE_SIZE / 4,
+        SERIAL_QUEUE_SIZE * 3 / 4,
+    ));
+
+    /// Whether the throttle holds serial input back (read without the lock
+    /// on every byte the shell takes).
+    static THROTTLED: AtomicBool = AtomicBool::new(false);
+
+    /// For the receive handler: whether it may take one more byte (`Err`
+    /// with what to do to the UART when not).
+    pub fn serial_may_take(now: u64) -> Result<(), Action> {
+        let result = THROTTLE.lock().before_push(SERIAL_QUEUE.len(), now);
+        if result.is_err() {
+            THROTTLED.store(true, Ordering::Release);
+        }
+        result
+    }
+
+    /// After the shell took serial bytes: ends the throttle at the
+    /// low-water mark.
+    fn after_serial_pop() {
+        if !THROTTLED.load(Ordering::Acquire) {
+            return;
+        }
+        let action = crate::arch::without_interrupts(|| {
+            let action = THROTTLE
+                .lock()
+                .after_pop(SERIAL_QUEUE.len(), crate::arch::read_timestamp());
+            if action == Action::Resume {
+                THROTTLED.store(false, Ordering::Release);
+            }
+            action
+        });
+        if action == Action::Resume {
+            crate::console::serial::hold_receive(false);
+        }
+    }
+
+    /// How many times serial input was throttled, and for how many
+    /// timestamp cycles in all.
+    pub fn throttle_counts() -> (u64, u64) {
+        crate::arch::without_interrupts(|| THROTTLE.lock().counts(crate::arch::read_timestamp()))
+    }
     /// Scancodes from the PS/2 keyboard (a press and release take 2–6).
     pub static PS2_QUEUE: ByteQueue<256> = ByteQueue::new();
 
@@ -67,6 +121,7 @@ mod device {
         {
             let mut ansi = ANSI.lock();
             while let Some(byte) = SERIAL_QUEUE.pop() {
+                after_serial_pop();
                 if let Some(key) = ansi.feed(byte) {
                     return Some(key);
                 }

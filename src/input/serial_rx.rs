@@ -8,8 +8,9 @@
 //! FIFO (enabled by the driver) raises the interrupt at its trigger level or
 //! after a short pause in the input.
 
-use crate::arch::Port;
+use super::throttle::Action;
 use crate::arch::isa::IRQ_COM1;
+use crate::arch::{Port, read_timestamp};
 use crate::console::serial::{self, Cause};
 use crate::interrupts::register_irq;
 
@@ -58,20 +59,28 @@ fn on_interrupt() {
     }
 }
 
-/// Moves every waiting byte into the queue.
+/// Moves waiting bytes into the queue, up to its high-water mark: there
+/// the throttle holds the line back (the rest waits in the UART) until the
+/// shell has drained the queue (`super::poll_key`). Nothing is dropped.
 fn receive() {
     let mut lsr = Port::<u8>::new(LSR);
     let mut rbr = Port::<u8>::new(RBR);
     for _ in 0..MAX_PER_INTERRUPT {
-        // SAFETY: reading COM1's line status and receive buffer; the
-        // transmit side never reads the receive buffer, so no byte is taken
-        // from under anyone.
-        let byte = unsafe {
-            if lsr.read() & LSR_DATA_READY == 0 {
+        // SAFETY: reading COM1's line status; it only reports.
+        if unsafe { lsr.read() } & LSR_DATA_READY == 0 {
+            break;
+        }
+        match super::serial_may_take(read_timestamp()) {
+            Ok(()) => {}
+            Err(Action::Stop) => {
+                serial::hold_receive(true);
                 break;
             }
-            rbr.read()
-        };
+            Err(_) => break,
+        }
+        // SAFETY: reading COM1's receive buffer; the transmit side never
+        // reads it, so no byte is taken from under anyone.
+        let byte = unsafe { rbr.read() };
         super::SERIAL_QUEUE.push(byte);
     }
     if !super::SERIAL_QUEUE.is_empty() {

@@ -1,5 +1,6 @@
 //! The `interrupts` command's text: the controller, the tick, the count of
-//! every source that fired, spurious interrupts, dropped input, and the
+//! every source that fired, spurious interrupts, input received and dropped
+//! per source, how often and how long serial input was throttled, and the
 //! serial output's counts (sent, dropped on a stalled line, time stalled).
 
 use core::fmt::{self, Write};
@@ -87,8 +88,14 @@ pub fn report(out: &mut dyn Write) -> fmt::Result {
         "dropped input: {} bytes (serial {serial}, keyboard {keyboard})",
         serial + keyboard
     )?;
-    let sent = crate::console::serial::counts();
     let hz = crate::time::tsc_hz().max(1);
+    let (times, cycles) = crate::input::throttle_counts();
+    writeln!(
+        out,
+        "serial input throttled: {times} times, {} ms",
+        cycles * 1000 / hz
+    )?;
+    let sent = crate::console::serial::counts();
     writeln!(
         out,
         "serial output: {} bytes sent, {} dropped, stalled {} ms ({} times)",

@@ -5,9 +5,10 @@
 //!
 //! A few Ctrl keys act instead of showing, for the tests (until the shell's
 //! commands do the same):
-//! - Ctrl-B stops reading input until none has arrived for a second,
-//!   so the input queues overflow on purpose (the tests send 10,000 bytes
-//!   meanwhile); it then says `keytest: busy done` and reads on;
+//! - Ctrl-B stops reading input until none has arrived for a second: the
+//!   PS/2 queue overflows on purpose (the tests type 200 keys meanwhile),
+//!   while serial input is throttled and arrives whole (10,000 bytes); it
+//!   then says `keytest: busy done` and reads on;
 //! - Ctrl-T prints the interrupt report (`interrupts` in the shell);
 //! - Ctrl-R reboots, Ctrl-P powers off.
 //!
