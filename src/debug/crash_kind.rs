@@ -5,7 +5,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::text::Choices;
+use crate::text::choices::named_values;
 
 /// Which fault `crash=` asks the CPU to raise after the boot (each done in
 /// `debug::crash`, by the CPU rather than by a Rust panic).
@@ -37,36 +37,19 @@ pub enum Crash {
     Oom,
 }
 
-impl Crash {
-    /// Every value with its name, in the order documented.
-    pub const CHOICES: Choices<Crash> = Choices(&[
-        ("breakpoint", Crash::Breakpoint),
-        ("divide", Crash::Divide),
-        ("invalid-opcode", Crash::InvalidOpcode),
-        ("page-fault", Crash::PageFault),
-        ("low-half", Crash::LowHalf),
-        ("gp", Crash::Gp),
-        ("stack-overflow", Crash::StackOverflow),
-        ("write-code", Crash::WriteCode),
-        ("write-rodata", Crash::WriteRodata),
-        ("exec-data", Crash::ExecData),
-        ("oom", Crash::Oom),
-    ]);
-
-    /// The accepted values, for messages: the names of [`Crash::CHOICES`]
-    /// (a host test checks that they agree).
-    pub const EXPECTED: &'static str = "breakpoint|divide|invalid-opcode|page-fault|low-half|gp|\
-        stack-overflow|write-code|write-rodata|exec-data|oom";
-
-    /// The value named `value`.
-    pub fn parse(value: &str) -> Option<Crash> {
-        Self::CHOICES.parse(value)
-    }
-
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        Self::CHOICES.name(self)
-    }
+named_values! {
+    Crash:
+    "breakpoint" => Breakpoint,
+    "divide" => Divide,
+    "invalid-opcode" => InvalidOpcode,
+    "page-fault" => PageFault,
+    "low-half" => LowHalf,
+    "gp" => Gp,
+    "stack-overflow" => StackOverflow,
+    "write-code" => WriteCode,
+    "write-rodata" => WriteRodata,
+    "exec-data" => ExecData,
+    "oom" => Oom,
 }
 
 #[cfg(test)]

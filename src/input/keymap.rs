@@ -5,7 +5,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::text::Choices;
+use crate::text::choices::named_values;
 
 /// The keyboard layouts `keymap=` offers: every layout of the
 /// `pc-keyboard` crate.
@@ -34,34 +34,18 @@ pub enum Keymap {
     Colemak,
 }
 
-impl Keymap {
-    /// Every value with its name, in the order documented.
-    pub const CHOICES: Choices<Keymap> = Choices(&[
-        ("us", Keymap::Us),
-        ("uk", Keymap::Uk),
-        ("de", Keymap::De),
-        ("fr", Keymap::Fr),
-        ("no", Keymap::No),
-        ("fi-se", Keymap::FiSe),
-        ("jp", Keymap::Jp),
-        ("dvorak", Keymap::Dvorak),
-        ("dvorak-programmer", Keymap::DvorakProgrammer),
-        ("colemak", Keymap::Colemak),
-    ]);
-
-    /// The accepted values, for messages: the names of [`Keymap::CHOICES`]
-    /// (a host test checks that they agree).
-    pub const EXPECTED: &'static str = "us|uk|de|fr|no|fi-se|jp|dvorak|dvorak-programmer|colemak";
-
-    /// The value named `value`.
-    pub fn parse(value: &str) -> Option<Keymap> {
-        Self::CHOICES.parse(value)
-    }
-
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        Self::CHOICES.name(self)
-    }
+named_values! {
+    Keymap:
+    "us" => Us,
+    "uk" => Uk,
+    "de" => De,
+    "fr" => Fr,
+    "no" => No,
+    "fi-se" => FiSe,
+    "jp" => Jp,
+    "dvorak" => Dvorak,
+    "dvorak-programmer" => DvorakProgrammer,
+    "colemak" => Colemak,
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use talc::source::Source;
 
 use super::layout::{HEAP_START, HeapUsage as Usage};
 use super::{PAGE_SIZE, paging, with_frames};
-use crate::arch::{self, Access, CacheType};
+use crate::arch;
 
 /// The heap grows by at least this much at a time (64 KiB).
 pub const GROW_STEP: u64 = 64 * 1024;
@@ -58,28 +58,7 @@ unsafe impl Source for Growth {
             .next_multiple_of(PAGE_SIZE)
             .max(GROW_STEP);
         let grow = wanted.min(source.limit - source.mapped);
-        let mut grown = 0;
-        while grown < grow {
-            let Some(frame) = with_frames(|frames| frames.allocate()) else {
-                break;
-            };
-            let virt = HEAP_START + source.mapped + grown;
-            if paging::map(
-                virt,
-                frame,
-                PAGE_SIZE,
-                Access::READ_WRITE,
-                CacheType::WriteBack,
-            )
-            .is_err()
-            {
-                // A page-table frame was missing: give the data frame back
-                // (just allocated, so freeing it cannot fail).
-                let _ = with_frames(|frames| frames.free(frame));
-                break;
-            }
-            grown += PAGE_SIZE;
-        }
+        let grown = paging::map_fresh(HEAP_START + source.mapped, grow);
         if grown == 0 {
             return Err(());
         }

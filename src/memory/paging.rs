@@ -461,6 +461,49 @@ pub fn map(
     with_tables(|tables| tables.map(virt, phys, size, PAGE_SIZE, access, cache, &mut AnyFrames))
 }
 
+/// Maps fresh frames from the frame allocator at `virt`, read + write,
+/// no-execute, write-back, page by page, up to `size` bytes (whole pages);
+/// returns how many bytes it mapped, fewer when frames ran out. The
+/// frames are the caller's: [`unmap_and_free`] gives them back.
+pub fn map_fresh(virt: u64, size: u64) -> u64 {
+    let mut mapped = 0;
+    while mapped < size {
+        let Some(frame) = with_frames(|frames| frames.allocate()) else {
+            break;
+        };
+        let page = virt + mapped;
+        if map(
+            page,
+            frame,
+            PAGE_SIZE,
+            Access::READ_WRITE,
+            CacheType::WriteBack,
+        )
+        .is_err()
+        {
+            // A page-table frame was missing: give the data frame back
+            // (just allocated, so freeing it cannot fail).
+            let _ = with_frames(|frames| frames.free(frame));
+            break;
+        }
+        mapped += PAGE_SIZE;
+    }
+    mapped
+}
+
+/// Unmaps the pages from `virt` to `virt + size` that are mapped and gives
+/// their frames back to the frame allocator (what [`map_fresh`] mapped).
+pub fn unmap_and_free(virt: u64, size: u64) {
+    let mut page = virt;
+    while page < virt + size {
+        if let Some(frame) = translate(page) {
+            let _ = unmap(page, PAGE_SIZE);
+            let _ = with_frames(|frames| frames.free(frame));
+        }
+        page += PAGE_SIZE;
+    }
+}
+
 /// Unmaps `size` bytes of 4 KiB pages at `virt`; the frames behind them
 /// are the caller's to free.
 pub fn unmap(virt: u64, size: u64) -> Result<(), MapError> {

@@ -4,7 +4,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::text::Choices;
+use crate::text::choices::named_values;
 
 /// How `panic=` asks the kernel to panic after the boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,21 +15,10 @@ pub enum DeliberatePanic {
     Locked,
 }
 
-impl DeliberatePanic {
-    /// Every kind with its `panic=` name.
-    pub const CHOICES: Choices<DeliberatePanic> = Choices(&[
-        ("test", DeliberatePanic::Test),
-        ("locked", DeliberatePanic::Locked),
-    ]);
-
-    /// The accepted values, for messages: the names of
-    /// [`DeliberatePanic::CHOICES`] (a host test checks that they agree).
-    pub const EXPECTED: &'static str = "test|locked";
-
-    /// The kind named `value`.
-    pub fn parse(value: &str) -> Option<DeliberatePanic> {
-        Self::CHOICES.parse(value)
-    }
+named_values! {
+    DeliberatePanic:
+    "test" => Test,
+    "locked" => Locked,
 }
 
 #[cfg(test)]

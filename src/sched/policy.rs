@@ -245,23 +245,21 @@ impl Policy {
     /// The current thread sleeps until tick `until` (at once runnable again
     /// if that has passed, or a wake-up is pending).
     pub fn sleep_current(&mut self, until: u64, now: u64) -> Next {
-        let Some(id) = self.current else {
-            return Next::Stay;
-        };
-        let entry = self
-            .threads
-            .get_mut(&id)
-            .expect("the current thread is known");
-        if until <= now || core::mem::take(&mut entry.wake_pending) {
+        if until <= now {
             return Next::Stay;
         }
-        self.leave(State::Sleeping { until });
-        self.switch_from(Some(id))
+        self.wait_current(State::Sleeping { until })
     }
 
     /// The current thread blocks until [`Policy::wake`]; a wake-up that came
     /// first makes it return at once.
     pub fn block_current(&mut self) -> Next {
+        self.wait_current(State::Blocked)
+    }
+
+    /// The current thread waits in `state` (sleeping or blocked), unless a
+    /// wake-up is pending: then it keeps the CPU, and the wake-up is used.
+    fn wait_current(&mut self, state: State) -> Next {
         let Some(id) = self.current else {
             return Next::Stay;
         };
@@ -272,7 +270,7 @@ impl Policy {
         if core::mem::take(&mut entry.wake_pending) {
             return Next::Stay;
         }
-        self.leave(State::Blocked);
+        self.leave(state);
         self.switch_from(Some(id))
     }
 
@@ -285,13 +283,10 @@ impl Policy {
             return false;
         };
         match entry.state {
-            State::Blocked => {
-                entry.state = State::Runnable;
-                self.queue.push_back(id);
-                true
-            }
-            State::Sleeping { until } => {
-                self.sleepers.remove(&(until, id));
+            State::Blocked | State::Sleeping { .. } => {
+                if let State::Sleeping { until } = entry.state {
+                    self.sleepers.remove(&(until, id));
+                }
                 entry.state = State::Runnable;
                 self.queue.push_back(id);
                 true

@@ -10,9 +10,8 @@ use alloc::vec::Vec;
 
 use spin::Mutex;
 
-use crate::arch::{Access, CacheType};
 use crate::memory::layout::{THREAD_STACK_SIZE, THREAD_STACK_SLOT, THREAD_STACKS};
-use crate::memory::{PAGE_SIZE, paging, with_frames};
+use crate::memory::{PAGE_SIZE, paging};
 
 /// The most threads that can have a stack at once.
 pub const MAX_STACKS: u64 = 4096;
@@ -60,27 +59,9 @@ impl Stack {
             Ok(slots.1 - 1)
         })?;
         let stack = Stack { slot };
-        let mut mapped = 0;
-        while mapped < THREAD_STACK_SIZE {
-            let Some(frame) = with_frames(|frames| frames.allocate()) else {
-                stack.release(mapped);
-                return Err(StackError::NoFrames);
-            };
-            let virt = stack.bottom() + mapped;
-            if paging::map(
-                virt,
-                frame,
-                PAGE_SIZE,
-                Access::READ_WRITE,
-                CacheType::WriteBack,
-            )
-            .is_err()
-            {
-                let _ = with_frames(|frames| frames.free(frame));
-                stack.release(mapped);
-                return Err(StackError::NoFrames);
-            }
-            mapped += PAGE_SIZE;
+        if paging::map_fresh(stack.bottom(), THREAD_STACK_SIZE) < THREAD_STACK_SIZE {
+            stack.release();
+            return Err(StackError::NoFrames);
         }
         // SAFETY: the whole stack was just mapped writable, and no thread
         // uses it yet. Zeroed, so that `high_water` sees what was used.
@@ -124,23 +105,15 @@ impl Stack {
         0
     }
 
-    /// Unmaps the first `mapped` bytes of the stack, gives their frames
-    /// back, and the slot.
-    fn release(&self, mapped: u64) {
-        let mut page = self.bottom();
-        while page < self.bottom() + mapped {
-            if let Some(frame) = paging::translate(page) {
-                let _ = paging::unmap(page, PAGE_SIZE);
-                let _ = with_frames(|frames| frames.free(frame));
-            }
-            page += PAGE_SIZE;
-        }
+    /// Unmaps the stack's pages, gives their frames back, and the slot.
+    fn release(&self) {
+        paging::unmap_and_free(self.bottom(), THREAD_STACK_SIZE);
         crate::arch::without_interrupts(|| SLOTS.lock().0.push(self.slot));
     }
 
     /// Gives the stack back. The thread it belonged to must never run
     /// again.
     pub fn free(self) {
-        self.release(THREAD_STACK_SIZE);
+        self.release();
     }
 }

@@ -48,6 +48,36 @@ impl<T> fmt::Display for Choices<T> {
     }
 }
 
+/// Gives `$type` its names: `CHOICES` (every value with its name, in
+/// order), `EXPECTED` (the names joined by `|`, for messages, built from
+/// the same list at compile time), `parse` and `name`.
+macro_rules! named_values {
+    ($type:ident: $first:literal => $first_value:ident $(, $name:literal => $value:ident)* $(,)?) => {
+        impl $type {
+            /// Every value with its name, in the order documented.
+            pub const CHOICES: $crate::text::Choices<$type> = $crate::text::Choices(&[
+                ($first, $type::$first_value),
+                $(($name, $type::$value),)*
+            ]);
+
+            /// The accepted names, for messages: `a|b|c`.
+            pub const EXPECTED: &'static str = concat!($first $(, "|", $name)*);
+
+            /// The value named `name`, if any.
+            pub fn parse(name: &str) -> Option<$type> {
+                Self::CHOICES.parse(name)
+            }
+
+            /// Its name.
+            #[allow(dead_code)]
+            pub fn name(self) -> &'static str {
+                Self::CHOICES.name(self)
+            }
+        }
+    };
+}
+pub(crate) use named_values;
+
 #[cfg(test)]
 mod tests {
     use super::*;
