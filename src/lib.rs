@@ -313,8 +313,13 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
         panic::deliberate(kind);
     }
     console::flush();
+    //     `keytest` instead of the shell: in a thread too, since it blocks
+    //     for keys (the boot code becomes the idle thread either way).
     if options.keytest {
-        shell::keytest::run();
+        if let Err(why) = sched::spawn_detached("keytest", false, || shell::keytest::run()) {
+            boot_error(format_args!("cannot start keytest: {why}"));
+        }
+        sched::run_idle();
     }
 
     // 13. The shell, on both consoles, in a thread of its own, for good;

@@ -529,14 +529,14 @@ fn describe_current(out: &mut dyn core::fmt::Write, fault: Option<u64>) -> core:
     }
 }
 
-/// Debug check for the sleeping locks: they may not be taken in an
-/// interrupt handler.
+/// The check for the sleeping locks: they may not be taken in an interrupt
+/// handler, nor by the idle thread (a block there would spin).
 pub fn assert_may_sleep(what: &str) {
-    debug_assert!(
-        !percpu::in_interrupt(),
-        "{what}: a sleeping lock taken in an interrupt handler"
-    );
     if percpu::in_interrupt() {
         panic!("{what}: a sleeping lock taken in an interrupt handler");
+    }
+    // The idle thread never blocks: it is what runs when nothing can.
+    if percpu::current() == IDLE {
+        panic!("{what}: the idle thread (the boot code) cannot block");
     }
 }
