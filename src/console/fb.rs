@@ -133,9 +133,13 @@ pub fn init(layout: &Layout) -> Result<(), MapError> {
 /// Runs `f` on the console as the consoles' [`TextScreen`] (nothing before
 /// [`init`]).
 pub fn with_screen(f: impl FnOnce(&mut dyn TextScreen)) {
-    if let Some(screen) = SCREEN.lock().as_mut() {
-        f(screen);
-    }
+    // Interrupts off while the lock is held: neither a handler nor a
+    // preempted holder can keep another printer spinning.
+    crate::arch::without_interrupts(|| {
+        if let Some(screen) = SCREEN.lock().as_mut() {
+            f(screen);
+        }
+    });
 }
 
 /// Draws what pacing put off, if anything (see [`FbScreen::flush_pending`]).
@@ -149,7 +153,7 @@ pub fn flush_pending() {
 pub fn with_console<R>(
     f: impl FnOnce(&mut FbScreen<'static, FramebufferMemory>) -> R,
 ) -> Option<R> {
-    SCREEN.lock().as_mut().map(f)
+    crate::arch::without_interrupts(|| SCREEN.lock().as_mut().map(f))
 }
 
 /// Writes formatted text at the cursor in the current colours (the

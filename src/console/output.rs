@@ -91,12 +91,12 @@ fn with_screen(f: impl FnOnce(&mut dyn TextScreen)) {
 /// Prints to the screen and the serial port. Used by `print!`.
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
-    // With interrupts off while a lock is held, a handler cannot deadlock
-    // on it.
-    without_interrupts(|| {
-        with_screen(|screen| screen.print(args));
-        serial::print(args);
-    });
+    // With interrupts off while the screen's lock is held, a handler cannot
+    // deadlock on it, nor can a preempted holder stall another printer.
+    without_interrupts(|| with_screen(|screen| screen.print(args)));
+    // Serial with interrupts as the caller has them: the transmit interrupt
+    // drains its ring while the writer waits for room (serial.rs).
+    serial::print(args);
 }
 
 /// Brings the screen up to date: draws what the framebuffer console's
@@ -112,10 +112,8 @@ pub fn flush() {
 
 /// Prints one log record's line: in `color` on the screen, plain on serial.
 pub(super) fn print_record(color: ColorCode, args: fmt::Arguments) {
-    without_interrupts(|| {
-        with_screen(|screen| screen.print_line_in(color, args));
-        serial::print(format_args!("{args}\n"));
-    });
+    without_interrupts(|| with_screen(|screen| screen.print_line_in(color, args)));
+    serial::print(format_args!("{args}\n"));
 }
 
 /// Prints on the screen only (the line editor draws each console apart,
@@ -183,7 +181,7 @@ pub fn screen_size() -> (usize, usize) {
 /// The writer's cursor: (row, column), column = width for a full line.
 pub fn cursor() -> (usize, usize) {
     let mut cursor = (0, 0);
-    with_screen(|screen| cursor = screen.grid().cursor());
+    without_interrupts(|| with_screen(|screen| cursor = screen.grid().cursor()));
     cursor
 }
 

@@ -144,8 +144,10 @@ pub fn enable_receive_interrupt() {
 /// sender) or lets it come again. For the receive side's throttle; safe in
 /// its interrupt handler.
 pub fn hold_receive(held: bool) {
-    set_ier(IER_RECEIVE, !held);
+    // One interrupts-off section: the handler cannot change the throttle
+    // between the two writes.
     without_interrupts(|| {
+        set_ier(IER_RECEIVE, !held);
         let mut mcr = Port::<u8>::new(MCR);
         // SAFETY: COM1's modem control register; only this module writes
         // it after the driver's set-up, read-modify-write with interrupts
@@ -180,6 +182,23 @@ fn set_ier(bits: u8, on: bool) {
             // SAFETY: COM1's interrupt enable register (DLAB is clear after
             // the driver's set-up); only this module writes it.
             unsafe { Port::<u8>::new(IER).write(new) };
+        }
+    });
+}
+
+/// Makes COM1 raise its interrupt again if a cause is still pending: the
+/// interrupt enable register goes to 0 and back, a fresh edge for an
+/// edge-triggered controller. For a handler that stopped serving before
+/// the UART ran out of causes.
+pub fn retrigger() {
+    without_interrupts(|| {
+        let value = IER_VALUE.lock();
+        let mut ier = Port::<u8>::new(IER);
+        // SAFETY: COM1's interrupt enable register, written under its
+        // shadow's lock with interrupts off; it ends at the shadow's value.
+        unsafe {
+            ier.write(0);
+            ier.write(*value);
         }
     });
 }
@@ -285,19 +304,26 @@ impl Deadline {
 /// counts as stalled).
 fn drain_polled(tx: &mut TxRing) {
     let mut deadline = Deadline::start();
-    while !tx.is_empty() {
-        if transmitter_empty() {
-            for _ in 0..FIFO_DEPTH {
-                let Some(byte) = tx.pop() else { break };
-                write_thr(byte);
+    loop {
+        while !tx.is_empty() {
+            if transmitter_empty() {
+                for _ in 0..FIFO_DEPTH {
+                    let Some(byte) = tx.pop() else { break };
+                    write_thr(byte);
+                }
+                deadline = Deadline::start();
+            } else if deadline.passed() {
+                tx.stall(read_timestamp());
+                return;
             }
-            deadline = Deadline::start();
-        } else if deadline.passed() {
-            tx.stall(read_timestamp());
+        }
+        // A stall that ends queues its warning: send that too.
+        let was_stalled = tx.stalled();
+        tx.resume(read_timestamp());
+        if !was_stalled || tx.is_empty() {
             return;
         }
     }
-    tx.resume(read_timestamp());
 }
 
 /// Writes formatted text to the serial port, if there is one (see the

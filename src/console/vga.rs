@@ -104,12 +104,16 @@ static WRITER: Mutex<Option<Screen<'static, VgaText>>> = Mutex::new(None);
 /// use: a screen printed to before [`init`] (a panic that early) works as
 /// one printed to after it, only without the blanking.
 fn with_writer<R>(f: impl FnOnce(&mut Screen<'static, VgaText>) -> R) -> R {
-    let mut writer = WRITER.lock();
-    // Made once, under WRITER's lock: the storage is free, and from now on
-    // the writer's alone.
-    let screen =
-        writer.get_or_insert_with(|| Screen::new(VgaText, MutexGuard::leak(STORAGE.lock())));
-    f(screen)
+    // Interrupts off while the lock is held: neither a handler nor a
+    // preempted holder can keep another printer spinning.
+    crate::arch::without_interrupts(|| {
+        let mut writer = WRITER.lock();
+        // Made once, under WRITER's lock: the storage is free, and from now
+        // on the writer's alone.
+        let screen =
+            writer.get_or_insert_with(|| Screen::new(VgaText, MutexGuard::leak(STORAGE.lock())));
+        f(screen)
+    })
 }
 
 /// Blanks the text memory, shows its start and the cursor top left.

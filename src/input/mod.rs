@@ -74,18 +74,17 @@ mod device {
         if !THROTTLED.load(Ordering::Acquire) {
             return;
         }
-        let action = crate::arch::without_interrupts(|| {
+        // The decision and the UART's writes in one interrupts-off section:
+        // the handler cannot throttle again in between.
+        crate::arch::without_interrupts(|| {
             let action = THROTTLE
                 .lock()
                 .after_pop(SERIAL_QUEUE.len(), crate::arch::read_timestamp());
             if action == Action::Resume {
                 THROTTLED.store(false, Ordering::Release);
+                crate::console::serial::hold_receive(false);
             }
-            action
         });
-        if action == Action::Resume {
-            crate::console::serial::hold_receive(false);
-        }
     }
 
     /// How many times serial input was throttled, and for how many

@@ -51,12 +51,15 @@ const MAX_CAUSES: usize = 8;
 fn on_interrupt() {
     for _ in 0..MAX_CAUSES {
         match serial::on_interrupt_cause() {
-            Cause::None => break,
+            Cause::None => return,
             Cause::Receive => receive(),
             Cause::Transmit => serial::on_transmit_ready(),
             Cause::Other => {}
         }
     }
+    // Causes may remain: the UART's line stays raised, and an
+    // edge-triggered controller would not call again without a new edge.
+    serial::retrigger();
 }
 
 /// Moves waiting bytes into the queue, up to its high-water mark: there

@@ -306,8 +306,9 @@ impl Policy {
         Next::Switch(self.pick())
     }
 
-    /// Makes a thread that is not current exit where it is (runnable,
-    /// sleeping or blocked): `kill`. Returns whether it did.
+    /// Makes a thread that is not current exit where it is, runnable or
+    /// sleeping: `kill`. Returns whether it did. A blocked thread is left
+    /// alone: it waits in a queue someone will wake, and may hold a lock.
     pub fn exit_other(&mut self, id: ThreadId) -> bool {
         if self.current == Some(id) {
             return false;
@@ -320,8 +321,7 @@ impl Policy {
             State::Sleeping { until } => {
                 self.sleepers.remove(&(until, id));
             }
-            State::Blocked => {}
-            State::Running | State::Exited => return false,
+            State::Blocked | State::Running | State::Exited => return false,
         }
         entry.state = State::Exited;
         true

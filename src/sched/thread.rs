@@ -201,10 +201,25 @@ impl JoinHandle {
             });
             if let Some(result) = done {
                 reap_one(self.id);
+                // Reaped: nothing is left for `Drop` to detach.
+                core::mem::forget(self);
                 return result;
             }
             block();
         }
+    }
+}
+
+/// A handle dropped without `join`: the thread goes on, detached, and is
+/// reaped once it has exited.
+impl Drop for JoinHandle {
+    fn drop(&mut self) {
+        let id = self.id;
+        with_sched(|sched| {
+            if let Some(thread) = sched.threads.get_mut(&id) {
+                thread.detached = true;
+            }
+        });
     }
 }
 
@@ -418,10 +433,10 @@ pub fn kill(id: ThreadId) -> Result<(), KillError> {
         if !thread.killable {
             return Err(KillError::NotKillable);
         }
-        if sched.policy.exit_other(id) {
-            Ok(())
-        } else {
-            Err(KillError::Running)
+        match sched.policy.state(id) {
+            Some(State::Blocked) => Err(KillError::Blocked),
+            _ if sched.policy.exit_other(id) => Ok(()),
+            _ => Err(KillError::Running),
         }
     });
     stopped.inspect(|()| reap())
@@ -436,6 +451,9 @@ pub enum KillError {
     NotKillable,
     /// It is the running thread (the caller).
     Running,
+    /// It waits for something (it may hold a lock): only runnable or
+    /// sleeping threads are stopped.
+    Blocked,
 }
 
 impl core::fmt::Display for KillError {
@@ -444,6 +462,7 @@ impl core::fmt::Display for KillError {
             KillError::NoSuchThread => "no such thread",
             KillError::NotKillable => "a kernel thread cannot be killed",
             KillError::Running => "it is running",
+            KillError::Blocked => "it is blocked, waiting for something",
         })
     }
 }

@@ -126,7 +126,9 @@ fn another_thread_can_be_made_to_exit_wherever_it_waits() {
     assert_eq!(policy.sleep_current(100, 0), Next::Switch(Some(2)));
     assert_eq!(policy.block_current(), Next::Switch(Some(3)));
     assert!(!policy.exit_other(3), "not the running thread");
-    for id in [1, 2, 4] {
+    assert!(!policy.exit_other(2), "not a blocked thread");
+    assert_eq!(policy.state(2), Some(State::Blocked));
+    for id in [1, 4] {
         assert!(policy.exit_other(id), "{id}");
         assert_eq!(policy.state(id), Some(State::Exited));
     }
