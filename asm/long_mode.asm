@@ -14,8 +14,7 @@ global long_mode_start
 global higher_half_start:function (higher_half_start.end - higher_half_start)
 extern rust_main
 extern boot_tsc
-
-KERNEL_VIRT_BASE equ 0xFFFFFFFF80000000 ; as in boot.asm and linker.ld
+extern __kernel_virt_base               ; linker.ld: KERNEL_VIRT_BASE
 
 ; --- low: linked and run at the load address ------------------------------------
 
@@ -42,7 +41,7 @@ section .text
 bits 64
 higher_half_start:
     ; The stack too: boot.asm set ESP to the stack's physical address.
-    mov rax, KERNEL_VIRT_BASE
+    mov rax, __kernel_virt_base         ; an absolute symbol: its value
     add rsp, rax
 
     ; The upper halves of RDI and RSI are undefined after the switch; writing

@@ -254,21 +254,12 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
 
     // 8. `selftest` on the command line: run the in-kernel tests, then stop.
     //    The options live on for the shell's thread.
-    let options: &'static cmdline::Options =
-        alloc::boxed::Box::leak(alloc::boxed::Box::new(options));
-    let tests = selftest::Context { boot, options };
+    let options = keep(options);
+    let tests = keep(selftest::Context { boot, options });
     //    They run in a thread of their own, as under the shell (the threads'
     //    tests block, which the idle thread cannot); it stops the kernel.
     if options.selftest {
-        let tests: &'static selftest::Context =
-            alloc::boxed::Box::leak(alloc::boxed::Box::new(tests));
-        let run = sched::spawn_detached("selftest", false, move || {
-            selftest::run(SELF_TEST_SUITES, tests)
-        });
-        if let Err(why) = run {
-            boot_error(format_args!("cannot start the self-test: {why}"));
-        }
-        sched::run_idle();
+        run_in_thread("selftest", move || selftest::run(SELF_TEST_SUITES, tests));
     }
 
     // 9. `bench` on the command line: time the screen writer and the heap,
@@ -316,10 +307,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     //     `keytest` instead of the shell: in a thread too, since it blocks
     //     for keys (the boot code becomes the idle thread either way).
     if options.keytest {
-        if let Err(why) = sched::spawn_detached("keytest", false, || shell::keytest::run()) {
-            boot_error(format_args!("cannot start keytest: {why}"));
-        }
-        sched::run_idle();
+        run_in_thread("keytest", || shell::keytest::run());
     }
 
     // 13. The shell, on both consoles, in a thread of its own, for good;
@@ -327,16 +315,29 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     if options.noshell {
         arch::halt_forever()
     }
-    let context: &'static shell::Context =
-        alloc::boxed::Box::leak(alloc::boxed::Box::new(shell::Context {
-            report: alloc::boxed::Box::leak(alloc::boxed::Box::new(report)),
-            tests: alloc::boxed::Box::leak(alloc::boxed::Box::new(tests)),
-            suites: SELF_TEST_SUITES,
-            serial_columns: options.serial_columns.0,
-        }));
-    let shell = sched::spawn_detached("shell", false, move || shell::run(context));
-    if let Err(why) = shell {
-        boot_error(format_args!("cannot start the shell: {why}"));
+    let context = keep(shell::Context {
+        report: keep(report),
+        tests,
+        suites: SELF_TEST_SUITES,
+        serial_columns: options.serial_columns.0,
+    });
+    run_in_thread("shell", move || shell::run(context))
+}
+
+/// `value`, kept for the kernel's life: what the boot code hands to the
+/// threads it starts (the boot code itself never returns).
+#[cfg(target_os = "none")]
+fn keep<T>(value: T) -> &'static T {
+    alloc::boxed::Box::leak(alloc::boxed::Box::new(value))
+}
+
+/// Runs `entry` in a thread called `name`, which never ends, and makes the
+/// boot code the idle thread; or the `boot error:` line when the thread
+/// cannot start.
+#[cfg(target_os = "none")]
+fn run_in_thread(name: &str, entry: impl FnOnce() -> usize + Send + 'static) -> ! {
+    if let Err(why) = sched::spawn_detached(name, false, entry) {
+        boot_error(format_args!("cannot start the {name} thread: {why}"));
     }
     sched::run_idle()
 }

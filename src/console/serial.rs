@@ -52,6 +52,10 @@ const MCR: u16 = COM1 + 4;
 const LSR: u16 = COM1 + 5;
 /// MCR bit 1: request to send (asserted: the sender may send).
 const MCR_RTS: u8 = 1 << 1;
+/// Receive buffer register (read, with DLAB clear).
+const RBR: u16 = COM1;
+/// LSR bit 0: a byte waits in the receive buffer.
+const LSR_DATA_READY: u8 = 1 << 0;
 /// IER bit 0: interrupt when received data is available.
 const IER_RECEIVE: u8 = 1 << 0;
 /// IER bit 1: interrupt when the transmit holding register is empty.
@@ -254,6 +258,21 @@ fn write_thr(byte: u8) {
     // SAFETY: COM1's transmit holding register; only this module writes it,
     // under the ring's lock.
     unsafe { Port::<u8>::new(THR).write(byte) };
+}
+
+/// Whether a received byte waits in the UART (for the receive side, which
+/// owns COM1's interrupt handler).
+pub fn byte_received() -> bool {
+    // SAFETY: reading COM1's line status only reports.
+    unsafe { Port::<u8>::new(LSR).read() & LSR_DATA_READY != 0 }
+}
+
+/// Takes the received byte that waits (check [`byte_received`] first).
+pub fn take_received() -> u8 {
+    // SAFETY: reading COM1's receive buffer; only the receive side calls
+    // this, from COM1's interrupt handler, so no byte is taken from under
+    // anyone.
+    unsafe { Port::<u8>::new(RBR).read() }
 }
 
 /// Whether the transmitter can take a FIFO's worth of bytes.

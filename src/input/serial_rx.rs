@@ -10,18 +10,10 @@
 
 use super::throttle::Action;
 use crate::arch::isa::IRQ_COM1;
-use crate::arch::{Port, read_timestamp};
+use crate::arch::read_timestamp;
 use crate::console::serial::{self, Cause};
 use crate::interrupts::register_irq;
 
-/// COM1's base port.
-const COM1: u16 = 0x3f8;
-/// Receive buffer (read, with DLAB clear).
-const RBR: u16 = COM1;
-/// Line status register.
-const LSR: u16 = COM1 + 5;
-/// LSR bit 0: a byte waits in the receive buffer.
-const LSR_DATA_READY: u8 = 1 << 0;
 /// The most bytes one interrupt reads (the FIFO holds 16; the cap keeps a
 /// flooding or broken port from holding the CPU forever).
 const MAX_PER_INTERRUPT: usize = 64;
@@ -66,11 +58,8 @@ fn on_interrupt() {
 /// the throttle holds the line back (the rest waits in the UART) until the
 /// shell has drained the queue (`super::poll_key`). Nothing is dropped.
 fn receive() {
-    let mut lsr = Port::<u8>::new(LSR);
-    let mut rbr = Port::<u8>::new(RBR);
     for _ in 0..MAX_PER_INTERRUPT {
-        // SAFETY: reading COM1's line status; it only reports.
-        if unsafe { lsr.read() } & LSR_DATA_READY == 0 {
+        if !serial::byte_received() {
             break;
         }
         match super::serial_may_take(read_timestamp()) {
@@ -81,10 +70,7 @@ fn receive() {
             }
             Err(_) => break,
         }
-        // SAFETY: reading COM1's receive buffer; the transmit side never
-        // reads it, so no byte is taken from under anyone.
-        let byte = unsafe { rbr.read() };
-        super::SERIAL_QUEUE.push(byte);
+        super::SERIAL_QUEUE.push(serial::take_received());
     }
     if !super::SERIAL_QUEUE.is_empty() {
         super::INPUT_WAITERS.wake_all();

@@ -256,6 +256,25 @@ fn map_skipping_mapped(
     Ok(mapped)
 }
 
+/// Maps `range` (page-rounded, in the largest pages that fit) at its place
+/// in the direct-map window with `cache`, around what is mapped already.
+fn map_in_window(
+    tables: &mut PageTables,
+    what: &'static str,
+    range: PhysRange,
+    cache: CacheType,
+) -> Result<(), PagingError> {
+    let mut result = Ok(());
+    plan_device_map(range, |chunk| {
+        if result.is_ok() {
+            result =
+                map_skipping_mapped(tables, what, chunk, DIRECT_MAP_OFFSET + chunk.phys, cache)
+                    .map(|_| ());
+        }
+    });
+    result
+}
+
 /// Maps the part of the kernel image from virtual `start` to `end` (page
 /// aligned) at those addresses, each page to where it was loaded, with
 /// `access`, page by page, skipping the pages in `skip` (guard pages).
@@ -370,58 +389,30 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
         summary.direct_map_pages[index] += mapped / page_size;
     });
 
+    if let Some(error) = failed {
+        return Err(error);
+    }
+
     // The boot information, in the direct map wherever GRUB put it: in RAM
     // the direct map covers already, or in a region it does not.
-    plan_device_map(boot_information, |chunk| {
-        if failed.is_none()
-            && let Err(error) = map_skipping_mapped(
-                &mut tables,
-                "the boot information",
-                chunk,
-                DIRECT_MAP_OFFSET + chunk.phys,
-                wb,
-            )
-        {
-            failed = Some(error);
-        }
-    });
+    map_in_window(&mut tables, "the boot information", boot_information, wb)?;
     // The VGA text memory, uncached, where the console reaches it.
-    plan_device_map(VGA_TEXT, |chunk| {
-        if failed.is_none()
-            && let Err(error) = map_skipping_mapped(
-                &mut tables,
-                "the VGA text memory",
-                chunk,
-                DIRECT_MAP_OFFSET + chunk.phys,
-                CacheType::Uncached,
-            )
-        {
-            failed = Some(error);
-        }
-    });
-
+    map_in_window(
+        &mut tables,
+        "the VGA text memory",
+        VGA_TEXT,
+        CacheType::Uncached,
+    )?;
     // Device memory mapped under the boot tables (the framebuffer), at the
     // same addresses, now with the cache type asked for.
     for device in EARLY_DEVICE_MAPPINGS.lock().iter().flatten() {
-        plan_device_map(PhysRange::from_size(device.phys, device.size), |chunk| {
-            let virt = DIRECT_MAP_OFFSET + chunk.phys;
-            if failed.is_none()
-                && let Err(error) =
-                    map_skipping_mapped(&mut tables, "device memory", chunk, virt, device.cache)
-            {
-                failed = Some(error);
-            }
-        });
+        let range = PhysRange::from_size(device.phys, device.size);
+        map_in_window(&mut tables, "device memory", range, device.cache)?;
         log::debug!(
-            "paging: device memory {} carried over at {:#x}, {:?}",
-            PhysRange::from_size(device.phys, device.size),
+            "paging: device memory {range} carried over at {:#x}, {:?}",
             DIRECT_MAP_OFFSET + device.phys,
             device.cache
         );
-    }
-
-    if let Some(error) = failed {
-        return Err(error);
     }
 
     // SAFETY: the new tables map the running code (.text), the boot stack

@@ -9,14 +9,15 @@
 use alloc::collections::VecDeque;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::WaitQueue;
 use crate::arch::without_interrupts;
 
 /// Mutual exclusion that blocks the waiting thread.
 pub struct Mutex<T> {
-    /// Whether a thread holds it (changed with interrupts off, one CPU).
-    locked: spin::Mutex<bool>,
+    /// Whether a thread holds it.
+    locked: AtomicBool,
     /// Threads waiting for it.
     waiters: WaitQueue,
     /// The data.
@@ -39,19 +40,17 @@ impl<T> Mutex<T> {
     /// An unlocked mutex around `value`.
     pub const fn new(value: T) -> Self {
         Mutex {
-            locked: spin::Mutex::new(false),
+            locked: AtomicBool::new(false),
             waiters: WaitQueue::new(),
             value: UnsafeCell::new(value),
         }
     }
 
-    /// Takes the mutex, blocking while another thread holds it.
+    /// Takes the mutex, blocking while another thread holds it (not in an
+    /// interrupt handler: the wait queue checks).
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        super::assert_may_sleep("sync::Mutex::lock");
-        self.waiters.wait_until(|| {
-            let mut locked = self.locked.lock();
-            !core::mem::replace(&mut *locked, true)
-        });
+        self.waiters
+            .wait_until(|| !self.locked.swap(true, Ordering::Acquire));
         MutexGuard { mutex: self }
     }
 }
@@ -74,7 +73,7 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        without_interrupts(|| *self.mutex.locked.lock() = false);
+        self.mutex.locked.store(false, Ordering::Release);
         self.mutex.waiters.wake_one();
     }
 }

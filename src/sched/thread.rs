@@ -122,7 +122,7 @@ pub fn spawn(
     name: &str,
     entry: impl FnOnce() -> usize + Send + 'static,
 ) -> Result<JoinHandle, StackError> {
-    spawn_thread(name, Box::new(entry), false).map(|id| JoinHandle { id })
+    spawn_thread(name, Box::new(entry), false, false).map(|id| JoinHandle { id })
 }
 
 /// [`spawn`] for a thread nobody joins; `killable`: `kill` may stop it.
@@ -131,17 +131,17 @@ pub fn spawn_detached(
     killable: bool,
     entry: impl FnOnce() -> usize + Send + 'static,
 ) -> Result<ThreadId, StackError> {
-    spawn_thread(name, Box::new(entry), killable).inspect(|&id| {
-        with_sched(|sched| {
-            if let Some(thread) = sched.threads.get_mut(&id) {
-                thread.detached = true;
-            }
-        });
-    })
+    spawn_thread(name, Box::new(entry), true, killable)
 }
 
-/// Makes the thread and queues it.
-fn spawn_thread(name: &str, entry: Entry, killable: bool) -> Result<ThreadId, StackError> {
+/// Makes the thread and queues it (`detached` from the start: a detached
+/// thread may run and exit before its spawner runs again).
+fn spawn_thread(
+    name: &str,
+    entry: Entry,
+    detached: bool,
+    killable: bool,
+) -> Result<ThreadId, StackError> {
     reap();
     let stack = Stack::new()?;
     // SAFETY: the stack was just mapped, 16-byte aligned at its top, and is
@@ -160,7 +160,7 @@ fn spawn_thread(name: &str, entry: Entry, killable: bool) -> Result<ThreadId, St
                 entry: Some(entry),
                 result: None,
                 joiner: None,
-                detached: false,
+                detached,
                 killable,
                 cycles: 0,
             }),
