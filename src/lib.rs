@@ -44,6 +44,7 @@
 //! sched                 threads, the scheduler, locks that sleep
 //! time                  the tick and the clock
 //! boot_timing firmware  boot phase times; ACPI tables
+//! smp                   the other CPUs: started, each with its idle thread
 //! power                 reboot and power off
 //! input                 keyboard and serial keys
 //! cmdline               the kernel command line
@@ -101,6 +102,8 @@ mod sched;
 #[cfg(target_os = "none")]
 mod selftest;
 mod shell;
+#[cfg(target_os = "none")]
+mod smp;
 mod test_rng;
 mod text;
 #[cfg(target_os = "none")]
@@ -127,6 +130,7 @@ const SELF_TEST_SUITES: &[&[selftest::Test]] = &[
     time::ktests::TESTS,
     input::ktests::TESTS,
     sched::ktests::TESTS,
+    smp::ktests::TESTS,
 ];
 
 /// Stops the boot: prints `boot error: <what>` on both consoles and halts.
@@ -251,6 +255,12 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     arch::enable_interrupts();
     boot_timing::set_tsc_hz(time::tsc_hz());
     boot_timing::mark("interrupts and timer");
+
+    // 7b. The other CPUs the MADT lists, one at a time, each to its own
+    //     idle thread and tick; from here threads run on every CPU. Prints
+    //     `cpus: N online (apic ids ...)`.
+    smp::start_others(acpi.map_or(&[], |acpi| acpi.processors.as_slice()));
+    boot_timing::mark("cpus");
 
     // 8. `selftest` on the command line: run the in-kernel tests, then stop.
     //    The options live on for the shell's thread.

@@ -452,6 +452,11 @@ class Boot:
             # grub.cfg picks its default entry from the SMBIOS system SKU
             # (entry=None: none, as on a plain QEMU).
             args += ["-smbios", f"type=1,sku={CRATE_NAME}-entry={entry}"]
+        # SMP=N in the environment: every boot has N CPUs unless the test
+        # chose (`make test SMP=4` runs the whole suite on four).
+        smp = os.environ.get("SMP")
+        if smp and "-smp" not in qemu_args:
+            args += ["-smp", smp]
         args += list(qemu_args)
         self.command = args
         self.stderr_path = self.dir / "qemu.stderr"

@@ -24,8 +24,9 @@ import pytest
 from harness import KERNEL_ELF, Boot, build_iso, check, stripped_kernel
 from screen_model import PANIC_COLOUR, cut_backtrace, screen_rows
 
-# The closing line, naming the thread that ran (`in thread 1 (shell)`).
-STOPPED = re.compile(r"^  the kernel has stopped(?: in thread \d+ \([^)]*\)|: stack overflow "
+# The closing line, naming the CPU and the thread that ran (`on CPU 0 in
+# thread 1 (shell)`).
+STOPPED = re.compile(r"^  the kernel has stopped on CPU \d+(?: in thread \d+ \([^)]*\)|: stack overflow "
                      r"in thread \d+ \([^)]*\))?; restart the machine$")
 CRASH = "kestrel::debug::crash::"
 

@@ -11,7 +11,8 @@ import pytest
 from harness import check
 from terminal import run, wait_for_prompt
 
-PS_ROW = re.compile(r"^\s*(\d+) (\S+)\s+(\S+)\s+(\d+)\s+(\S+)$")
+# `ps`: id, name, state, CPU, CPU time in ms, stack KiB.
+PS_ROW = re.compile(r"^\s*(\d+) (\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\S+)$")
 
 
 def shell(qemu, name, **options):
@@ -22,13 +23,13 @@ def shell(qemu, name, **options):
     return boot
 
 
-def ps(boot) -> dict[int, tuple[str, str]]:
-    """`ps`: id -> (name, state)."""
+def ps(boot) -> dict[int, tuple[str, str, int]]:
+    """`ps`: id -> (name, state, CPU)."""
     rows = {}
     for line in run(boot, "ps"):
         match = PS_ROW.match(line)
         if match:
-            rows[int(match.group(1))] = (match.group(2), match.group(3))
+            rows[int(match.group(1))] = (match.group(2), match.group(3), int(match.group(4)))
     return rows
 
 
@@ -52,7 +53,7 @@ def test_ps_spin_sleep_and_kill(qemu, machine):
     boot = shell(qemu, f"threads-{machine}", qemu_args=args)
     threads = ps(boot)
     check(boot, threads.get(0, ("",))[0] == "idle", f"no idle thread 0: {threads}")
-    check(boot, any(name == "shell" and state == "running" for name, state in threads.values()),
+    check(boot, any(name == "shell" and state == "running" for name, state, _ in threads.values()),
           f"no running shell thread: {threads}")
 
     spun = run(boot, "spin 5")
@@ -76,7 +77,7 @@ def test_ps_spin_sleep_and_kill(qemu, machine):
     check(boot, run(boot, f"kill {victim}") == [f"kill: thread {victim} stopped"],
           "kill did not stop the spinner")
     check(boot, victim not in ps(boot), "a killed spinner is still listed")
-    shell_id = next(i for i, (name, _) in ps(boot).items() if name == "shell")
+    shell_id = next(i for i, (name, _, _) in ps(boot).items() if name == "shell")
     check(boot, run(boot, f"kill {shell_id}") ==
           [f"kill: thread {shell_id}: a kernel thread cannot be killed"],
           "the shell thread could be killed")
@@ -100,7 +101,7 @@ def test_a_thread_stack_overflow_names_the_thread(qemu):
                     for l in lines), "no double fault report")
     closing = [l for l in lines if l.startswith("  the kernel has stopped")]
     check(boot, len(closing) == 1 and re.fullmatch(
-        r"  the kernel has stopped: stack overflow in thread \d+ \(overflow\); "
+        r"  the kernel has stopped on CPU \d+: stack overflow in thread \d+ \(overflow\); "
         r"restart the machine", closing[0]) is not None,
           f"the report does not name the overflowing thread: {closing}")
     boot.check_running()

@@ -28,11 +28,12 @@ pub use self::x86_64::port::Port;
 #[cfg(target_os = "none")]
 pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};
 #[cfg(target_os = "none")]
-pub use self::x86_64::{apic, ioapic, isa, percpu, pic, pit};
+pub use self::x86_64::{apic, ioapic, isa, percpu, pic, pit, smp, tlb};
 #[cfg(target_os = "none")]
 pub use self::x86_64::{
     disable_interrupts, enable_and_wait, enable_interrupts, frame_pointer, halt_forever, init,
-    interrupts_enabled, read_timestamp, stack_guard_pages, triple_fault, without_interrupts,
+    init_this_cpu, interrupts_enabled, new_cpu, read_timestamp, stack_guard_pages, triple_fault,
+    without_interrupts,
 };
 #[cfg(target_os = "none")]
 pub use ::x86_64::structures::idt::InterruptStackFrameValue;

@@ -12,8 +12,8 @@ use crate::memory::PAGE_SIZE;
 use crate::memory::layout::loaded_at;
 use crate::memory::range::PhysRange;
 use crate::memory::reserved::{
-    BOOT_INFORMATION, ELF_SECTION, FRAMEBUFFER, KERNEL, MAX_ELF_SECTIONS, MAX_MODULES, MODULE,
-    PAGE_ZERO, Reserved, ReservedError,
+    AP_START, BOOT_INFORMATION, ELF_SECTION, FRAMEBUFFER, KERNEL, MAX_ELF_SECTIONS, MAX_MODULES,
+    MODULE, PAGE_ZERO, Reserved, ReservedError,
 };
 
 /// The ELF sections GRUB placed in memory: each section of the ELF-sections
@@ -63,7 +63,44 @@ pub fn reserved_ranges(boot: &BootInfo, kernel: PhysRange) -> Result<Reserved, R
     for section in elf_section_ranges(boot) {
         push(section, ELF_SECTION);
     }
+    let usable = boot
+        .memory_areas()
+        .iter()
+        .filter(|area| crate::memory::frame_allocator::is_usable(area))
+        .map(crate::memory::frame_allocator::area_range);
+    if let Some(page) = ap_start_page(usable, &reserved) {
+        reserved
+            .push(page, AP_START)
+            .expect("counted within MAX_RESERVED");
+    }
     Ok(reserved)
+}
+
+/// Where real mode can start a CPU: below 1 MiB (a start-up IPI names a
+/// page number of 8 bits).
+const REAL_MODE_END: u64 = 0x10_0000;
+
+/// The page the other CPUs start in: the lowest page below 1 MiB that lies
+/// in usable RAM (one of `usable`) and in no reserved range (page 0 is
+/// one); `None` if there is none.
+fn ap_start_page(
+    usable: impl Iterator<Item = PhysRange>,
+    reserved: &Reserved,
+) -> Option<PhysRange> {
+    usable
+        .filter_map(|area| {
+            let mut page = area.start.next_multiple_of(PAGE_SIZE);
+            while page + PAGE_SIZE <= area.end.min(REAL_MODE_END) {
+                let candidate = PhysRange::from_size(page, PAGE_SIZE);
+                match reserved.overlapping(&candidate) {
+                    None => return Some(candidate),
+                    // Skip to the end of what is in the way.
+                    Some(entry) => page = entry.range.end.next_multiple_of(PAGE_SIZE),
+                }
+            }
+            None
+        })
+        .min_by_key(|page| page.start)
 }
 
 #[cfg(test)]
@@ -98,6 +135,7 @@ mod tests {
                 ELF_SECTION,
                 ELF_SECTION,
                 ELF_SECTION,
+                AP_START,
             ]
         );
         let ranges: Vec<PhysRange> = list.ranges().collect();
@@ -113,6 +151,38 @@ mod tests {
         assert_eq!(ranges[5], PhysRange::new(0x10_1000, 0x10_9000));
         assert_eq!(ranges[6], PhysRange::new(0x30_0000, 0x30_3378));
         assert_eq!(ranges[7], PhysRange::new(0x30_4000, 0x30_c6e9));
+        // The lowest free page of the first MiB: page 0 is taken.
+        assert_eq!(ranges[8], PhysRange::new(0x1000, 0x2000));
+    }
+
+    #[test]
+    fn the_ap_start_page_is_the_lowest_free_page_below_1_mib() {
+        let mut reserved = Reserved::new();
+        reserved.push(PhysRange::new(0, 0x1000), PAGE_ZERO).unwrap();
+        reserved
+            .push(PhysRange::new(0x1000, 0x2800), BOOT_INFORMATION)
+            .unwrap();
+        let areas = [
+            PhysRange::new(0, 0x9fc00),
+            PhysRange::new(0x10_0000, 0x800_0000),
+        ];
+        assert_eq!(
+            ap_start_page(areas.into_iter(), &reserved),
+            Some(PhysRange::new(0x3000, 0x4000))
+        );
+        // Usable RAM only above 1 MiB, or a first MiB all taken: none.
+        let high = [PhysRange::new(0x10_0000, 0x800_0000)];
+        assert_eq!(ap_start_page(high.into_iter(), &reserved), None);
+        reserved
+            .push(PhysRange::new(0x2000, 0xa0000), MODULE)
+            .unwrap();
+        assert_eq!(ap_start_page(areas.into_iter(), &reserved), None);
+        // An area that starts mid-page begins at its next page.
+        let odd = [PhysRange::new(0x7_0800, 0x7_2000)];
+        assert_eq!(
+            ap_start_page(odd.into_iter(), &Reserved::new()),
+            Some(PhysRange::new(0x7_1000, 0x7_2000))
+        );
     }
 
     #[test]
@@ -124,7 +194,7 @@ mod tests {
         )
         .unwrap();
         let names: Vec<&str> = list.as_slice().iter().map(|entry| entry.name).collect();
-        assert_eq!(names, [PAGE_ZERO, KERNEL, BOOT_INFORMATION]);
+        assert_eq!(names, [PAGE_ZERO, KERNEL, BOOT_INFORMATION, AP_START]);
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 #[cfg(target_os = "none")]
 mod handler;
+pub mod madt;
 pub mod s5;
 #[cfg(target_os = "none")]
 mod tables;

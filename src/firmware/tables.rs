@@ -15,6 +15,7 @@ use crate::boot_info::BootInfo;
 use crate::interrupts::{ApicModel, IsaRoute, NoApic};
 
 use super::handler::{self, KernelAcpi};
+use super::madt::{self, Processor};
 
 /// A register the FADT names (a generic address), in the two address
 /// spaces the kernel can reach.
@@ -52,6 +53,8 @@ pub struct Acpi {
     /// The SMI command port and the value that hands the ACPI registers
     /// from the firmware to the OS (ACPI mode), when the machine has one.
     pub acpi_enable: Option<(u16, u8)>,
+    /// The processors the MADT lists (empty without a MADT).
+    pub processors: Vec<Processor>,
 }
 
 /// The summary, once [`init`] ran and found ACPI tables.
@@ -103,6 +106,7 @@ fn read(boot: &BootInfo) -> Option<Acpi> {
         dsdt: None,
         no_8042: false,
         acpi_enable: None,
+        processors: read_processors(&tables),
     };
     if let Some(fadt) = tables.find_table::<Fadt>() {
         read_fadt(&fadt, &mut acpi);
@@ -111,6 +115,22 @@ fn read(boot: &BootInfo) -> Option<Acpi> {
         acpi.dsdt = Some((dsdt.phys_address as u64, dsdt.length as usize));
     }
     Some(acpi)
+}
+
+/// The processors the MADT lists, read from its bytes (see `madt`).
+fn read_processors(tables: &AcpiTables<KernelAcpi>) -> Vec<Processor> {
+    let Some((phys, header)) = tables
+        .table_headers()
+        .find(|(_, header)| header.signature == acpi::sdt::Signature::MADT)
+    else {
+        return Vec::new();
+    };
+    let length = header.length as usize;
+    let virt = map_table(phys as u64, length as u64);
+    // SAFETY: map_table made the table's `length` bytes readable at `virt`
+    // for good; ACPI tables are never written while the kernel runs.
+    let bytes = unsafe { core::slice::from_raw_parts(virt as *const u8, length) };
+    madt::processors(bytes)
 }
 
 /// The MADT's APIC model, or why it cannot be used.

@@ -222,6 +222,13 @@ fn enable_apic(model: ApicModel) -> Result<Controller, NoApic> {
     })
 }
 
+/// Enables the running CPU's local APIC as [`init`] did the boot CPU's (a
+/// CPU that just started, under the APIC); returns its APIC ID. Device
+/// interrupts stay routed to the boot CPU.
+pub fn init_this_cpu() -> u32 {
+    apic::enable_this_cpu(APIC_SPURIOUS_VECTOR)
+}
+
 /// The controller [`init`] chose.
 pub fn controller() -> Option<Controller> {
     CONTROLLER.get().copied()

@@ -139,6 +139,17 @@ pub fn reserved_list() -> &'static Reserved {
     RESERVED.get().expect("memory::init has not run")
 }
 
+/// The page kept for the other CPUs' start (its entry in the reserved
+/// list): `None` when the first MiB had no free page. Panics if [`init`]
+/// has not run.
+pub fn ap_start_page() -> Option<u64> {
+    reserved_list()
+        .as_slice()
+        .iter()
+        .find(|entry| entry.name == super::reserved::AP_START)
+        .map(|entry| entry.range.start)
+}
+
 /// Where the frame bitmap lies (its entry in the reserved list); `None`
 /// without usable RAM. Panics if [`init`] has not run.
 pub fn bitmap_range() -> Option<PhysRange> {

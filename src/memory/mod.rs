@@ -27,7 +27,8 @@ pub mod reserved;
 
 #[cfg(target_os = "none")]
 pub use global::{
-    bitmap_range, init, kernel_range, kernel_virtual_range, reserved_list, with_frames,
+    ap_start_page, bitmap_range, init, kernel_range, kernel_virtual_range, reserved_list,
+    with_frames,
 };
 #[cfg(target_os = "none")]
 pub use paging::phys_to_virt;

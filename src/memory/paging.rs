@@ -483,22 +483,79 @@ pub fn map_fresh(virt: u64, size: u64) -> u64 {
 }
 
 /// Unmaps the pages from `virt` to `virt + size` that are mapped and gives
-/// their frames back to the frame allocator (what [`map_fresh`] mapped).
+/// their frames back to the frame allocator (what [`map_fresh`] mapped),
+/// after every CPU has dropped them from its TLB.
 pub fn unmap_and_free(virt: u64, size: u64) {
+    /// Pages unmapped, shot down and freed together.
+    const BATCH: usize = 16;
+    let end = virt + size;
     let mut page = virt;
-    while page < virt + size {
-        if let Some(frame) = translate(page) {
-            let _ = unmap(page, PAGE_SIZE);
+    while page < end {
+        let first = page;
+        let mut frames = [0u64; BATCH];
+        let mut count = 0;
+        with_tables(|tables| {
+            while page < end && count < BATCH {
+                if let Some((frame, _)) = tables.translate(page) {
+                    let _ = tables.unmap(page, PAGE_SIZE);
+                    frames[count] = frame;
+                    count += 1;
+                }
+                page += PAGE_SIZE;
+            }
+        });
+        shootdown(first, page - first);
+        for &frame in &frames[..count] {
             let _ = with_frames(|frames| frames.free(frame));
         }
-        page += PAGE_SIZE;
     }
 }
 
-/// Unmaps `size` bytes of 4 KiB pages at `virt`; the frames behind them
-/// are the caller's to free.
+/// Unmaps `size` bytes of 4 KiB pages at `virt`, and returns once no CPU
+/// holds them in its TLB; the frames behind them are the caller's to free.
 pub fn unmap(virt: u64, size: u64) -> Result<(), MapError> {
-    with_tables(|tables| tables.unmap(virt, size))
+    let result = with_tables(|tables| tables.unmap(virt, size));
+    shootdown(virt, size);
+    result
+}
+
+/// Points the mapped 4 KiB page at `virt` at frame `phys` instead (same
+/// rights), and returns the old frame once no CPU can reach it through
+/// `virt` any more.
+pub fn remap(virt: u64, phys: u64) -> Result<u64, MapError> {
+    let old = with_tables(|tables| tables.remap(virt, phys))?;
+    shootdown(virt, PAGE_SIZE);
+    Ok(old)
+}
+
+/// Drops `size` bytes from `virt` from every CPU's TLB (the kernel's
+/// mappings may be cached anywhere).
+fn shootdown(virt: u64, size: u64) {
+    arch::tlb::shootdown(arch::tlb::other_cpus(), virt, size.div_ceil(PAGE_SIZE));
+}
+
+/// Maps the AP start-up page at `phys` (below 1 MiB) at its own address,
+/// read + execute, so that a CPU turning paging on inside it goes on
+/// running there. The one mapping in the lower half, while the CPUs start.
+pub fn map_start_page(phys: u64) -> Result<(), MapError> {
+    map(
+        phys,
+        phys,
+        PAGE_SIZE,
+        Access::READ_EXECUTE,
+        CacheType::WriteBack,
+    )
+}
+
+/// Removes [`map_start_page`]'s mapping, from every CPU's TLB too, and the
+/// page tables it needed: the lower half is empty again, for programs.
+pub fn unmap_start_page(phys: u64) {
+    let _ = unmap(phys, PAGE_SIZE);
+    with_tables(|tables| {
+        tables.drop_lower_half(&mut |frame| {
+            let _ = with_frames(|frames| frames.free(frame));
+        })
+    });
 }
 
 /// The physical address `virt` maps to, or `None`.

@@ -38,8 +38,9 @@ pub const MAX_MODULES: usize = 62;
 pub const MAX_ELF_SECTIONS: usize = 64;
 
 /// Entries there is always exactly one (or none) of: page 0, the kernel, the
-/// boot information, the framebuffer and the frame bitmap.
-const SINGLE_ENTRIES: usize = 5;
+/// boot information, the framebuffer, the frame bitmap and the AP start-up
+/// page.
+const SINGLE_ENTRIES: usize = 6;
 
 /// How many entries [`Reserved`] holds.
 pub const MAX_RESERVED: usize = SINGLE_ENTRIES + MAX_MODULES + MAX_ELF_SECTIONS;
@@ -58,6 +59,9 @@ pub const FRAMEBUFFER: &str = "framebuffer";
 pub const ELF_SECTION: &str = "elf section";
 /// The name of the frame allocator's bitmap's entry.
 pub const FRAME_BITMAP: &str = "frame bitmap";
+/// The name of the page below 1 MiB where the other CPUs start (real mode
+/// reaches only the first MiB).
+pub const AP_START: &str = "AP start-up page";
 
 /// One reserved range and what it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

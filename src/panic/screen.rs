@@ -109,6 +109,12 @@ pub fn exception(exception: Exception) -> ! {
 /// one, prints `what` on serial in one line and halts.
 fn begin(what: fmt::Arguments) {
     crate::arch::disable_interrupts();
+    // The other CPUs stop first (an NMI each), so that nothing they print
+    // mixes into the report; when another CPU is already stopping the
+    // machine, its report is the one shown, and this CPU just halts.
+    if !crate::arch::smp::stop_others() {
+        halt_forever()
+    }
     if PANICKING.swap(true, Ordering::SeqCst) {
         // SAFETY: we halt below and never return to the code that panicked.
         unsafe { console::panic_serial(format_args!("KERNEL PANIC while panicking: {what}")) };
@@ -133,7 +139,8 @@ fn finish(backtrace: Start, fault_address: Option<u64>) -> ! {
         unsafe { console::panic_print_row(PANIC_COLOR, args) }
     });
     line(format_args!(
-        "  the kernel has stopped{}; restart the machine",
+        "  the kernel has stopped on CPU {}{}; restart the machine",
+        crate::arch::percpu::cpu(),
         InThread(fault_address)
     ));
     halt_forever()

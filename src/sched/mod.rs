@@ -44,7 +44,7 @@ mod thread;
 mod wait;
 
 #[cfg(target_os = "none")]
-pub use self::stack::StackError;
+pub use self::stack::{Stack, StackError};
 #[cfg(target_os = "none")]
 pub use self::thread::*;
 #[cfg(target_os = "none")]

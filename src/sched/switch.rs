@@ -7,11 +7,18 @@
 //! `iretq` the interrupted one). The switch itself runs with interrupts off.
 
 use core::arch::global_asm;
+use core::sync::atomic::AtomicBool;
 
 global_asm!(
     ".global kestrel_switch",
     "kestrel_switch:",
-    // rdi: where to save the old stack pointer; rsi: the new one.
+    // rdi: where to save the old stack pointer; rsi: where the new one is
+    // saved; rdx: the old thread's `on_cpu` flag, cleared once its stack
+    // pointer is saved: from then on another CPU may run it, and this one
+    // never touches its stack again; rcx: the new thread's `on_cpu` flag,
+    // waited for (the CPU that ran it last may still be saving it), then
+    // set. Waiting only after letting go of the old thread means two CPUs
+    // that swap threads cannot wait for each other.
     "push rbp",
     "push rbx",
     "push r12",
@@ -19,7 +26,15 @@ global_asm!(
     "push r14",
     "push r15",
     "mov [rdi], rsp",
-    "mov rsp, rsi",
+    "mov byte ptr [rdx], 0",
+    "2:",
+    "cmp byte ptr [rcx], 0",
+    "je 3f",
+    "pause",
+    "jmp 2b",
+    "3:",
+    "mov byte ptr [rcx], 1",
+    "mov rsp, [rsi]",
     "pop r15",
     "pop r14",
     "pop r13",
@@ -31,24 +46,40 @@ global_asm!(
 
 unsafe extern "C" {
     /// Saves the callee-saved registers on the current stack, stores the
-    /// stack pointer at `save`, loads `next` and restores what is there.
-    fn kestrel_switch(save: *mut u64, next: u64);
+    /// stack pointer at `save`, clears `leaving`, waits until `arriving` is
+    /// clear and sets it, loads the stack pointer at `next` and restores
+    /// what is there.
+    fn kestrel_switch(
+        save: *mut u64,
+        next: *const u64,
+        leaving: *const AtomicBool,
+        arriving: *const AtomicBool,
+    );
 }
 
 /// Callee-saved registers [`kestrel_switch`] pops: r15, r14, r13, r12, rbx,
 /// rbp.
 const SAVED_REGISTERS: usize = 6;
 
-/// Switches from the running thread, whose stack pointer goes to `save`, to
-/// the one whose saved stack pointer is `next`.
+/// Switches from the running thread, whose stack pointer goes to `save`
+/// and whose `leaving` flag is cleared after, to the one whose stack
+/// pointer is saved at `next`, once its `arriving` flag is clear (its
+/// last CPU has saved it).
 ///
 /// # Safety
-/// Interrupts are off. `save` is the running thread's slot, valid until it
-/// runs again; `next` is a stack pointer [`kestrel_switch`] saved, or one
-/// [`initial_stack`] prepared, on a stack that stays mapped while it runs.
-pub unsafe fn switch(save: *mut u64, next: u64) {
+/// Interrupts are off. `save` and `leaving` are the running thread's, valid
+/// until `leaving` is clear; `next` and `arriving` are the next thread's,
+/// valid while it exists, and the stack pointer at `next` is one
+/// [`kestrel_switch`] saved, or one [`initial_stack`] prepared, on a stack
+/// that stays mapped while it runs.
+pub unsafe fn switch(
+    save: *mut u64,
+    next: *const u64,
+    leaving: *const AtomicBool,
+    arriving: *const AtomicBool,
+) {
     // SAFETY: forwarded from the caller.
-    unsafe { kestrel_switch(save, next) }
+    unsafe { kestrel_switch(save, next, leaving, arriving) }
 }
 
 /// Prepares a new thread's stack, whose top (exclusive) is `top`, so that

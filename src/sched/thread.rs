@@ -1,13 +1,22 @@
 //! Threads on the machine: their records, spawning, joining, exiting,
 //! blocking and waking, the switch the policy decides, the tick and the
-//! preemption on the way out of an interrupt, the idle loop, and what `ps`
-//! and fault reports show (see the module above).
+//! preemption on the way out of an interrupt, each CPU's idle loop, and
+//! what `ps` and fault reports show (see the module above).
+//!
+//! **The hand-off between CPUs.** A thread that leaves a CPU is visible to
+//! the others (queued, or woken) as soon as the policy says so, which is
+//! before its registers are saved. Each thread therefore carries `on_cpu`:
+//! set by the CPU that switches to it, cleared by the switch that leaves
+//! it, right after its stack pointer is saved. A CPU about to run a thread
+//! waits until its `on_cpu` is clear, and a thread's stack and record are
+//! given back only once it is.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use spin::Mutex;
 
@@ -16,7 +25,8 @@ use super::stack::{Stack, StackError};
 use super::switch;
 use crate::arch::{self, percpu, read_timestamp, without_interrupts};
 
-/// The idle thread's id: the boot code, which runs when nothing else can.
+/// The boot CPU's idle thread's id: the boot code, which runs when nothing
+/// else can. Each other CPU's idle thread gets the next id when it starts.
 pub const IDLE: ThreadId = 0;
 
 /// What a thread runs.
@@ -32,6 +42,10 @@ struct Thread {
     stack: Option<Stack>,
     /// Its stack pointer while it is off the CPU.
     saved_rsp: u64,
+    /// A CPU runs it, or has not finished leaving it (see the module).
+    on_cpu: AtomicBool,
+    /// The CPU whose idle thread it is, for idle threads.
+    idle_of: Option<usize>,
     /// What it runs, until it starts.
     entry: Option<Entry>,
     /// What it returned, once it has.
@@ -42,66 +56,110 @@ struct Thread {
     detached: bool,
     /// Whether `kill` may stop it (the shell's `spin` threads).
     killable: bool,
+    /// Set by `kill` while it runs on a CPU: it stops at its next check of
+    /// [`stop_flag`].
+    stop: Arc<AtomicBool>,
     /// Timestamp cycles it has run.
     cycles: u64,
 }
 
 /// The scheduler's state.
 struct Scheduler {
-    /// The policy: states, the run queue, the sleepers.
+    /// The policy: states, the run queues, the sleepers.
     policy: Policy,
-    /// Every thread but the idle one, by id.
+    /// Every thread, the idle ones too, by id.
     threads: BTreeMap<ThreadId, Box<Thread>>,
-    /// The idle thread.
-    idle: Option<Box<Thread>>,
     /// The next id to give.
     next_id: ThreadId,
-    /// When the running thread got the CPU (a timestamp).
-    switched_in: u64,
+    /// When each CPU's running thread got it (a timestamp), by CPU.
+    switched_in: Vec<u64>,
     /// The current tick, as `time` last said.
     now: u64,
 }
 
-/// The scheduler (spin lock, taken with interrupts off).
+/// The scheduler (spin lock, taken with interrupts off). One lock for every
+/// CPU: the policy's run queues are per CPU, its decisions are not.
 static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
-/// Set by a tick whose policy says to switch: the interrupt's exit hook
-/// switches.
-static NEED_SWITCH: AtomicBool = AtomicBool::new(false);
 
-/// Runs `f` on the scheduler, with interrupts off. Panics before [`init`].
+/// Runs `f` on the scheduler, with interrupts off, then wakes the idle CPUs
+/// the policy gave work to. Panics before [`init`].
 fn with_sched<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
-    without_interrupts(|| f(SCHED.lock().as_mut().expect("sched::init has not run")))
+    let (result, kicks) = without_interrupts(|| {
+        let mut guard = SCHED.lock();
+        let sched = guard.as_mut().expect("sched::init has not run");
+        let result = f(sched);
+        (result, sched.policy.take_kicks())
+    });
+    kick(kicks);
+    result
 }
 
-/// Makes the running code the idle thread and starts scheduling: the tick
-/// (registered by `time`) and the interrupt exit hook drive it from here.
-pub fn init() {
-    let idle = Box::new(Thread {
-        id: IDLE,
+/// Sends a reschedule IPI to each CPU in `cpus` (a bit each) but this one.
+fn kick(cpus: u64) {
+    let others = cpus & !(1 << percpu::cpu());
+    for cpu in (0..arch::smp::MAX_CPUS).filter(|cpu| others & (1 << cpu) != 0) {
+        arch::smp::send_reschedule(cpu);
+    }
+}
+
+/// A new idle thread's record: the running code, on CPU `cpu`.
+fn idle_thread(id: ThreadId, cpu: usize) -> Box<Thread> {
+    Box::new(Thread {
+        id,
         name: String::from("idle"),
         stack: None,
         saved_rsp: 0,
+        on_cpu: AtomicBool::new(true),
+        idle_of: Some(cpu),
         entry: None,
         result: None,
         joiner: None,
         detached: false,
         killable: false,
+        stop: Arc::new(AtomicBool::new(false)),
         cycles: 0,
-    });
+    })
+}
+
+/// Makes the running code the boot CPU's idle thread and starts
+/// scheduling: the tick (registered by `time`) and the interrupt exit hook
+/// drive it from here.
+pub fn init() {
     percpu::set_current(IDLE);
+    percpu::set_idle(IDLE);
     without_interrupts(|| {
+        let mut threads = BTreeMap::new();
+        threads.insert(IDLE, idle_thread(IDLE, 0));
         *SCHED.lock() = Some(Scheduler {
             policy: Policy::new(),
-            threads: BTreeMap::new(),
-            idle: Some(idle),
+            threads,
             next_id: IDLE + 1,
-            switched_in: read_timestamp(),
+            switched_in: alloc::vec![read_timestamp()],
             now: 0,
         });
     });
     arch::set_interrupt_exit_hook(preempt_if_needed);
     crate::panic::set_context(describe_current);
     log::debug!("sched: threads on, the boot code is the idle thread");
+}
+
+/// Makes the running code the idle thread of a CPU that just started (its
+/// per-CPU block says its number, which must be the next one), and gives
+/// the policy a run queue for it. Returns the idle thread's id.
+pub fn init_this_cpu() -> ThreadId {
+    let cpu = percpu::cpu();
+    let id = with_sched(|sched| {
+        let added = sched.policy.add_cpu();
+        assert_eq!(added, cpu, "CPUs join the scheduler in number order");
+        let id = sched.next_id;
+        sched.next_id += 1;
+        sched.threads.insert(id, idle_thread(id, cpu));
+        sched.switched_in.push(read_timestamp());
+        id
+    });
+    percpu::set_idle(id);
+    percpu::set_current(id);
+    id
 }
 
 /// The running thread's id.
@@ -122,7 +180,17 @@ pub fn spawn(
     name: &str,
     entry: impl FnOnce() -> usize + Send + 'static,
 ) -> Result<JoinHandle, StackError> {
-    spawn_thread(name, Box::new(entry), false, false).map(|id| JoinHandle { id })
+    spawn_thread(name, Box::new(entry), false, false, None).map(|id| JoinHandle { id })
+}
+
+/// [`spawn`] for a thread that runs on CPU `cpu` only (a CPU the scheduler
+/// does not have: anywhere).
+pub fn spawn_on(
+    cpu: usize,
+    name: &str,
+    entry: impl FnOnce() -> usize + Send + 'static,
+) -> Result<JoinHandle, StackError> {
+    spawn_thread(name, Box::new(entry), false, false, Some(cpu)).map(|id| JoinHandle { id })
 }
 
 /// [`spawn`] for a thread nobody joins; `killable`: `kill` may stop it.
@@ -131,7 +199,7 @@ pub fn spawn_detached(
     killable: bool,
     entry: impl FnOnce() -> usize + Send + 'static,
 ) -> Result<ThreadId, StackError> {
-    spawn_thread(name, Box::new(entry), true, killable)
+    spawn_thread(name, Box::new(entry), true, killable, None)
 }
 
 /// Makes the thread and queues it (`detached` from the start: a detached
@@ -141,6 +209,7 @@ fn spawn_thread(
     entry: Entry,
     detached: bool,
     killable: bool,
+    pinned: Option<usize>,
 ) -> Result<ThreadId, StackError> {
     reap();
     let stack = Stack::new()?;
@@ -157,15 +226,18 @@ fn spawn_thread(
                 name: String::from(name),
                 stack: Some(stack),
                 saved_rsp,
+                on_cpu: AtomicBool::new(false),
+                idle_of: None,
                 entry: Some(entry),
                 result: None,
                 joiner: None,
                 detached,
                 killable,
+                stop: Arc::new(AtomicBool::new(false)),
                 cycles: 0,
             }),
         );
-        sched.policy.add(id);
+        sched.policy.add(id, percpu::cpu(), pinned);
         id
     }))
 }
@@ -236,7 +308,7 @@ pub fn exit(result: usize) -> ! {
         if let Some(joiner) = joiner {
             sched.policy.wake(joiner);
         }
-        sched.policy.exit_current()
+        sched.policy.exit_current(percpu::cpu())
     });
     switch_to(next);
     unreachable!("an exited thread ran again");
@@ -245,13 +317,13 @@ pub fn exit(result: usize) -> ! {
 /// Gives the CPU to the next runnable thread, if any; returns when this
 /// thread runs again.
 pub fn yield_now() {
-    decide_and_switch(|sched| sched.policy.yield_current());
+    decide_and_switch(|sched| sched.policy.yield_current(percpu::cpu()));
 }
 
 /// Blocks the running thread until [`wake`] (returns at once if a wake-up
 /// came since it last blocked).
 pub fn block() {
-    decide_and_switch(|sched| sched.policy.block_current());
+    decide_and_switch(|sched| sched.policy.block_current(percpu::cpu()));
 }
 
 /// Makes thread `id` runnable if it is blocked or sleeping (or remembers
@@ -266,7 +338,7 @@ pub fn wake(id: ThreadId) {
 pub fn sleep_until_tick(until: u64) {
     decide_and_switch(|sched| {
         let now = sched.now;
-        sched.policy.sleep_current(until, now)
+        sched.policy.sleep_current(percpu::cpu(), until, now)
     });
 }
 
@@ -275,18 +347,20 @@ pub fn sleep_until_tick(until: u64) {
 /// ahead of the CPU), restoring them when this thread runs again.
 fn decide_and_switch(decide: impl FnOnce(&mut Scheduler) -> Next) {
     without_interrupts(|| {
-        let next = decide(SCHED.lock().as_mut().expect("sched::init has not run"));
+        let next = with_sched(decide);
         switch_to(next);
     });
 }
 
-/// Performs the switch `next` decides, interrupts off.
+/// Performs the switch `next` decides, interrupts off (`None`: to this
+/// CPU's idle thread).
 fn switch_to(next: Next) {
     let Next::Switch(to) = next else {
         return;
     };
-    let to = to.unwrap_or(IDLE);
-    let (save, target, top) = {
+    let to = to.unwrap_or_else(percpu::idle);
+    let cpu = percpu::cpu();
+    let (save, leaving, target, arriving, top) = {
         let mut guard = SCHED.lock();
         let sched = guard.as_mut().expect("sched::init has not run");
         let from = percpu::current();
@@ -294,69 +368,64 @@ fn switch_to(next: Next) {
             return;
         }
         let now = read_timestamp();
-        let ran = now.saturating_sub(sched.switched_in);
-        sched.switched_in = now;
-        let save = match sched.thread_mut(from) {
+        let ran = now.saturating_sub(sched.switched_in[cpu]);
+        sched.switched_in[cpu] = now;
+        let (save, leaving) = match sched.threads.get_mut(&from) {
             Some(thread) => {
                 thread.cycles += ran;
-                &raw mut thread.saved_rsp
+                (&raw mut thread.saved_rsp, &raw const thread.on_cpu)
             }
             None => return, // reaped already: cannot happen to the running one
         };
-        let Some(next) = sched.thread_mut(to) else {
+        let Some(next) = sched.threads.get_mut(&to) else {
             return;
         };
-        (save, next.saved_rsp, next.stack.as_ref().map(Stack::top))
+        (
+            save,
+            leaving,
+            &raw const next.saved_rsp,
+            &raw const next.on_cpu,
+            next.stack.as_ref().map(Stack::top),
+        )
     };
     if let Some(top) = top {
         percpu::set_kernel_stack(top);
     }
     percpu::set_current(to);
-    // SAFETY: interrupts are off; `save` is the running thread's slot in its
-    // boxed record, which stays while the thread exists (an exited thread
-    // is reaped only after it left the CPU, by another thread); `target` was
-    // saved by this function or prepared by `initial_stack` on a stack that
-    // stays mapped while its thread exists.
-    unsafe { switch::switch(save, target) };
+    // SAFETY: interrupts are off; `save` and `leaving` are the running
+    // thread's fields in its boxed record, which stays while the thread
+    // exists (a thread is reaped only once its `on_cpu` is clear, which the
+    // switch does after its last use of them); `target` and `arriving` are
+    // `to`'s, which the policy made this CPU's current thread, so nothing
+    // reaps it; its saved stack pointer was saved by this function or
+    // prepared by `initial_stack`, on a stack that stays mapped while its
+    // thread exists. The switch waits for `arriving` (see the module).
+    unsafe { switch::switch(save, target, leaving, arriving) };
 }
 
-impl Scheduler {
-    /// The record of `id` (the idle thread's too).
-    fn thread_mut(&mut self, id: ThreadId) -> Option<&mut Thread> {
-        if id == IDLE {
-            self.idle.as_deref_mut()
-        } else {
-            self.threads.get_mut(&id).map(Box::as_mut)
-        }
-    }
-}
-
-/// The timer's tick number `now` (registered by `time`): wakes the
-/// sleepers due, counts down the running thread's slice, and asks for a
-/// switch on the way out of the interrupt when the policy says so.
+/// A timer tick on this CPU, at tick number `now` (registered by `time`;
+/// every CPU's timer calls it): wakes the sleepers due, counts down the
+/// running thread's slice, and asks for a switch on the way out of the
+/// interrupt when the policy says so.
 pub fn on_tick(now: u64) {
     let next = with_sched(|sched| {
-        sched.now = now;
-        sched.policy.tick(now)
+        sched.now = sched.now.max(now);
+        let now = sched.now;
+        sched.policy.tick(percpu::cpu(), now)
     });
     if let Next::Switch(to) = next {
         // The policy has already moved the current thread: remember where
         // to go; the exit hook goes there.
-        PENDING.store(to.unwrap_or(IDLE), Ordering::Relaxed);
-        NEED_SWITCH.store(true, Ordering::Release);
+        percpu::request_switch(to.unwrap_or_else(percpu::idle));
     }
 }
-
-/// The thread a tick decided to switch to.
-static PENDING: AtomicU64 = AtomicU64::new(IDLE);
 
 /// The interrupt exit hook: after the handler and its EOI, switches if the
 /// tick asked for it. The interrupted thread resumes here later and
 /// returns through its interrupt frame.
 fn preempt_if_needed() {
-    if NEED_SWITCH.swap(false, Ordering::Acquire) {
-        let to = PENDING.load(Ordering::Relaxed);
-        switch_to(Next::Switch((to != IDLE).then_some(to)));
+    if let Some(to) = percpu::take_switch_request() {
+        switch_to(Next::Switch(Some(to)));
     }
 }
 
@@ -376,7 +445,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
             return;
         }
         arch::disable_interrupts();
-        let next = with_sched(|sched| sched.policy.pick_for_idle());
+        let next = with_sched(|sched| sched.policy.pick_for_idle(percpu::cpu()));
         match next {
             Next::Stay => arch::enable_and_wait(),
             next => {
@@ -398,6 +467,7 @@ fn reap() {
             .filter(|thread| {
                 thread.detached
                     && thread.id != current
+                    && !thread.on_cpu.load(Ordering::Acquire)
                     && sched.policy.state(thread.id) == Some(State::Exited)
             })
             .map(|thread| thread.id)
@@ -408,16 +478,29 @@ fn reap() {
     }
 }
 
-/// Forgets exited thread `id` and gives its stack back (it is off the CPU:
-/// one CPU, and the caller runs).
+/// Forgets exited thread `id` and gives its stack back, once no CPU runs
+/// it (its `on_cpu` is clear: the CPU it exited on has left it).
 fn reap_one(id: ThreadId) {
-    let thread = with_sched(|sched| {
-        if sched.policy.state(id) != Some(State::Exited) || id == percpu::current() {
-            return None;
+    let thread = loop {
+        let ready = with_sched(|sched| {
+            if sched.policy.state(id) != Some(State::Exited) || id == percpu::current() {
+                return Some(None);
+            }
+            let Some(thread) = sched.threads.get(&id) else {
+                return Some(None);
+            };
+            if thread.on_cpu.load(Ordering::Acquire) {
+                return None;
+            }
+            sched.policy.remove(id);
+            Some(sched.threads.remove(&id))
+        });
+        match ready {
+            Some(thread) => break thread,
+            // Still leaving its CPU: a few instructions more.
+            None => core::hint::spin_loop(),
         }
-        sched.policy.remove(id);
-        sched.threads.remove(&id)
-    });
+    };
     if let Some(mut thread) = thread
         && let Some(stack) = thread.stack.take()
     {
@@ -425,21 +508,53 @@ fn reap_one(id: ThreadId) {
     }
 }
 
-/// Stops thread `id` where it waits, if `kill` may (a killable thread that
-/// is not the caller). Its stack is given back.
+/// Stops thread `id` if `kill` may (a killable thread that is not the
+/// caller): at once where it waits, runnable or sleeping; when it runs on
+/// another CPU, at its next check of its [`stop_flag`], waited for here
+/// up to [`KILL_WAIT`]. Its stack is given back.
 pub fn kill(id: ThreadId) -> Result<(), KillError> {
     let stopped = with_sched(|sched| {
         let thread = sched.threads.get(&id).ok_or(KillError::NoSuchThread)?;
-        if !thread.killable {
+        if !thread.killable || thread.idle_of.is_some() {
             return Err(KillError::NotKillable);
         }
         match sched.policy.state(id) {
             Some(State::Blocked) => Err(KillError::Blocked),
-            _ if sched.policy.exit_other(id) => Ok(()),
+            _ if sched.policy.exit_other(id) => Ok(true),
+            Some(State::Running) if id != percpu::current() => {
+                thread.stop.store(true, Ordering::Release);
+                Ok(false)
+            }
             _ => Err(KillError::Running),
         }
-    });
-    stopped.inspect(|()| reap())
+    })?;
+    if !stopped {
+        let deadline = read_timestamp() + KILL_WAIT_CYCLES;
+        while with_sched(|sched| sched.policy.state(id).is_some_and(|s| s != State::Exited)) {
+            if read_timestamp() > deadline {
+                return Err(KillError::Running);
+            }
+            yield_now();
+        }
+    }
+    reap();
+    Ok(())
+}
+
+/// How long `kill` waits for a thread running on another CPU to stop, in
+/// timestamp cycles (a second at 3 GHz; longer on slower clocks).
+const KILL_WAIT_CYCLES: u64 = 3_000_000_000;
+
+/// The running thread's stop flag: set when `kill` asks it to stop while it
+/// runs on another CPU. A killable thread's loop checks it, and returns;
+/// the flag is the thread's own, so the check takes no lock.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    with_sched(|sched| {
+        sched.threads.get(&percpu::current()).map_or_else(
+            || Arc::new(AtomicBool::new(false)),
+            |thread| thread.stop.clone(),
+        )
+    })
 }
 
 /// Why `kill` did not stop a thread.
@@ -449,7 +564,8 @@ pub enum KillError {
     NoSuchThread,
     /// A kernel thread: only `spin` threads are stopped from outside.
     NotKillable,
-    /// It is the running thread (the caller).
+    /// It is the running thread (the caller), or it runs on another CPU
+    /// and did not stop in time.
     Running,
     /// It waits for something (it may hold a lock): only runnable or
     /// sleeping threads are stopped.
@@ -461,7 +577,7 @@ impl core::fmt::Display for KillError {
         f.write_str(match self {
             KillError::NoSuchThread => "no such thread",
             KillError::NotKillable => "a kernel thread cannot be killed",
-            KillError::Running => "it is running",
+            KillError::Running => "it is running and did not stop",
             KillError::Blocked => "it is blocked, waiting for something",
         })
     }
@@ -476,6 +592,8 @@ pub struct ThreadInfo {
     pub name: String,
     /// Its state's name.
     pub state: &'static str,
+    /// The CPU it runs on, or last ran or waited on.
+    pub cpu: usize,
     /// CPU time, in timestamp cycles.
     pub cycles: u64,
     /// The deepest its stack has been used, in bytes (None: the boot
@@ -483,33 +601,38 @@ pub struct ThreadInfo {
     pub stack_used: Option<u64>,
 }
 
-/// Every thread, the idle one first.
+/// Every thread, by id (the boot CPU's idle thread first).
 pub fn threads() -> Vec<ThreadInfo> {
     with_sched(|sched| {
         let now = read_timestamp();
-        let current = percpu::current();
-        let running = now.saturating_sub(sched.switched_in);
-        let info = |thread: &Thread| ThreadInfo {
-            id: thread.id,
-            name: thread.name.clone(),
-            state: if thread.id == IDLE {
-                if current == IDLE {
-                    "running"
-                } else {
-                    "runnable"
-                }
-            } else {
-                sched.policy.state(thread.id).map_or("exited", State::name)
+        // The CPU each thread is running on right now, if any.
+        let running_on = |thread: &Thread| match thread.idle_of {
+            Some(cpu) => sched.policy.current(cpu).is_none().then_some(cpu),
+            None => match sched.policy.state(thread.id) {
+                Some(State::Running) => sched.policy.cpu_of(thread.id),
+                _ => None,
             },
-            cycles: thread.cycles + if thread.id == current { running } else { 0 },
-            stack_used: thread.stack.as_ref().map(Stack::high_water),
         };
-        sched
-            .idle
-            .iter()
-            .map(|thread| info(thread))
-            .chain(sched.threads.values().map(|thread| info(thread)))
-            .collect()
+        let info = |thread: &Thread| {
+            let on = running_on(thread);
+            ThreadInfo {
+                id: thread.id,
+                name: thread.name.clone(),
+                state: match (thread.idle_of, on) {
+                    (Some(_), Some(_)) => "running",
+                    (Some(_), None) => "runnable",
+                    (None, _) => sched.policy.state(thread.id).map_or("exited", State::name),
+                },
+                cpu: thread
+                    .idle_of
+                    .or_else(|| sched.policy.cpu_of(thread.id))
+                    .unwrap_or(0),
+                cycles: thread.cycles
+                    + on.map_or(0, |cpu| now.saturating_sub(sched.switched_in[cpu])),
+                stack_used: thread.stack.as_ref().map(Stack::high_water),
+            }
+        };
+        sched.threads.values().map(|thread| info(thread)).collect()
     })
 }
 
@@ -525,12 +648,7 @@ fn describe_current(out: &mut dyn core::fmt::Write, fault: Option<u64>) -> core:
         return Ok(());
     };
     let id = percpu::current();
-    let thread = if id == IDLE {
-        sched.idle.as_deref()
-    } else {
-        sched.threads.get(&id).map(Box::as_ref)
-    };
-    match thread {
+    match sched.threads.get(&id) {
         Some(thread) => {
             let overflow = fault.is_some_and(|address| {
                 thread
@@ -554,8 +672,8 @@ pub fn assert_may_sleep(what: &str) {
     if percpu::in_interrupt() {
         panic!("{what}: a sleeping lock taken in an interrupt handler");
     }
-    // The idle thread never blocks: it is what runs when nothing can.
-    if percpu::current() == IDLE {
+    // An idle thread never blocks: it is what runs when nothing can.
+    if percpu::current() == percpu::idle() {
         panic!("{what}: the idle thread (the boot code) cannot block");
     }
 }

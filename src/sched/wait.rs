@@ -2,9 +2,10 @@
 //! handler, wakes them.
 //!
 //! The queue's lock is a spin lock taken with interrupts off; a waiter
-//! enqueues itself and blocks, and a wake-up that lands between the two is
-//! remembered by the policy (the block then returns at once), so none is
-//! lost. Waiters re-check their condition after waking.
+//! checks its condition and enqueues itself under it, then blocks, and a
+//! wake-up that lands between the enqueue and the block is remembered by
+//! the policy (the block then returns at once), so none is lost, on one
+//! CPU or several. Waiters re-check their condition after waking.
 
 use alloc::collections::VecDeque;
 
@@ -28,16 +29,24 @@ impl WaitQueue {
     }
 
     /// Blocks the running thread until `ready()` holds, checking it before
-    /// each block. `ready` runs with interrupts off and must not block.
+    /// each block. `ready` runs with interrupts off and the queue's lock
+    /// held, and must not block.
+    ///
+    /// The check and the enqueue happen under the queue's lock: a waker on
+    /// another CPU that makes `ready` hold and then calls [`wake_one`]
+    /// either comes before the check (which then sees it) or finds this
+    /// thread queued (and wakes it; a wake before the block is remembered).
+    ///
+    /// [`wake_one`]: WaitQueue::wake_one
     pub fn wait_until(&self, mut ready: impl FnMut() -> bool) {
         super::assert_may_sleep("WaitQueue::wait_until");
         loop {
             let done = without_interrupts(|| {
+                let mut waiters = self.waiters.lock();
                 if ready() {
                     return true;
                 }
                 let me = super::current();
-                let mut waiters = self.waiters.lock();
                 if !waiters.contains(&me) {
                     waiters.push_back(me);
                 }

@@ -44,7 +44,10 @@ pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
             let up = crate::time::uptime();
             println!("uptime: {}.{:03} s", up.as_secs(), up.subsec_millis());
         }
-        Command::Cpu => print!("{}", CpuInfo::read(crate::arch::cpuid)),
+        Command::Cpu => {
+            print!("{}", CpuInfo::read(crate::arch::cpuid));
+            cpu_list();
+        }
         Command::Mem => mem(context),
         Command::Bootinfo => crate::report::print_report(context.report),
         Command::Interrupts => {
@@ -82,19 +85,46 @@ fn help() {
     );
 }
 
-/// `ps`: every thread, with its CPU time and how deep its stack went.
+/// The end of `cpu`: every CPU the kernel knows of, by number, with its
+/// APIC ID, and those not running (hotplug slots, CPUs that did not
+/// answer).
+fn cpu_list() {
+    use crate::smp::CpuState;
+    let cpus = crate::smp::cpus();
+    let online = cpus
+        .iter()
+        .filter(|cpu| matches!(cpu.state, CpuState::Online { .. }))
+        .count();
+    println!("cpus: {online} online");
+    for cpu in cpus {
+        match cpu.state {
+            CpuState::Online { number } => println!(
+                "  cpu {number}: apic id {}{}",
+                cpu.apic_id,
+                if number == 0 { ", the boot CPU" } else { "" }
+            ),
+            CpuState::Hotplug => println!("  apic id {}: hotplug slot, not started", cpu.apic_id),
+            CpuState::NoAnswer => println!("  apic id {}: did not answer, left out", cpu.apic_id),
+            CpuState::Beyond => println!("  apic id {}: beyond the kernel's 64 CPUs", cpu.apic_id),
+        }
+    }
+}
+
+/// `ps`: every thread, with the CPU it runs (or last ran) on, its CPU
+/// time and how deep its stack went.
 fn ps() {
     let hz = crate::time::tsc_hz().max(1);
-    println!("   ID NAME             STATE       CPU ms  STACK KiB");
+    println!("   ID NAME             STATE     CPU  TIME ms  STACK KiB");
     for thread in crate::sched::threads() {
         let stack = thread.stack_used.map_or(String::from("boot"), |used| {
             alloc::format!("{}", used / 1024)
         });
         println!(
-            "{:>5} {:<16} {:<9} {:>8} {:>10}",
+            "{:>5} {:<16} {:<9} {:>3} {:>8} {:>10}",
             thread.id,
             thread.name,
             thread.state,
+            thread.cpu,
             thread.cycles * 1000 / hz,
             stack
         );
@@ -129,8 +159,9 @@ fn spin(arguments: &str) {
     }
     let spun = crate::sched::spawn_detached("spin", true, move || {
         let end = crate::time::uptime() + core::time::Duration::from_secs(seconds);
+        let stop = crate::sched::stop_flag();
         let mut rounds = 0usize;
-        while crate::time::uptime() < end {
+        while crate::time::uptime() < end && !stop.load(core::sync::atomic::Ordering::Relaxed) {
             rounds = rounds.wrapping_add(1);
             core::hint::spin_loop();
         }

@@ -22,7 +22,7 @@
 //! wake the CPU and measure coarse timeouts. Assumes an invariant TSC (every
 //! CPU of the last 15 years, and QEMU).
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 
 use crate::arch::isa::IRQ_TIMER;
@@ -74,6 +74,9 @@ static BANKED_PIT: AtomicU64 = AtomicU64::new(0);
 const BANK_AFTER: u64 = 0x4000;
 /// Ticks since the tick started.
 static TICKS: AtomicU64 = AtomicU64::new(0);
+/// The local APIC timer's period in its counts, once it is the tick (0:
+/// the PIT is): each CPU that starts later runs its own at the same rate.
+static LAPIC_COUNT: AtomicU32 = AtomicU32::new(0);
 
 /// Records `tsc`, the timestamp counter at the trampoline's first
 /// instruction, as the start of uptime, and starts the PIT window [`init`]
@@ -222,6 +225,7 @@ pub fn init(apic: bool) -> Tick {
             let vector = crate::interrupts::register_lapic_timer(tick)
                 .expect("the tick is the local APIC timer's only handler");
             apic::start_periodic(vector, count);
+            LAPIC_COUNT.store(count, Ordering::Relaxed);
             Tick::Lapic { count }
         }
         None => {
@@ -253,10 +257,31 @@ pub fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
 
-/// Called by the timer interrupt: counts the tick and tells the scheduler
-/// (which wakes sleepers and ends time slices).
+/// Whether the tick is each CPU's local APIC timer, which [`start_this_cpu`]
+/// can start on another CPU (under the PIT, only the boot CPU ticks).
+pub fn per_cpu_tick() -> bool {
+    LAPIC_COUNT.load(Ordering::Relaxed) != 0
+}
+
+/// Starts the running CPU's local APIC timer at the boot CPU's rate (a CPU
+/// that just started; its tick drives its own time slices). Needs
+/// [`per_cpu_tick`].
+pub fn start_this_cpu() {
+    let count = LAPIC_COUNT.load(Ordering::Relaxed);
+    if count != 0 {
+        apic::start_periodic(crate::interrupts::LAPIC_TIMER_VECTOR, count);
+    }
+}
+
+/// Called by the timer interrupt, on every CPU: the boot CPU's counts the
+/// tick (the clock); each tells the scheduler (which wakes sleepers and
+/// ends that CPU's time slices).
 fn tick() {
-    let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = if crate::arch::percpu::cpu() == 0 {
+        TICKS.fetch_add(1, Ordering::Relaxed) + 1
+    } else {
+        TICKS.load(Ordering::Relaxed)
+    };
     crate::sched::on_tick(now);
 }
 

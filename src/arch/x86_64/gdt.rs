@@ -44,9 +44,10 @@ pub fn double_fault_stack_guard() -> u64 {
     unsafe { &raw const DOUBLE_FAULT_STACK.guard as u64 }
 }
 
-/// The GDT and the selectors of the segments in it. Its TSS is the boot
-/// CPU's, in its per-CPU block (`percpu`), mutable: its `rsp0` follows the
-/// running thread.
+/// The boot CPU's GDT and the selectors of the segments in it. Its TSS is
+/// the boot CPU's, in its per-CPU block (`percpu`), mutable: its `rsp0`
+/// follows the running thread. Each other CPU gets its own GDT
+/// ([`init_this_cpu`]), alike but for the TSS it names.
 static GDT: Lazy<(GlobalDescriptorTable, Selectors)> = Lazy::new(|| {
     let tss = super::percpu::boot_tss();
     // SAFETY: taking a field's address reads and writes nothing.
@@ -58,16 +59,26 @@ static GDT: Lazy<(GlobalDescriptorTable, Selectors)> = Lazy::new(|| {
         (*tss).interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] =
             start + DOUBLE_FAULT_STACK_SIZE as u64;
     }
+    // SAFETY: the boot CPU's TSS, a static.
+    unsafe { table(tss) }
+});
+
+/// A GDT naming `tss`, and its selectors.
+///
+/// # Safety
+/// `tss` lives for the kernel's life, and the kernel changes only its
+/// `rsp0` (percpu::set_kernel_stack), a field the CPU reads at an
+/// interrupt from user mode, never while it is written.
+unsafe fn table(
+    tss: *mut x86_64::structures::tss::TaskStateSegment,
+) -> (GlobalDescriptorTable, Selectors) {
     let mut gdt = GlobalDescriptorTable::new();
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
-    // SAFETY: the TSS lives in a static for the kernel's life, and the
-    // kernel changes only its `rsp0` (percpu::set_kernel_stack), a field
-    // the CPU reads at an interrupt from user mode, never while it is
-    // written.
+    // SAFETY: forwarded from the caller.
     let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
     (gdt, Selectors { code, data, tss })
-});
+}
 
 /// Selectors of the kernel's segments.
 struct Selectors {
@@ -76,9 +87,31 @@ struct Selectors {
     tss: SegmentSelector,
 }
 
-/// Loads the GDT, reloads the segment registers from it and loads the TSS.
+/// Loads the boot CPU's GDT, reloads the segment registers from it and
+/// loads the TSS.
 pub fn init() {
-    let (gdt, selectors) = &*GDT;
+    load(&GDT);
+}
+
+/// Points `tss`'s double-fault entry at the stack ending at `top` (a CPU's
+/// own, before it starts).
+pub fn set_double_fault_stack(tss: *mut x86_64::structures::tss::TaskStateSegment, top: u64) {
+    // SAFETY: the TSS is a per-CPU block's, whose CPU has not started: no
+    // CPU reads it meanwhile.
+    unsafe { (*tss).interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = VirtAddr::new(top) };
+}
+
+/// Gives the running CPU (not the boot CPU) a GDT of its own, naming `tss`
+/// (its per-CPU block's, which lives for the kernel's life), and loads it.
+pub fn init_this_cpu(tss: *mut x86_64::structures::tss::TaskStateSegment) {
+    // SAFETY: the TSS is in a per-CPU block, never freed (percpu::new_block).
+    let tables = alloc::boxed::Box::leak(alloc::boxed::Box::new(unsafe { table(tss) }));
+    load(tables);
+}
+
+/// Loads `tables` (for the kernel's life), the segment registers and the TSS.
+fn load(tables: &'static (GlobalDescriptorTable, Selectors)) {
+    let (gdt, selectors) = tables;
     gdt.load();
     // SAFETY: the selectors index descriptors of the GDT just loaded, which
     // lives in a static for the rest of the kernel's life; the code segment is

@@ -140,6 +140,11 @@ pub fn init() {
     IDT.call_once(table).load();
 }
 
+/// Loads the same table on another CPU (after [`init`]).
+pub fn init_this_cpu() {
+    IDT.get().expect("idt::init has not run").load();
+}
+
 /// Defines the entry points of the fatal exceptions without an error code.
 macro_rules! without_error_code {
     ($($name:ident: $vector:ident;)*) => {$(
@@ -160,7 +165,6 @@ macro_rules! without_error_code {
 without_error_code! {
     divide_error: DivideError;
     debug_exception: Debug;
-    non_maskable_interrupt: NonMaskable;
     overflow: Overflow;
     bound_range_exceeded: BoundRange;
     invalid_opcode: InvalidOpcode;
@@ -169,6 +173,23 @@ without_error_code! {
 
 /// `int3`: handed on, then the code after it carries on, as after a
 /// debugger breakpoint. RIP is the instruction after the `int3`.
+/// An NMI: the stop another CPU sends when the kernel dies there
+/// (`smp::stop_others`), which halts this CPU without a report; any other
+/// is reported as an exception.
+extern "x86-interrupt" fn non_maskable_interrupt(frame: InterruptStackFrame) {
+    if super::smp::stopping_by_other() {
+        super::halt_forever();
+    }
+    deliver(&CpuException {
+        vector: Vector::NonMaskable,
+        frame: *frame,
+        error_code: None,
+        cr2: 0,
+        handler_rbp: frame_pointer(),
+    });
+    super::halt_forever()
+}
+
 extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
     deliver(&CpuException {
         vector: Vector::Breakpoint,

@@ -34,11 +34,24 @@ pub fn set_interrupt_exit_hook(hook: fn()) {
     EXIT_HOOK.call_once(|| hook);
 }
 
-/// The entry point of vector `V`.
+/// The entry point of vector `V`. The CPU layer's own IPIs (TLB
+/// shootdown, reschedule) are handled here: the memory layer below the
+/// dispatcher needs the first.
 extern "x86-interrupt" fn entry<const V: u8>(_frame: InterruptStackFrame) {
     super::percpu::enter_interrupt();
-    if let Some(dispatch) = DISPATCHER.get() {
-        dispatch(V);
+    match V {
+        super::smp::TLB_SHOOTDOWN_VECTOR => {
+            super::tlb::handle_ipi();
+            super::apic::eoi();
+        }
+        // Nothing to do but end it: the exit hook below, or the idle loop
+        // the IPI woke from `hlt`, looks at the run queue.
+        super::smp::RESCHEDULE_VECTOR => super::apic::eoi(),
+        _ => {
+            if let Some(dispatch) = DISPATCHER.get() {
+                dispatch(V);
+            }
+        }
     }
     super::percpu::leave_interrupt();
     if let Some(hook) = EXIT_HOOK.get() {

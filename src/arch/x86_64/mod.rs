@@ -20,6 +20,8 @@ pub mod pic;
 pub mod pit;
 pub mod port;
 pub mod qemu_exit;
+pub mod smp;
+pub mod tlb;
 
 /// Loads the kernel's GDT and TSS, then the exception table. Call once, early.
 pub fn init() {
@@ -27,6 +29,24 @@ pub fn init() {
     gdt::init();
     idt::init();
     log::debug!("arch: GDT with TSS, and exception handlers, loaded");
+}
+
+/// The per-CPU block for CPU `number` (not the boot CPU), before it
+/// starts, with its double-fault stack ending at `double_fault_stack_top`.
+pub fn new_cpu(number: u64, double_fault_stack_top: u64) -> *mut percpu::PerCpu {
+    let block = percpu::new_block(number);
+    gdt::set_double_fault_stack(percpu::tss_of(block), double_fault_stack_top);
+    block
+}
+
+/// What [`init`] does, on another CPU as it starts: its per-CPU block
+/// (`percpu::new_block`), a GDT naming its TSS, the shared exception
+/// table, and the boot CPU's memory types (PAT).
+pub fn init_this_cpu(block: *mut percpu::PerCpu) {
+    percpu::init_this_cpu(block);
+    gdt::init_this_cpu(percpu::tss_of(block));
+    idt::init_this_cpu();
+    paging::init_pat(paging::pat_enabled());
 }
 
 /// Stops this CPU for good: interrupts off, then `hlt` in a loop (a

@@ -22,6 +22,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::registers::model_specific::{Efer, EferFlags, Msr};
 use x86_64::structures::paging::mapper::{MapToError, TranslateResult, UnmapError};
+use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{
     FrameAllocator, Mapper, OffsetPageTable, Page, PageSize, PageTable, PageTableFlags, PhysFrame,
     Size1GiB, Size2MiB, Size4KiB, Translate,
@@ -421,6 +422,87 @@ impl PageTables {
         let p4 = unsafe { self.p4_table() };
         for entry in p4.iter_mut().take(UPPER_HALF_FIRST_ENTRY) {
             entry.set_unused();
+        }
+        x86_64::instructions::tlb::flush_all();
+    }
+
+    /// The table an entry points to.
+    ///
+    /// # Safety
+    /// As for [`PageTables::p4_table`]; `entry` is present and not a large
+    /// page, so it points to a table of this hierarchy.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn next_table(&self, entry: &PageTableEntry) -> &mut PageTable {
+        // SAFETY: forwarded from the caller.
+        unsafe { &mut *((entry.addr().as_u64() + self.offset) as *mut PageTable) }
+    }
+
+    /// Points the 4 KiB page at `virt`, which must be mapped, at `phys`
+    /// instead, keeping its rights: one write of its entry, so another CPU
+    /// walking the tables meanwhile sees the old frame or the new, never a
+    /// hole. Flushes this CPU's TLB only: other CPUs may keep the old
+    /// frame until a shootdown. Returns the old frame.
+    pub fn remap(&mut self, virt: u64, phys: u64) -> Result<u64, MapError> {
+        aligned::<Size4KiB>(virt)?;
+        aligned::<Size4KiB>(phys)?;
+        let address =
+            VirtAddr::try_new(virt).map_err(|_| MapError::Misaligned { address: virt })?;
+        let not_mapped = MapError::NotMapped { virt };
+        // SAFETY: as in `clear_lower_half`: the tables are reachable at
+        // + offset, and `&mut self` is the only reference to them.
+        let mut table = unsafe { self.p4_table() };
+        for index in [address.p4_index(), address.p3_index(), address.p2_index()] {
+            let entry = &table[index];
+            if entry.is_unused() {
+                return Err(not_mapped);
+            }
+            if entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+                return Err(MapError::InsideLargePage { virt });
+            }
+            // SAFETY: a present entry above the last level that is not a
+            // large page points to a table of this hierarchy.
+            table = unsafe { self.next_table(entry) };
+        }
+        let entry = &mut table[address.p1_index()];
+        if entry.is_unused() {
+            return Err(not_mapped);
+        }
+        let old = entry.addr().as_u64();
+        let new = phys | entry.flags().bits();
+        // SAFETY: the entry is this hierarchy's, a u64 in a table the
+        // caller owns; one volatile store changes it at once.
+        unsafe { core::ptr::write_volatile(core::ptr::from_mut(entry).cast::<u64>(), new) };
+        x86_64::instructions::tlb::flush(address);
+        Ok(old)
+    }
+
+    /// Removes the lower half's mappings and gives every table frame below
+    /// its P4 entries to `free` (the start page's identity map, once the
+    /// CPUs have started; later, a process's tables). 4 KiB pages only:
+    /// the data frames are the caller's. Flushes this CPU's TLB.
+    pub fn drop_lower_half(&mut self, free: &mut dyn FnMut(u64)) {
+        // SAFETY: as in `clear_lower_half`.
+        let p4 = unsafe { self.p4_table() };
+        for p4_entry in p4.iter_mut().take(UPPER_HALF_FIRST_ENTRY) {
+            if p4_entry.is_unused() {
+                continue;
+            }
+            // SAFETY: a present P4 entry points to a table of this hierarchy.
+            let p3 = unsafe { self.next_table(p4_entry) };
+            for p3_entry in p3.iter().filter(|entry| !entry.is_unused()) {
+                if !p3_entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+                    // SAFETY: as above, one level down.
+                    let p2 = unsafe { self.next_table(p3_entry) };
+                    for p2_entry in p2.iter().filter(|entry| !entry.is_unused()) {
+                        if !p2_entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+                            free(p2_entry.addr().as_u64());
+                        }
+                    }
+                    free(p3_entry.addr().as_u64());
+                }
+            }
+            free(p4_entry.addr().as_u64());
+            p4_entry.set_unused();
         }
         x86_64::instructions::tlb::flush_all();
     }

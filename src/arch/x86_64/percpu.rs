@@ -1,12 +1,12 @@
 //! Per-CPU data, found through the GS base: the CPU's number, the thread it
-//! runs (as the scheduler names it: an opaque word here), how deep in
-//! interrupt handlers it is, and its TSS, whose `rsp0` follows the running
-//! thread.
+//! runs and its idle thread (as the scheduler names them: opaque words
+//! here), the switch a tick asked for, how deep in interrupt handlers it
+//! is, and its TSS, whose `rsp0` follows the running thread.
 //!
-//! One CPU runs today (the boot CPU's block is a static); more CPUs get a
-//! block each, and the system-call entry will reach this one with `swapgs`.
-//! The block's first word is its own address, so `gs:[0]` turns GS into a
-//! pointer.
+//! The boot CPU's block is a static; each other CPU gets one from
+//! [`new_block`] before it starts, and the system-call entry will reach
+//! this one with `swapgs`. The block's first word is its own address, so
+//! `gs:[0]` turns GS into a pointer.
 
 use core::mem::offset_of;
 
@@ -26,23 +26,62 @@ pub struct PerCpu {
     current: u64,
     /// How many interrupt handlers this CPU is inside (0: normal code).
     interrupt_depth: u64,
+    /// This CPU's idle thread, as the scheduler names it.
+    idle: u64,
+    /// The thread a tick decided to switch to, plus one (0: none).
+    pending_switch: u64,
     /// This CPU's TSS: its IST entries and `rsp0`.
     tss: TaskStateSegment,
 }
 
 /// The boot CPU's block (zero until [`init_boot_cpu`]).
-static mut BOOT_CPU: PerCpu = PerCpu {
-    self_pointer: 0,
-    cpu: 0,
-    current: 0,
-    interrupt_depth: 0,
-    tss: TaskStateSegment::new(),
-};
+static mut BOOT_CPU: PerCpu = PerCpu::new(0);
+
+impl PerCpu {
+    /// CPU `cpu`'s block, before [`init_this_cpu`].
+    const fn new(cpu: u64) -> PerCpu {
+        PerCpu {
+            self_pointer: 0,
+            cpu,
+            current: 0,
+            interrupt_depth: 0,
+            idle: 0,
+            pending_switch: 0,
+            tss: TaskStateSegment::new(),
+        }
+    }
+}
+
+/// A block for CPU `cpu` (not the boot CPU), for the kernel's life. The CPU
+/// itself points GS at it ([`init_this_cpu`]).
+pub fn new_block(cpu: u64) -> *mut PerCpu {
+    alloc::boxed::Box::leak(alloc::boxed::Box::new(PerCpu::new(cpu)))
+}
+
+/// The TSS in `block` (for its CPU's GDT).
+pub fn tss_of(block: *mut PerCpu) -> *mut TaskStateSegment {
+    // SAFETY: taking a field's address reads and writes nothing.
+    unsafe { &raw mut (*block).tss }
+}
+
+/// Points GS at `block` ([`new_block`]'s, on the CPU it was made for).
+pub fn init_this_cpu(block: *mut PerCpu) {
+    // SAFETY: the block lives for the kernel's life and is this CPU's
+    // alone; nothing else writes `self_pointer`.
+    unsafe { (*block).self_pointer = block as u64 };
+    GsBase::write(VirtAddr::from_ptr(block));
+}
 
 /// Offset of `current` in [`PerCpu`], for `gs:` accesses.
 const CURRENT: usize = offset_of!(PerCpu, current);
 /// Offset of `interrupt_depth` in [`PerCpu`].
 const INTERRUPT_DEPTH: usize = offset_of!(PerCpu, interrupt_depth);
+/// Offset of `cpu` in [`PerCpu`].
+const CPU: usize = offset_of!(PerCpu, cpu);
+/// Offset of `idle` in [`PerCpu`].
+const IDLE: usize = offset_of!(PerCpu, idle);
+/// Offset of `pending_switch` in [`PerCpu`].
+const PENDING_SWITCH: usize = offset_of!(PerCpu, pending_switch);
 
 /// The boot CPU's TSS, for its GDT (before GS points anywhere).
 pub fn boot_tss() -> *mut TaskStateSegment {
@@ -53,43 +92,76 @@ pub fn boot_tss() -> *mut TaskStateSegment {
 /// Points GS at the boot CPU's block. Call once, early, before any other
 /// function here.
 pub fn init_boot_cpu() {
-    let block = &raw mut BOOT_CPU;
-    // SAFETY: the block is a static, so its address stays valid; only this
-    // CPU uses it, and nothing else writes `self_pointer`.
-    unsafe { (*block).self_pointer = block as u64 };
-    GsBase::write(VirtAddr::from_ptr(block));
+    init_this_cpu(&raw mut BOOT_CPU);
+}
+
+/// Reads word `OFFSET` of this CPU's block.
+fn read_word<const OFFSET: usize>() -> u64 {
+    let value: u64;
+    // SAFETY: GS points at this CPU's block (init_this_cpu), and OFFSET is
+    // one of its fields' offsets; reading writes nothing.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[{off}]", out(reg) value, off = const OFFSET,
+            options(nostack, readonly, preserves_flags));
+    }
+    value
+}
+
+/// Writes word `OFFSET` of this CPU's block.
+fn write_word<const OFFSET: usize>(value: u64) {
+    // SAFETY: as in `read_word`; the field is this CPU's, and its writers
+    // (below) run with interrupts off or own it alone.
+    unsafe {
+        core::arch::asm!("mov gs:[{off}], {}", in(reg) value, off = const OFFSET,
+            options(nostack, preserves_flags));
+    }
+}
+
+/// This CPU's number (0: the boot CPU).
+pub fn cpu() -> usize {
+    read_word::<CPU>() as usize
+}
+
+/// This CPU's idle thread, as the scheduler named it.
+pub fn idle() -> u64 {
+    read_word::<IDLE>()
+}
+
+/// Records this CPU's idle thread (the scheduler, once per CPU).
+pub fn set_idle(thread: u64) {
+    write_word::<IDLE>(thread);
+}
+
+/// Asks this CPU to switch to `thread` on its way out of the interrupt
+/// (the tick, with interrupts off).
+pub fn request_switch(thread: u64) {
+    write_word::<PENDING_SWITCH>(thread + 1);
+}
+
+/// The switch a tick asked for, if any, forgotten once read (the exit
+/// hook, with interrupts off).
+pub fn take_switch_request() -> Option<u64> {
+    let pending = read_word::<PENDING_SWITCH>();
+    if pending == 0 {
+        return None;
+    }
+    write_word::<PENDING_SWITCH>(0);
+    Some(pending - 1)
 }
 
 /// This CPU's block.
 fn this() -> *mut PerCpu {
-    let block: u64;
-    // SAFETY: reads gs:[0], the block's own address (init_boot_cpu put GS
-    // there); no memory is written.
-    unsafe {
-        core::arch::asm!("mov {}, gs:[0]", out(reg) block, options(nostack, readonly, preserves_flags));
-    }
-    block as *mut PerCpu
+    read_word::<0>() as *mut PerCpu
 }
 
 /// The running thread, as the scheduler last set it.
 pub fn current() -> u64 {
-    let current: u64;
-    // SAFETY: as in `cpu`.
-    unsafe {
-        core::arch::asm!("mov {}, gs:[{off}]", out(reg) current, off = const CURRENT,
-            options(nostack, readonly, preserves_flags));
-    }
-    current
+    read_word::<CURRENT>()
 }
 
 /// Records the running thread (the scheduler, at each switch).
 pub fn set_current(thread: u64) {
-    // SAFETY: writes this CPU's own block through GS; only the scheduler
-    // writes this field, with interrupts off.
-    unsafe {
-        core::arch::asm!("mov gs:[{off}], {}", in(reg) thread, off = const CURRENT,
-            options(nostack, preserves_flags));
-    }
+    write_word::<CURRENT>(thread);
 }
 
 /// The stack the CPU switches to on an interrupt from user mode: the
@@ -105,13 +177,7 @@ pub fn set_kernel_stack(top: u64) {
 
 /// Whether this CPU is inside an interrupt handler.
 pub fn in_interrupt() -> bool {
-    let depth: u64;
-    // SAFETY: as in `cpu`.
-    unsafe {
-        core::arch::asm!("mov {}, gs:[{off}]", out(reg) depth, off = const INTERRUPT_DEPTH,
-            options(nostack, readonly, preserves_flags));
-    }
-    depth != 0
+    read_word::<INTERRUPT_DEPTH>() != 0
 }
 
 /// An interrupt handler starts (the entry points call this).
