@@ -19,6 +19,8 @@
 #   ACCEL     QEMU accelerator: tcg (default) or kvm
 #   PROFILE   release (default) or debug (no optimisation)
 #   MEMORY    guest RAM for QEMU (default 128M)
+#   SMP       CPUs for QEMU: `make run` boots 2 unless told; `make test SMP=4`
+#             runs every test that does not choose its own count on 4
 #   ENTRY     menu entry `make run` boots: 0 the kernel (default), 1 the self-test
 #   DESTDIR   install/uninstall: stage under this root instead of /
 #   DRY_RUN=1 install/uninstall: print each step without doing it
@@ -33,7 +35,8 @@ ACCEL   ?= tcg
 PROFILE ?= release
 MEMORY  ?= 128M
 ENTRY   ?= 0
-export CMDLINE UEFI ACCEL PROFILE MEMORY ENTRY
+SMP     ?=
+export CMDLINE UEFI ACCEL PROFILE MEMORY ENTRY SMP
 
 # Expanded when a recipe uses it, so after setup has installed pytest.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \

@@ -14,7 +14,8 @@
 # Always -no-reboot: a triple fault stops QEMU instead of looping.
 #
 #   scripts/run.sh [--debug] ISO
-# Environment: UEFI=1, ACCEL=tcg|kvm, MEMORY (default 128M), ENTRY (menu
+# Environment: UEFI=1, ACCEL=tcg|kvm, MEMORY (default 128M), SMP (CPUs,
+# default 2), ENTRY (menu
 # entry to boot: 0 = the kernel, 1 = the self-test; default 0).
 set -euo pipefail
 
@@ -26,6 +27,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 args=(
     -accel "${ACCEL:-tcg}"
     -m "${MEMORY:-128M}"
+    -smp "${SMP:-2}"
     -cdrom "$iso"
     -no-reboot
     # For `selftest qemu-exit`: QEMU exits with the test result.

@@ -287,6 +287,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
                 core::sync::atomic::AtomicBool::new(false);
             let started = sched::spawn_detached("bench", false, || {
                 sched::bench::run();
+                smp::bench::run();
                 DONE.store(true, core::sync::atomic::Ordering::Release);
                 0
             });

@@ -27,6 +27,11 @@ figure is the median, minimum and maximum over the runs of this invocation.
   median of each boot's rounds; kestrel's own figures and the ratio beside
   them when it has threads (kestrel_thread_figures). Linux's figures include
   a system call;
+- several CPUs (issue 25): the benchmark build at -smp 1 and -smp 2 in the
+  same run: the speed-up of CPU-bound work with one thread per CPU, the cost
+  of a TLB shootdown against a local flush, of a wake-up across CPUs
+  against one on the same CPU, and the frame allocator alone against
+  contended (smp);
 - the idle kernel and its input (`keytest` on the command line: the kernel
   sleeps in `hlt` between ticks, echoing keys): the host CPU share QEMU uses
   over 10 s of idling (the tick's cost under emulation; the target is under
@@ -117,15 +122,17 @@ class Bench:
 
 # --- booting ---------------------------------------------------------------------
 
-def qemu_command(iso: Path, uefi: bool, memory: str = "128M") -> list[str]:
-    """QEMU as the tests run it (tests/harness.py), serial on stdout."""
+def qemu_command(iso: Path, uefi: bool, memory: str = "128M",
+                 extra: tuple[str, ...] = ()) -> list[str]:
+    """QEMU as the tests run it (tests/harness.py), serial on stdout, with
+    `extra` arguments."""
     args = ["qemu-system-x86_64", "-accel", ACCEL, "-m", memory, "-cdrom", str(iso),
             "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "stdio",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-smbios", f"type=1,sku={CRATE_NAME}-entry=0"]
     if uefi:
         args += ["-bios", str(OVMF)]
-    return args
+    return args + list(extra)
 
 
 @dataclass
@@ -152,13 +159,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 def timed_boot(iso: Path, uefi: bool, memory: str = "128M",
-               timeout: float | None = None) -> Boot:
+               timeout: float | None = None, extra: tuple[str, ...] = ()) -> Boot:
     """Boots `iso` until `ready` on serial, QEMU exiting or `timeout`.
     QEMU is always killed."""
     timeout = timeout or (UEFI_TIMEOUT if uefi else BIOS_TIMEOUT)
     output = b""
     begin = time.monotonic()
-    proc = subprocess.Popen(qemu_command(iso, uefi, memory), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(qemu_command(iso, uefi, memory, extra), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         fd = proc.stdout.fileno()
@@ -229,8 +236,8 @@ def kernel_benchmarks(bench: Bench) -> None:
                     bench.tsc_hz = int(hz.group(1))
                 # `bench: [heap: ]<what>: <N> <unit>, <N> <unit>...`
                 match = re.match(r"bench: (heap: )?(.+?): (\d.*)$", line)
-                if not match:
-                    continue
+                if not match or match.group(2).startswith("smp: "):
+                    continue  # smp: several CPUs' figures, measured by smp()
                 for figure in match.group(3).split(", "):
                     value = re.match(r"(\d+) ((cycles|bytes|ops|draws)\b.*)$", figure)
                     if value:
@@ -300,6 +307,43 @@ def threads(bench: Bench) -> None:
     bench.add(section, "Linux: sched_yield calls per switch (1 if each one switched)", "calls",
               [statistics.median(run.yields_per_switch) for run in runs])
     add_thread_ratios(bench, section, kestrel_thread_figures(bench), linux)
+
+
+# --- several CPUs (issue 25) ----------------------------------------------------------
+
+SMP_SECTION = "several CPUs: the benchmark build at -smp 1 and -smp 2, cycles"
+
+
+def smp(bench: Bench) -> None:
+    """The benchmark build's `bench: smp:` figures (src/smp/bench.rs), booted
+    RUNS times under BIOS at -smp 1 and -smp 2, alternating: the CPU-bound
+    work with one thread per CPU (its speed-up at 2 CPUs: twice the work,
+    so 2 x the 1-CPU time over the 2-CPU time, per pair of boots; 2 is the
+    ceiling on this 2-core host, the target 1.8), a TLB shootdown against a
+    local flush, a wake-up across CPUs against one on the same CPU, and the
+    frame allocator alone against contended."""
+    iso = build_iso("bench", cmdline="bench loglevel=debug", kernel=bench.bench_kernel)
+    numbers: dict[tuple[str, str], list[float]] = {}
+    speedups = []
+    for run in range(RUNS):
+        elapsed = {}
+        for cpus in (1, 2):
+            output = must_boot(f"benchmark build, -smp {cpus}",
+                               timed_boot(iso, False, timeout=BENCH_TIMEOUT,
+                                          extra=("-smp", str(cpus)))).output
+            for line in kernel_lines(output):
+                match = re.match(r"bench: smp: (.+): (\d+) cycles$", line)
+                if match:
+                    numbers.setdefault((f"-smp {cpus}", match.group(1)), []).append(
+                        float(match.group(2)))
+                    if match.group(1).startswith("cpu-bound"):
+                        elapsed[cpus] = float(match.group(2))
+        if elapsed.get(1) and elapsed.get(2):
+            speedups.append(round(2 * elapsed[1] / elapsed[2], 3))
+    for (cpus, what), values in numbers.items():
+        bench.add(SMP_SECTION, f"{cpus}: {what}", "cycles", values)
+    bench.add(SMP_SECTION, "speed-up of one CPU-bound thread per CPU, 2 CPUs against 1", "x",
+              speedups)
 
 
 def ratio_interval(kernel: list[float], reference: list[float]) -> tuple[float, float]:
@@ -447,7 +491,7 @@ def iso_build_time(bench: Bench) -> None:
 # In this order: the benchmark build first (the counter's rate for the
 # phases, and its figures for the threads' comparison); `make iso` last (it
 # rewrites build/os.iso, of which the boots use a copy anyway).
-MEASUREMENTS = [kernel_benchmarks, threads, boot_times, kernel_phases, sizes, idle_and_echo,
+MEASUREMENTS = [kernel_benchmarks, threads, smp, boot_times, kernel_phases, sizes, idle_and_echo,
                 smallest_ram, iso_build_time]
 
 

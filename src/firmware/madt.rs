@@ -3,6 +3,11 @@
 //! each enabled, online-capable (may be brought up later: hotplug) or
 //! neither (absent; skipped).
 //!
+//! The online-capable flag exists from MADT revision 5 (ACPI 6.3). In an
+//! older MADT a disabled entry may still be hotplugged (QEMU's `-smp
+//! 2,maxcpus=4` lists its two absent CPUs so), and counts as online-capable:
+//! Linux reads it the same way.
+//!
 //! Pure logic over the table's bytes, tested on the host. The `acpi`
 //! crate's own list takes the first entry for the boot CPU and drops the
 //! online-capable flag, so the kernel reads the entries itself.
@@ -23,6 +28,10 @@ fn u8_at(bytes: &[u8], offset: usize) -> Option<u8> {
 const ENTRIES_OFFSET: usize = 44;
 /// The table's length, in its header.
 const LENGTH_OFFSET: usize = 4;
+/// The table's revision, in its header.
+const REVISION_OFFSET: usize = 8;
+/// The first MADT revision with the online-capable flag.
+const ONLINE_CAPABLE_REVISION: u8 = 5;
 /// Entry type: a processor's local APIC.
 const LOCAL_APIC: u8 = 0;
 /// Entry type: a processor's local x2APIC.
@@ -50,6 +59,8 @@ pub struct Processor {
 pub fn processors(table: &[u8]) -> Vec<Processor> {
     let length = u32_at(table, LENGTH_OFFSET).map_or(0, |length| length as usize);
     let table = &table[..length.min(table.len())];
+    let has_online_capable =
+        u8_at(table, REVISION_OFFSET).is_some_and(|revision| revision >= ONLINE_CAPABLE_REVISION);
     let mut found: Vec<Processor> = Vec::new();
     let mut offset = ENTRIES_OFFSET;
     while let (Some(kind), Some(size)) = (u8_at(table, offset), u8_at(table, offset + 1)) {
@@ -68,7 +79,7 @@ pub fn processors(table: &[u8]) -> Vec<Processor> {
             _ => None,
         };
         if let Some((apic_id, flags, x2apic)) = listed
-            && flags & (ENABLED | ONLINE_CAPABLE) != 0
+            && (flags & (ENABLED | ONLINE_CAPABLE) != 0 || !has_online_capable)
             && !found.iter().any(|known| known.apic_id == apic_id)
         {
             found.push(Processor {
@@ -86,10 +97,12 @@ pub fn processors(table: &[u8]) -> Vec<Processor> {
 mod tests {
     use super::*;
 
-    /// A MADT with `entries` after the header and its two fields.
+    /// A MADT of revision 5 with `entries` after the header and its two
+    /// fields.
     fn madt(entries: &[&[u8]]) -> Vec<u8> {
         let mut table = vec![0u8; ENTRIES_OFFSET];
         table[..4].copy_from_slice(b"APIC");
+        table[REVISION_OFFSET] = ONLINE_CAPABLE_REVISION;
         for entry in entries {
             table.extend_from_slice(entry);
         }
@@ -128,6 +141,14 @@ mod tests {
         let summary: Vec<(u32, bool)> = found.iter().map(|p| (p.apic_id, p.enabled)).collect();
         assert_eq!(summary, [(0, true), (1, true), (2, false)]);
         assert!(found.iter().all(|p| !p.x2apic));
+    }
+
+    #[test]
+    fn before_revision_5_a_disabled_entry_is_a_hotplug_slot() {
+        let mut table = madt(&[&local_apic(0, 1), &local_apic(1, 1), &local_apic(2, 0)]);
+        table[REVISION_OFFSET] = 3;
+        let enabled: Vec<bool> = processors(&table).iter().map(|p| p.enabled).collect();
+        assert_eq!(enabled, [true, true, false]);
     }
 
     #[test]

@@ -300,6 +300,10 @@ extern "C" fn ap_main(block: u64) -> ! {
     crate::sched::run_idle()
 }
 
+/// The multi-CPU benchmarks (`make bench`).
+#[cfg(feature = "bench")]
+pub mod bench;
+
 /// In-kernel tests of the kernel on every CPU.
 pub(crate) mod ktests;
 
