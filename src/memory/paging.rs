@@ -548,14 +548,17 @@ pub fn map_start_page(phys: u64) -> Result<(), MapError> {
 }
 
 /// Removes [`map_start_page`]'s mapping, from every CPU's TLB too, and the
-/// page tables it needed: the lower half is empty again, for programs.
+/// page tables it needed: the lower half is empty again, for programs. The
+/// table frames are freed only after every CPU flushed its whole TLB (and
+/// with it any cached paging-structure entry that still leads to them).
 pub fn unmap_start_page(phys: u64) {
     let _ = unmap(phys, PAGE_SIZE);
-    with_tables(|tables| {
-        tables.drop_lower_half(&mut |frame| {
-            let _ = with_frames(|frames| frames.free(frame));
-        })
-    });
+    let mut tables_freed = alloc::vec::Vec::new();
+    with_tables(|tables| tables.drop_lower_half(&mut |frame| tables_freed.push(frame)));
+    arch::tlb::shootdown(arch::tlb::other_cpus(), 0, arch::tlb::EVERYTHING);
+    for frame in tables_freed {
+        let _ = with_frames(|frames| frames.free(frame));
+    }
 }
 
 /// The physical address `virt` maps to, or `None`.

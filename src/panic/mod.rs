@@ -13,7 +13,7 @@
 //!     1: 0x1051c4 kestrel::panic::screen::deliberate+0x24
 //!     2: 0x10c9b8 rust_main+0x5a8
 //!     3: 0x1000c5 long_mode_start+0x15
-//!   the kernel has stopped; restart the machine
+//!   the kernel has stopped on CPU 0 in thread 0 (idle); restart the machine
 //! ```
 //!
 //! On the screen each backtrace line takes one row, cut with a `>` in its

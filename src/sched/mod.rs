@@ -26,8 +26,10 @@
 //! allocator and the page tables (inside `spawn`'s stack set-up, never with
 //! [`SCHED`] held).
 //!
-//! One CPU today; per-CPU data (the current thread, the TSS's `rsp0`) is
-//! found through GS already (`arch::percpu`).
+//! Every CPU runs threads: a run queue each, an idle thread each, and an
+//! on-CPU hand-off in the switch (see `thread` and docs/smp.md); per-CPU
+//! data (the current and idle threads, the switch a tick asked for, the
+//! TSS's `rsp0`) is found through GS (`arch::percpu`).
 
 #[cfg(all(target_os = "none", feature = "bench"))]
 pub mod bench;

@@ -230,14 +230,20 @@ impl Policy {
             return Some(id);
         }
         let victim = (0..self.cpus.len())
-            .filter(|&other| other != cpu)
+            .filter(|&other| other != cpu && self.stealable(other).is_some())
             .max_by_key(|&other| self.cpus[other].queue.len())?;
-        let threads = &self.threads;
-        let queue = &mut self.cpus[victim].queue;
-        let position = queue
-            .iter()
-            .rposition(|id| threads.get(id).is_some_and(|entry| entry.pinned.is_none()))?;
-        queue.remove(position)
+        let position = self.stealable(victim)?;
+        self.cpus[victim].queue.remove(position)
+    }
+
+    /// Where in CPU `cpu`'s queue the thread another CPU may steal is: the
+    /// last one not pinned.
+    fn stealable(&self, cpu: usize) -> Option<usize> {
+        self.cpus[cpu].queue.iter().rposition(|id| {
+            self.threads
+                .get(id)
+                .is_some_and(|entry| entry.pinned.is_none())
+        })
     }
 
     /// Takes the next thread for CPU `cpu` and makes it current there
@@ -274,27 +280,13 @@ impl Policy {
         }
     }
 
-    /// Whether CPU `cpu` could find work: in its queue or to steal.
-    fn work_for(&self, cpu: usize) -> bool {
-        !self.cpus[cpu].queue.is_empty()
-            || self.cpus.iter().enumerate().any(|(other, theirs)| {
-                other != cpu
-                    && theirs.queue.iter().any(|id| {
-                        self.threads
-                            .get(id)
-                            .is_some_and(|entry| entry.pinned.is_none())
-                    })
-            })
-    }
-
     /// CPU `cpu`'s idle thread asks for work: the next runnable thread, if
     /// any (its own, or stolen).
     pub fn pick_for_idle(&mut self, cpu: usize) -> Next {
         debug_assert!(self.cpus[cpu].current.is_none());
-        if self.work_for(cpu) {
-            Next::Switch(self.pick(cpu))
-        } else {
-            Next::Stay
+        match self.pick(cpu) {
+            Some(id) => Next::Switch(Some(id)),
+            None => Next::Stay,
         }
     }
 

@@ -106,6 +106,12 @@ fn cpu_list() {
             CpuState::Hotplug => println!("  apic id {}: hotplug slot, not started", cpu.apic_id),
             CpuState::NoAnswer => println!("  apic id {}: did not answer, left out", cpu.apic_id),
             CpuState::Beyond => println!("  apic id {}: beyond the kernel's 64 CPUs", cpu.apic_id),
+            CpuState::Unreachable => {
+                println!(
+                    "  apic id {}: beyond xAPIC's 8-bit IDs, left out",
+                    cpu.apic_id
+                )
+            }
         }
     }
 }

@@ -9,9 +9,12 @@
 //! (below 1 MiB, kept for it in the reserved list), which is
 //! identity-mapped only while CPUs start; then INIT, 10 ms, a start-up IPI,
 //! 200 µs, a second start-up IPI if the CPU has not answered, and up to
-//! [`ANSWER_TIMEOUT`] for it to say it is online. A CPU that does not answer
-//! is reported, sent INIT again (so that it cannot run the start code
-//! later, once the page is gone) and left out; the boot goes on.
+//! [`ANSWER_TIMEOUT`] for it to say it is alive, its first act in the
+//! kernel; then as long as it takes to come online. A CPU that does not
+//! answer is reported, sent INIT again (so that it cannot run the start
+//! code later, once the page is gone) and left out; the boot goes on. A CPU
+//! that comes alive after the boot CPU gave up halts at once (see
+//! [`START`]).
 //!
 //! Without a MADT (`-machine pc,acpi=off`), without a local APIC timer (the
 //! PIT ticks only the boot CPU), or without a free page below 1 MiB, the
@@ -35,8 +38,9 @@ use crate::firmware::madt::Processor;
 use crate::memory::paging;
 use crate::sched::Stack;
 
-/// How long a started CPU has to say it is online: generous, since under
-/// QEMU's TCG on a loaded host a virtual CPU may wait for a host core.
+/// How long a started CPU has to say it is alive (its first instruction in
+/// the kernel): generous, since under QEMU's TCG on a loaded host a virtual
+/// CPU may wait for a host core.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 /// The SDM's wait after INIT.
 const AFTER_INIT: Duration = Duration::from_millis(10);
@@ -67,13 +71,32 @@ pub enum CpuState {
     NoAnswer,
     /// More CPUs than the kernel runs on (`arch::smp::MAX_CPUS`).
     Beyond,
+    /// An APIC ID above 254 while the APIC is in xAPIC mode, whose IPIs
+    /// carry 8-bit destinations (255 is the broadcast).
+    Unreachable,
 }
 
 /// Every CPU the kernel knows of, once [`start_others`] ran.
 static CPUS: Once<Vec<Cpu>> = Once::new();
 
-/// The number of the CPU that answered last (its number plus one).
-static ANSWERED: AtomicUsize = AtomicUsize::new(0);
+/// The start in progress, in two steps: the started CPU's first act in
+/// [`ap_main`] moves it from [`STARTING`] to [`ALIVE`] (before it touches
+/// anything shared); the boot CPU, when the CPU did not get that far in
+/// time, moves it from [`STARTING`] to [`ABANDONED`] and the CPU, should it
+/// come late, halts at once. Once alive, a CPU is waited for: it runs the
+/// kernel's code, holds its locks, and stopping it there could hang the
+/// machine.
+static START: AtomicUsize = AtomicUsize::new(STARTING);
+/// [`START`]: a CPU was sent its start-up IPIs.
+const STARTING: usize = 0;
+/// [`START`]: the CPU runs `ap_main`.
+const ALIVE: usize = 1;
+/// [`START`]: the boot CPU gave up on it.
+const ABANDONED: usize = 2;
+/// [`START`]: the CPU is online (its idle thread, its tick, the scheduler).
+const ONLINE: usize = 3;
+/// The highest APIC ID an xAPIC IPI can name (255 is the broadcast).
+const MAX_XAPIC_ID: u32 = 254;
 
 /// Starts every other enabled processor in `processors` (the MADT's; empty
 /// without one) and prints the `cpus:` line. Call once, on the boot CPU,
@@ -125,6 +148,8 @@ pub fn start_others(processors: &[Processor]) {
             CpuState::Hotplug
         } else if number >= smp::MAX_CPUS {
             CpuState::Beyond
+        } else if processor.apic_id > MAX_XAPIC_ID && !arch::apic::in_x2apic_mode() {
+            CpuState::Unreachable
         } else {
             match spare.take().map_or_else(|| prepare(number), Ok) {
                 Ok(prepared) => match start(processor.apic_id, page, prepared) {
@@ -206,7 +231,12 @@ fn summary(cpus: &[Cpu]) -> String {
         let count = hotplug.split(' ').count();
         let _ = write!(line, ", {count} hotplug (apic ids {hotplug})");
     }
-    let silent = ids(|state| matches!(state, CpuState::NoAnswer | CpuState::Beyond));
+    let silent = ids(|state| {
+        matches!(
+            state,
+            CpuState::NoAnswer | CpuState::Beyond | CpuState::Unreachable
+        )
+    });
     if !silent.is_empty() {
         let _ = write!(line, ", left out (apic ids {silent})");
     }
@@ -215,8 +245,6 @@ fn summary(cpus: &[Cpu]) -> String {
 
 /// What a CPU needs before it starts: its per-CPU block and its stacks.
 struct Prepared {
-    /// Its number.
-    number: usize,
     /// Its per-CPU block.
     block: *mut percpu::PerCpu,
     /// The stack its idle thread runs on.
@@ -231,7 +259,6 @@ fn prepare(number: usize) -> Result<Prepared, crate::sched::StackError> {
     // its `free`, which nothing calls for these.
     let block = arch::new_cpu(number as u64, double_fault.top());
     Ok(Prepared {
-        number,
         block,
         stack: Stack::new()?,
     })
@@ -252,37 +279,51 @@ fn start(apic_id: u32, page: u64, prepared: Prepared) -> Result<(), Prepared> {
             prepared.block as u64,
         );
     }
-    let number = prepared.number;
+    START.store(STARTING, Ordering::Release);
     smp::send_init(apic_id);
     crate::time::spin_for(AFTER_INIT);
     for _ in 0..2 {
         smp::send_startup(apic_id, page);
         crate::time::spin_for(AFTER_STARTUP);
-        if answered(number) {
+        if START.load(Ordering::Acquire) != STARTING {
             break;
         }
     }
     let deadline = crate::time::uptime() + ANSWER_TIMEOUT;
-    while !answered(number) {
-        if crate::time::uptime() > deadline {
+    while START.load(Ordering::Acquire) == STARTING {
+        if crate::time::uptime() > deadline
+            && START
+                .compare_exchange(STARTING, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            // Back to waiting for a start-up IPI, before the page is
+            // written again; then as long again for the INIT to land.
             smp::send_init(apic_id);
+            crate::time::spin_for(AFTER_INIT);
             return Err(prepared);
         }
+        core::hint::spin_loop();
+    }
+    // Alive: it runs the kernel's code now, and finishes.
+    while START.load(Ordering::Acquire) != ONLINE {
         core::hint::spin_loop();
     }
     // Its idle thread runs on the stack for good (never freed).
     Ok(())
 }
 
-/// Whether CPU `number` has said it is online.
-fn answered(number: usize) -> bool {
-    ANSWERED.load(Ordering::Acquire) == number + 1
-}
-
 /// Where a started CPU enters the kernel, in long mode on the kernel's page
 /// tables, on its idle stack, with interrupts off; `block` is its per-CPU
 /// block. Its idle thread, for good.
 extern "C" fn ap_main(block: u64) -> ! {
+    // 0. Alive, unless the boot CPU gave up waiting: then halt, touching
+    //    nothing it shares.
+    if START
+        .compare_exchange(STARTING, ALIVE, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        arch::halt_forever();
+    }
     // 1. Its per-CPU block (GS), its GDT and TSS, the exception table, PAT.
     arch::init_this_cpu(block as *mut percpu::PerCpu);
     // 2. Its local APIC, which IPIs and its timer need.
@@ -295,7 +336,7 @@ extern "C" fn ap_main(block: u64) -> ! {
     // 5. Online: IPIs may come, and the boot CPU goes on.
     let number = percpu::cpu();
     smp::mark_online(number, apic_id);
-    ANSWERED.store(number + 1, Ordering::Release);
+    START.store(ONLINE, Ordering::Release);
     log::debug!("cpus: CPU {number} (apic id {apic_id}) online");
     crate::sched::run_idle()
 }

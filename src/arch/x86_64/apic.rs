@@ -149,11 +149,20 @@ pub fn enable(mmio: u64, spurious_vector: u8) -> u32 {
 /// the other CPUs, after it). Returns its ID.
 pub fn enable_this_cpu(spurious_vector: u8) -> u32 {
     let mut base_msr = Msr::new(IA32_APIC_BASE);
-    // SAFETY: setting the global enable bit of IA32_APIC_BASE keeps its
-    // address and mode; the firmware normally leaves it set already.
+    // The boot CPU's mode for every CPU: one that started in xAPIC mode
+    // while the boot CPU's firmware chose x2APIC joins it (the registers
+    // are then MSRs everywhere).
+    let mode = if X2APIC.load(Ordering::Relaxed) {
+        BASE_X2APIC
+    } else {
+        0
+    };
+    // SAFETY: setting the global enable bit of IA32_APIC_BASE (and the
+    // x2APIC bit when the boot CPU uses that mode, which then exists) keeps
+    // its address; the firmware normally leaves them set already.
     unsafe {
         let base = base_msr.read();
-        base_msr.write(base | BASE_ENABLE);
+        base_msr.write(base | BASE_ENABLE | mode);
     }
     write(REG_TPR, 0);
     write(REG_LVT_TIMER, LVT_MASKED);

@@ -178,7 +178,7 @@ without_error_code! {
 /// is reported as an exception.
 extern "x86-interrupt" fn non_maskable_interrupt(frame: InterruptStackFrame) {
     if super::smp::stopping_by_other() {
-        super::halt_forever();
+        super::smp::halt_for_stop();
     }
     deliver(&CpuException {
         vector: Vector::NonMaskable,

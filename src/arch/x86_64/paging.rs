@@ -479,7 +479,8 @@ impl PageTables {
     /// Removes the lower half's mappings and gives every table frame below
     /// its P4 entries to `free` (the start page's identity map, once the
     /// CPUs have started; later, a process's tables). 4 KiB pages only:
-    /// the data frames are the caller's. Flushes this CPU's TLB.
+    /// the data frames are the caller's. Flushes this CPU's TLB; the caller
+    /// flushes the others' before it reuses the frames.
     pub fn drop_lower_half(&mut self, free: &mut dyn FnMut(u64)) {
         // SAFETY: as in `clear_lower_half`.
         let p4 = unsafe { self.p4_table() };

@@ -30,6 +30,12 @@ static ONLINE: AtomicU64 = AtomicU64::new(1);
 static STOPPING: AtomicBool = AtomicBool::new(false);
 /// The CPU that is stopping the machine.
 static STOPPED_BY: AtomicU64 = AtomicU64::new(u64::MAX);
+/// The CPUs that have halted at the stop NMI, a bit each.
+static HALTED: AtomicU64 = AtomicU64::new(0);
+/// How long the stopping CPU waits for the others to halt, in timestamp
+/// cycles (0.1 s at 2 GHz): a CPU with NMIs blocked (inside an NMI handler)
+/// never answers, and the report must come anyway.
+const STOP_WAIT_CYCLES: u64 = 200_000_000;
 
 /// Records CPU `cpu` (APIC ID `apic_id`) as running the kernel.
 pub fn mark_online(cpu: usize, apic_id: u32) {
@@ -169,8 +175,22 @@ pub fn stop_others() -> bool {
         for cpu in (0..MAX_CPUS).filter(|cpu| others & (1 << cpu) != 0) {
             apic::send_nmi(apic_id(cpu));
         }
+        // Before the report breaks the console locks: no other CPU still
+        // prints, or holds one.
+        let deadline = super::read_timestamp() + STOP_WAIT_CYCLES;
+        while HALTED.load(Ordering::Acquire) & others != others
+            && super::read_timestamp() < deadline
+        {
+            core::hint::spin_loop();
+        }
     }
     true
+}
+
+/// The stop NMI's end on the CPUs it stops: say so, then halt for good.
+pub fn halt_for_stop() -> ! {
+    HALTED.fetch_or(1 << super::percpu::cpu(), Ordering::AcqRel);
+    super::halt_forever()
 }
 
 /// Whether another CPU is stopping the machine (the NMI handler halts).

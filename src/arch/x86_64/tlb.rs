@@ -39,7 +39,8 @@ pub fn other_cpus() -> u64 {
     smp::online() & !(1 << super::percpu::cpu())
 }
 
-/// Flushes `pages` pages from `start` from this CPU's TLB.
+/// Flushes `pages` pages from `start` from this CPU's TLB ([`EVERYTHING`]:
+/// all of it).
 fn flush_local(start: u64, pages: u64) {
     if pages > MAX_PAGES_ONE_BY_ONE {
         tlb::flush_all();
@@ -99,9 +100,20 @@ pub fn shootdown(cpus: u64, start: u64, pages: u64) {
 }
 
 /// The shootdown IPI's handler: flush what is asked, then acknowledge.
+/// Nothing when this CPU is not waited for: a late IPI whose request this
+/// CPU already answered (inline, while it waited for its own turn). While
+/// its bit is set the request cannot change, so the range read is the one
+/// acknowledged.
 pub fn handle_ipi() {
+    let me = 1 << super::percpu::cpu();
+    if WAITING.load(Ordering::Acquire) & me == 0 {
+        return;
+    }
     let start = START.load(Ordering::Relaxed);
     let pages = PAGES.load(Ordering::Relaxed);
     flush_local(start, pages);
-    WAITING.fetch_and(!(1 << super::percpu::cpu()), Ordering::AcqRel);
+    WAITING.fetch_and(!me, Ordering::AcqRel);
 }
+
+/// [`shootdown`]'s page count that flushes whole TLBs.
+pub const EVERYTHING: u64 = u64::MAX;

@@ -191,6 +191,34 @@ fn an_idle_cpu_steals_from_the_longest_queue_but_never_a_pinned_thread() {
 }
 
 #[test]
+fn an_idle_cpu_steals_past_a_longer_queue_of_pinned_threads() {
+    let mut policy = Policy::new();
+    policy.add_cpu();
+    policy.add_cpu();
+    // CPU 1 runs 1 and queues 2 and 3, pinned there; CPU 2 runs 4 and
+    // queues 5, which anyone may run; CPU 0 is idle.
+    for (id, pinned) in [(1, 1), (2, 1), (3, 1), (4, 2)] {
+        policy.add(id, 0, Some(pinned));
+    }
+    policy.pick_for_idle(1);
+    policy.pick_for_idle(2);
+    policy.add(5, 2, Some(2));
+    policy.add(6, 2, None);
+    policy.exit_other(5);
+    assert_eq!(policy.cpu_of(6), Some(0), "placed on the idle CPU");
+    // Move 6 to CPU 2's queue by hand: CPU 0 must steal it from there.
+    policy.cpus[0].queue.clear();
+    policy.cpus[2].queue.push_back(6);
+    assert_eq!(policy.pick_for_idle(0), Next::Switch(Some(6)));
+    assert_eq!(
+        policy.block_current(0),
+        Next::Switch(None),
+        "nothing else may move"
+    );
+    assert_eq!(policy.pick_for_idle(0), Next::Stay);
+}
+
+#[test]
 fn a_wake_goes_to_an_idle_cpu_and_kicks_it() {
     let mut policy = Policy::new();
     policy.add_cpu();
