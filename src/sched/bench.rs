@@ -16,8 +16,8 @@ const SWITCHES: u64 = 10_000;
 /// Spawn + join pairs per round.
 const PAIRS: u64 = 100;
 
-/// The median of `values`.
-fn median(mut values: Vec<u64>) -> u64 {
+/// The median of `values` (the smp benchmarks' too).
+pub fn median(mut values: Vec<u64>) -> u64 {
     values.sort_unstable();
     values[values.len() / 2]
 }

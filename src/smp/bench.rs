@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 
 use crate::arch::{self, read_timestamp};
 use crate::memory::with_frames;
+use crate::sched::bench::median;
 use crate::sched::{self, sync::Semaphore};
 
 /// Rounds of each benchmark (the median is printed).
@@ -29,12 +30,6 @@ const SHOOTDOWNS: u64 = 500;
 const TRIPS: u64 = 2_000;
 /// Frame allocate + free pairs per thread per round.
 const PAIRS: u64 = 20_000;
-
-/// The median of `values`.
-fn median(mut values: Vec<u64>) -> u64 {
-    values.sort_unstable();
-    values[values.len() / 2]
-}
 
 /// How many CPUs run the kernel.
 fn cpus() -> usize {
