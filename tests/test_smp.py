@@ -73,7 +73,8 @@ def test_every_cpu_is_started_and_passes_the_self_test(qemu, name):
 
 def test_spinners_spread_over_the_cpus_and_echo_answers_at_once(qemu):
     """At -smp 4, four `spin 5` run on different CPUs (`ps`'s CPU column),
-    and `echo` answers at once meanwhile; `cpu` lists the four CPUs."""
+    and `echo` answers at once meanwhile (within the 3 s the one-CPU test
+    allows); `cpu` lists the four CPUs."""
     boot = shell(qemu, "smp-spread", qemu_args=["-smp", "4"])
     spinners = []
     for _ in range(4):
@@ -83,7 +84,8 @@ def test_spinners_spread_over_the_cpus_and_echo_answers_at_once(qemu):
         spinners.append(int(match.group(1)))
     started = time.monotonic()
     check(boot, run(boot, "echo still-here") == ["still-here"], "echo did not answer")
-    check(boot, time.monotonic() - started < 2, "echo did not answer at once")
+    check(boot, time.monotonic() - started < 3,
+          "echo took longer than the spinners' slices allow")
     # Placement spreads them; an idle CPU steals a queued one at its next
     # tick: give it a few looks.
     deadline = time.monotonic() + 4
@@ -109,8 +111,11 @@ def test_kill_stops_a_spinner_running_on_another_cpu(qemu):
     boot = shell(qemu, "smp-kill", qemu_args=["-smp", "2"])
     said = run(boot, "spin 60")
     victim = int(re.match(r"^spin: thread (\d+)", said[0]).group(1))
-    check(boot, ps(boot).get(victim, ("", "", 0))[1] == "running",
-          f"the spinner is not running on the other CPU: {ps(boot)}")
+    deadline = time.monotonic() + 5
+    while ps(boot).get(victim, ("", "", 0))[1] != "running":
+        check(boot, time.monotonic() < deadline,
+              f"the spinner does not run on the other CPU: {ps(boot)}")
+        time.sleep(0.2)
     check(boot, run(boot, f"kill {victim}") == [f"kill: thread {victim} stopped"],
           "kill did not stop the spinner")
     check(boot, victim not in ps(boot), "a killed spinner is still listed")
