@@ -213,6 +213,20 @@ pub unsafe fn panic_print(color: ColorCode, args: fmt::Arguments) {
     with_screen(|screen| screen.print_band(color, args));
 }
 
+/// Ends the line serial is in the middle of, if any (a prompt, or a line
+/// another CPU was writing when it was stopped), so that the panic report
+/// starts on a line of its own.
+///
+/// # Safety
+/// As for [`panic_print`].
+pub unsafe fn panic_fresh_line() {
+    // SAFETY: forwarded from the caller.
+    unsafe { force_unlock_all() };
+    if serial::mid_line() {
+        serial::print(format_args!("\n"));
+    }
+}
+
 /// [`panic_print`] with the screen's line cut to one row (backtrace frames).
 ///
 /// # Safety

@@ -387,6 +387,9 @@ impl Writer {
                     return run.len();
                 }
                 let taken = tx.push(run);
+                if let Some(&last) = run[..taken].last() {
+                    MID_LINE.store(last != b'\n', Ordering::Relaxed);
+                }
                 if polled {
                     drain_polled(&mut tx);
                 } else {
@@ -427,6 +430,15 @@ impl Write for Writer {
         super::terminal::for_terminal(text.as_bytes(), |run| self.send(run));
         Ok(())
     }
+}
+
+/// Whether the last byte queued was not a newline: a line is unfinished
+/// (a prompt, or a line another CPU is writing).
+static MID_LINE: AtomicBool = AtomicBool::new(false);
+
+/// Whether serial is in the middle of a line (see [`MID_LINE`]).
+pub fn mid_line() -> bool {
+    MID_LINE.load(Ordering::Relaxed)
 }
 
 /// The transmit counts: sent, dropped, stalls, time stalled in timestamp

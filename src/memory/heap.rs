@@ -24,7 +24,7 @@ use talc::base::binning::Binning;
 use talc::source::Source;
 
 use super::layout::{HEAP_START, HeapUsage as Usage};
-use super::{PAGE_SIZE, paging, with_frames};
+use super::{PAGE_SIZE, paging};
 use crate::arch;
 
 /// The heap grows by at least this much at a time (64 KiB).
@@ -134,7 +134,7 @@ impl KernelHeap {
 /// Out of memory: the panic screen with the request and what is left.
 fn out_of_memory(layout: Layout, talc: &Talc<Growth, DefaultBinning>) -> ! {
     let counters = talc.counters();
-    let free_frames = with_frames(|frames| frames.free_frames());
+    let free_frames = super::free_frames();
     panic!(
         "out of memory: cannot allocate {} bytes (align {}); heap {} KiB mapped of its {} KiB \
          limit, {} KiB in {} allocations, {} KiB free in it; {free_frames} free frames",

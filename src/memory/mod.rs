@@ -12,6 +12,8 @@ pub use crate::arch::PAGE_SIZE;
 
 pub mod frame_allocator;
 #[cfg(target_os = "none")]
+pub mod frame_cache;
+#[cfg(target_os = "none")]
 mod global;
 #[cfg(target_os = "none")]
 pub mod heap;
@@ -25,6 +27,8 @@ pub mod paging;
 pub mod range;
 pub mod reserved;
 
+#[cfg(target_os = "none")]
+pub use frame_cache::free_frames;
 #[cfg(target_os = "none")]
 pub use global::{
     ap_start_page, bitmap_range, init, kernel_range, kernel_virtual_range, reserved_list,

@@ -53,7 +53,7 @@ use super::layout::{
     plan_device_map, plan_direct_map,
 };
 use super::range::PhysRange;
-use super::{PAGE_SIZE, with_frames};
+use super::{PAGE_SIZE, frame_cache, with_frames};
 use crate::arch::{self, Access, BOOT_MAPPED_END, CacheType, FrameSource, MapError, PageTables};
 
 unsafe extern "C" {
@@ -168,12 +168,13 @@ impl FrameSource for LowFrames {
     }
 }
 
-/// Page-table frames once the direct map is live: any.
+/// Page-table frames once the direct map is live: any, through this CPU's
+/// frame cache.
 struct AnyFrames;
 
 impl FrameSource for AnyFrames {
     fn allocate_frame(&mut self) -> Option<u64> {
-        with_frames(|frames| frames.allocate())
+        frame_cache::allocate()
     }
 }
 
@@ -459,7 +460,7 @@ pub fn map(
 pub fn map_fresh(virt: u64, size: u64) -> u64 {
     let mut mapped = 0;
     while mapped < size {
-        let Some(frame) = with_frames(|frames| frames.allocate()) else {
+        let Some(frame) = frame_cache::allocate() else {
             break;
         };
         let page = virt + mapped;
@@ -472,9 +473,8 @@ pub fn map_fresh(virt: u64, size: u64) -> u64 {
         )
         .is_err()
         {
-            // A page-table frame was missing: give the data frame back
-            // (just allocated, so freeing it cannot fail).
-            let _ = with_frames(|frames| frames.free(frame));
+            // A page-table frame was missing: give the data frame back.
+            frame_cache::free(frame);
             break;
         }
         mapped += PAGE_SIZE;
@@ -506,7 +506,7 @@ pub fn unmap_and_free(virt: u64, size: u64) {
         });
         shootdown(first, page - first);
         for &frame in &frames[..count] {
-            let _ = with_frames(|frames| frames.free(frame));
+            frame_cache::free(frame);
         }
     }
 }
@@ -557,7 +557,7 @@ pub fn unmap_start_page(phys: u64) {
     with_tables(|tables| tables.drop_lower_half(&mut |frame| tables_freed.push(frame)));
     arch::tlb::shootdown(arch::tlb::other_cpus(), 0, arch::tlb::EVERYTHING);
     for frame in tables_freed {
-        let _ = with_frames(|frames| frames.free(frame));
+        frame_cache::free(frame);
     }
 }
 

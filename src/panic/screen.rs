@@ -120,6 +120,8 @@ fn begin(what: fmt::Arguments) {
         unsafe { console::panic_serial(format_args!("KERNEL PANIC while panicking: {what}")) };
         halt_forever()
     }
+    // SAFETY: as for `line`: on the way to `halt_forever`.
+    unsafe { console::panic_fresh_line() };
 }
 
 /// One line of the panic screen, on both consoles.

@@ -156,7 +156,7 @@ fn frames_come_back_after_spawn_and_join(_: &Context) -> Outcome {
     if let Err(why) = round(20) {
         fail!("spawn: {why}");
     }
-    let free = || crate::memory::with_frames(|frames| frames.free_frames());
+    let free = crate::memory::free_frames;
     let before = free();
     if let Err(why) = round(1000) {
         fail!("spawn: {why}");

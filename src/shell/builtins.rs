@@ -234,7 +234,8 @@ fn echo(arguments: &str) {
 /// `mem`: usable RAM, free frames, heap use.
 fn mem(context: &Context) {
     let usable = total_usable_bytes(context.report.boot.memory_areas());
-    let (free, total) = memory::with_frames(|frames| (frames.free_frames(), frames.total_frames()));
+    let free = memory::free_frames();
+    let total = memory::with_frames(|frames| frames.total_frames());
     let heap = memory::heap::usage();
     println!("ram: {} KiB usable", usable / 1024);
     println!(

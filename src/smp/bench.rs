@@ -10,13 +10,14 @@
 //! - `wake-up across CPUs` against `wake-up on one CPU`: half a round trip
 //!   of two threads handing a token through semaphores;
 //! - `frame allocate + free, one thread` against `..., a thread per CPU at
-//!   once`: the frame allocator's lock under contention.
+//!   once`: the frame allocator's lock under contention; and the same
+//!   through the per-CPU frame caches (`memory::frame_cache`).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::arch::{self, read_timestamp};
-use crate::memory::with_frames;
+use crate::memory::{frame_cache, with_frames};
 use crate::sched::bench::median;
 use crate::sched::{self, sync::Semaphore};
 
@@ -110,11 +111,16 @@ fn wake_up(first: usize, second: usize) -> u64 {
 }
 
 /// Cycles per frame allocate + free pair, with `threads` threads (one per
-/// CPU) doing it at once.
-fn frames(threads: usize) -> u64 {
-    let elapsed = on_cpus(threads, || {
+/// CPU) doing it at once: from the allocator itself, or through each CPU's
+/// frame cache (`cached`).
+fn frames(threads: usize, cached: bool) -> u64 {
+    let elapsed = on_cpus(threads, move || {
         for _ in 0..PAIRS {
-            if let Some(frame) = with_frames(|frames| frames.allocate()) {
+            if cached {
+                if let Some(frame) = frame_cache::allocate() {
+                    frame_cache::free(frame);
+                }
+            } else if let Some(frame) = with_frames(|frames| frames.allocate()) {
                 let _ = with_frames(|frames| frames.free(frame));
             }
         }
@@ -135,7 +141,10 @@ pub fn run() {
         on_cpus(n, cpu_bound)
     });
     figure("tlb flush, this CPU only", &|| flush(false));
-    figure("frame allocate + free, one thread", &|| frames(1));
+    figure("frame allocate + free, one thread", &|| frames(1, false));
+    figure("frame allocate + free, one thread, per-CPU cache", &|| {
+        frames(1, true)
+    });
     figure("wake-up on one CPU", &|| wake_up(0, 0));
     if n > 1 {
         figure(&alloc::format!("tlb shootdown to {} CPUs", n - 1), &|| {
@@ -143,7 +152,11 @@ pub fn run() {
         });
         figure(
             &alloc::format!("frame allocate + free, {n} threads at once"),
-            &|| frames(n),
+            &|| frames(n, false),
+        );
+        figure(
+            &alloc::format!("frame allocate + free, {n} threads at once, per-CPU cache"),
+            &|| frames(n, true),
         );
         figure("wake-up across CPUs", &|| wake_up(0, 1));
     }

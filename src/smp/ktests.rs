@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::{CpuState, cpus};
 use crate::arch::{self, without_interrupts};
-use crate::memory::{PAGE_SIZE, paging, with_frames};
+use crate::memory::{PAGE_SIZE, frame_cache, paging, with_frames};
 use crate::sched::{self, Stack, sync};
 use crate::selftest::{Context, Outcome};
 use crate::test_rng::Rng;
@@ -94,7 +94,8 @@ fn locks_count_exactly_on_every_cpu(_: &Context) -> Outcome {
 }
 
 /// 2 threads per CPU allocate and free at random, from the heap (boxes of
-/// 8 to 4,096 bytes) and from the frame allocator, each filling what it got
+/// 8 to 4,096 bytes) and frames (one thread of each pair through its CPU's
+/// frame cache, the other from the allocator itself), each filling what it got
 /// with its own pattern and checking it before the free: no block or frame
 /// is handed out twice (a frame freed twice is an error too).
 fn heap_and_frames_hold_under_every_cpu(_: &Context) -> Outcome {
@@ -109,6 +110,19 @@ fn heap_and_frames_hold_under_every_cpu(_: &Context) -> Outcome {
         let mut blocks: Vec<Vec<u64>> = Vec::new();
         let mut frames: Vec<u64> = Vec::new();
         let pattern = |word: usize| mark << 32 | word as u64;
+        let cached = index % 2 == 0;
+        let allocate = || match cached {
+            true => frame_cache::allocate(),
+            false => with_frames(|all| all.allocate()),
+        };
+        let free = |frame: u64, flag: &AtomicBool| match cached {
+            true => frame_cache::free(frame),
+            false => {
+                if with_frames(|all| all.free(frame)).is_err() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+        };
         for _ in 0..STEPS {
             if rng.below(2) == 0 {
                 if blocks.len() == KEEP || (!blocks.is_empty() && rng.below(2) == 0) {
@@ -131,10 +145,11 @@ fn heap_and_frames_hold_under_every_cpu(_: &Context) -> Outcome {
                 // freed yet), reached through the direct map.
                 let intact = (0..(PAGE_SIZE / 8) as usize)
                     .all(|i| unsafe { page.add(i).read_volatile() } == pattern(i));
-                if !intact || with_frames(|all| all.free(frame)).is_err() {
+                if !intact {
                     flag.store(true, Ordering::Relaxed);
                 }
-            } else if let Some(frame) = with_frames(|all| all.allocate()) {
+                free(frame, &flag);
+            } else if let Some(frame) = allocate() {
                 let page = paging::phys_to_virt(frame) as *mut u64;
                 for i in 0..(PAGE_SIZE / 8) as usize {
                     // SAFETY: as above: a fresh frame, this thread's alone.
@@ -144,7 +159,7 @@ fn heap_and_frames_hold_under_every_cpu(_: &Context) -> Outcome {
             }
         }
         for frame in frames {
-            let _ = with_frames(|all| all.free(frame));
+            free(frame, &flag);
         }
         0
     });
