@@ -74,7 +74,8 @@ def test_every_cpu_is_started_and_passes_the_self_test(qemu, name):
 def test_spinners_spread_over_the_cpus_and_echo_answers_at_once(qemu):
     """At -smp 4, four `spin 5` run on different CPUs (`ps`'s CPU column),
     and `echo` answers at once meanwhile (within the 3 s the one-CPU test
-    allows); `cpu` lists the four CPUs."""
+    allows); `interrupts` counts the reschedule IPIs that woke the idle
+    CPUs; `cpu` lists the four CPUs."""
     boot = shell(qemu, "smp-spread", qemu_args=["-smp", "4"])
     spinners = []
     for _ in range(4):
@@ -96,6 +97,14 @@ def test_spinners_spread_over_the_cpus_and_echo_answers_at_once(qemu):
             break
         time.sleep(0.2)
     check(boot, len(cpus) == 4, f"the spinners share CPUs: {[threads.get(i) for i in spinners]}")
+
+    # The spinners went to idle CPUs, each woken by a reschedule IPI; the
+    # `interrupts` command counts them.
+    ipis = [re.match(r"^ipis received: (\d+) tlb shootdown, (\d+) reschedule \((\d+) cpus online\)$",
+                     line) for line in run(boot, "interrupts")]
+    ipis = [match for match in ipis if match]
+    check(boot, len(ipis) == 1 and int(ipis[0].group(2)) > 0 and ipis[0].group(3) == "4",
+          f"interrupts shows no reschedule IPI among 4 CPUs: {[m.group(0) for m in ipis]}")
 
     listing = run(boot, "cpu")
     check(boot, "cpus: 4 online" in listing, f"cpu does not count 4 CPUs: {listing}")

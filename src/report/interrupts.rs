@@ -1,5 +1,5 @@
 //! The `interrupts` command's text: the controller, the tick, the count of
-//! every source that fired, spurious interrupts, input received and dropped
+//! every source that fired, the IPIs between CPUs, spurious interrupts, input received and dropped
 //! per source, how often and how long serial input was throttled, and the
 //! serial output's counts (sent, dropped on a stalled line, time stalled).
 
@@ -75,6 +75,12 @@ pub fn report(out: &mut dyn Write) -> fmt::Result {
             (what, None) => writeln!(out, "vector {vector:>3}  {what:<23} {count:>8}")?,
         }
     }
+    let (shootdowns, reschedules) = crate::arch::smp::received();
+    writeln!(
+        out,
+        "ipis received: {shootdowns} tlb shootdown, {reschedules} reschedule ({} cpus online)",
+        crate::arch::smp::online_count()
+    )?;
     writeln!(out, "spurious: {}", interrupts::spurious())?;
     let (serial, keyboard) = crate::input::received_totals();
     writeln!(

@@ -112,6 +112,7 @@ fn cpu_list() {
                     cpu.apic_id
                 )
             }
+            CpuState::NotStarted => println!("  apic id {}: not started", cpu.apic_id),
         }
     }
 }

@@ -74,6 +74,9 @@ pub enum CpuState {
     /// An APIC ID above 254 while the APIC is in xAPIC mode, whose IPIs
     /// carry 8-bit destinations (255 is the broadcast).
     Unreachable,
+    /// Enabled, but not started: the kernel runs on the boot CPU alone (the
+    /// `cpus:` line says why).
+    NotStarted,
 }
 
 /// Every CPU the kernel knows of, once [`start_others`] ran.
@@ -126,7 +129,7 @@ pub fn start_others(processors: &[Processor]) {
         cpus.extend(others.iter().map(|p| Cpu {
             apic_id: p.apic_id,
             state: if p.enabled {
-                CpuState::NoAnswer
+                CpuState::NotStarted
             } else {
                 CpuState::Hotplug
             },

@@ -41,12 +41,16 @@ extern "x86-interrupt" fn entry<const V: u8>(_frame: InterruptStackFrame) {
     super::percpu::enter_interrupt();
     match V {
         super::smp::TLB_SHOOTDOWN_VECTOR => {
+            super::smp::count_received(V);
             super::tlb::handle_ipi();
             super::apic::eoi();
         }
         // Nothing to do but end it: the exit hook below, or the idle loop
         // the IPI woke from `hlt`, looks at the run queue.
-        super::smp::RESCHEDULE_VECTOR => super::apic::eoi(),
+        super::smp::RESCHEDULE_VECTOR => {
+            super::smp::count_received(V);
+            super::apic::eoi();
+        }
         _ => {
             if let Some(dispatch) = DISPATCHER.get() {
                 dispatch(V);

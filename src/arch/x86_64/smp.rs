@@ -37,6 +37,27 @@ static HALTED: AtomicU64 = AtomicU64::new(0);
 /// never answers, and the report must come anyway.
 const STOP_WAIT_CYCLES: u64 = 200_000_000;
 
+/// TLB shootdown IPIs received, on every CPU.
+static SHOOTDOWNS_RECEIVED: AtomicU64 = AtomicU64::new(0);
+/// Reschedule IPIs received, on every CPU.
+static RESCHEDULES_RECEIVED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts an IPI of the CPU layer's own (the entry points, `irq`).
+pub fn count_received(vector: u8) {
+    match vector {
+        TLB_SHOOTDOWN_VECTOR => SHOOTDOWNS_RECEIVED.fetch_add(1, Ordering::Relaxed),
+        _ => RESCHEDULES_RECEIVED.fetch_add(1, Ordering::Relaxed),
+    };
+}
+
+/// The IPIs received so far, on every CPU: (TLB shootdowns, reschedules).
+pub fn received() -> (u64, u64) {
+    (
+        SHOOTDOWNS_RECEIVED.load(Ordering::Relaxed),
+        RESCHEDULES_RECEIVED.load(Ordering::Relaxed),
+    )
+}
+
 /// Records CPU `cpu` (APIC ID `apic_id`) as running the kernel.
 pub fn mark_online(cpu: usize, apic_id: u32) {
     APIC_IDS[cpu].store(apic_id, Ordering::Relaxed);
