@@ -420,12 +420,17 @@ def test_poweroff_prints_its_line_and_ends_qemu(qemu):
 
 
 def _screen_changed(boot, before: list[str]) -> list[str]:
-    """The screen's rows once they differ from `before` (within a bound)."""
+    """The screen's rows once they differ from `before` and have settled
+    (two reads alike: a read while the kernel redraws, on another CPU too,
+    can catch half a page), within a bound."""
     deadline = time.monotonic() + 20
     while True:
         rows = boot.screen().lines()
         if rows != before:
-            return rows
+            time.sleep(0.05)
+            again = boot.screen().lines()
+            if again == rows:
+                return rows
         check(boot, time.monotonic() < deadline, "the screen did not change")
         time.sleep(0.05)
 
