@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import build_iso, check
+from harness import check
 from terminal import run, wait_for_prompt
 from test_threads import ps, shell
 

@@ -360,7 +360,8 @@ impl PageTables {
 
     /// Unmaps `size` bytes of 4 KiB pages from `virt`, returning nothing
     /// about the frames (the caller knows them). Fails on the first page
-    /// that is not mapped.
+    /// that is not mapped. Flushes no TLB: the caller shoots the range down
+    /// on every CPU, this one included (`tlb::shootdown`), once, after.
     pub fn unmap(&mut self, virt: u64, size: u64) -> Result<(), MapError> {
         aligned::<Size4KiB>(virt)?;
         aligned::<Size4KiB>(size)?;
@@ -370,7 +371,7 @@ impl PageTables {
             let page = Page::<Size4KiB>::from_start_address(VirtAddr::new(at))
                 .map_err(|_| MapError::Misaligned { address: at })?;
             match mapper.unmap(page) {
-                Ok((_, flush)) => flush.flush(),
+                Ok((_, flush)) => flush.ignore(),
                 Err(UnmapError::ParentEntryHugePage) => {
                     return Err(MapError::InsideLargePage { virt: at });
                 }
@@ -440,8 +441,8 @@ impl PageTables {
     /// Points the 4 KiB page at `virt`, which must be mapped, at `phys`
     /// instead, keeping its rights: one write of its entry, so another CPU
     /// walking the tables meanwhile sees the old frame or the new, never a
-    /// hole. Flushes this CPU's TLB only: other CPUs may keep the old
-    /// frame until a shootdown. Returns the old frame.
+    /// hole. Flushes no TLB: every CPU, this one included, may keep the old
+    /// frame until the caller's shootdown. Returns the old frame.
     pub fn remap(&mut self, virt: u64, phys: u64) -> Result<u64, MapError> {
         aligned::<Size4KiB>(virt)?;
         aligned::<Size4KiB>(phys)?;
@@ -472,7 +473,6 @@ impl PageTables {
         // SAFETY: the entry is this hierarchy's, a u64 in a table the
         // caller owns; one volatile store changes it at once.
         unsafe { core::ptr::write_volatile(core::ptr::from_mut(entry).cast::<u64>(), new) };
-        x86_64::instructions::tlb::flush(address);
         Ok(old)
     }
 

@@ -109,6 +109,11 @@ struct ApStart {
     arg: u64,
 }
 
+/// Real mode reaches the first MiB only: the start page lies below.
+const REAL_MODE_END: u64 = 1 << 20;
+/// The start code loads CR3 from 32 bits: the PML4 lies below 4 GiB.
+const CR3_FROM_32_BITS_END: u64 = 1 << 32;
+
 /// Where the parameter block lies in the page (after `cli; jmp short`).
 const PARAMS_OFFSET: usize = 8;
 
@@ -164,7 +169,7 @@ pub unsafe fn write_start_page(
 /// written from 32 bits there).
 pub fn tables_reachable_from_real_mode() -> bool {
     let (pml4, _) = Cr3::read_raw();
-    pml4.start_address().as_u64() < (1 << 32)
+    pml4.start_address().as_u64() < CR3_FROM_32_BITS_END
 }
 
 /// Sends INIT to the CPU with APIC ID `apic_id`: it resets and waits for a
@@ -177,7 +182,7 @@ pub fn send_init(apic_id: u32) {
 /// physical page `page` (below 1 MiB) (SDM: then wait 200 µs, and send a
 /// second one if it has not answered).
 pub fn send_startup(apic_id: u32, page: u64) {
-    debug_assert!(page < (1 << 20) && page.is_multiple_of(crate::arch::PAGE_SIZE));
+    debug_assert!(page < REAL_MODE_END && page.is_multiple_of(crate::arch::PAGE_SIZE));
     apic::send_startup(apic_id, (page / crate::arch::PAGE_SIZE) as u8);
 }
 
