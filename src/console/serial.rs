@@ -88,10 +88,9 @@ pub const STALL_WAIT_US: u64 = 50_000;
 /// known: each port read takes on the order of a microsecond.
 const STALL_WAIT_READS: u32 = 50_000;
 
-/// COM1 as the crate set it up; `None` when there is no such port. Held
-/// only for its presence: after the set-up the registers are driven here.
-static SERIAL: Mutex<Option<Uart16550Tty<PioBackend>>> = Mutex::new(None);
-/// Whether [`SERIAL`] is `Some`, readable without its lock.
+/// Whether COM1 answered the crate's set-up and loopback test: after the
+/// set-up the registers are driven here, so the crate's port object is not
+/// kept.
 static PRESENT: AtomicBool = AtomicBool::new(false);
 /// The ring and its accounting. Taken only with interrupts off, briefly.
 static TX: Mutex<TxRing> = Mutex::new(TxRing::new());
@@ -120,10 +119,8 @@ pub fn init() {
     // SAFETY: 0x3f8..0x3f8+8 are COM1's registers on a PC and nothing else in
     // the kernel touches them; the driver sets them up, this module drives
     // them from here on.
-    let port = unsafe { Uart16550Tty::new_port(COM1, config) };
-    let present = port.is_ok();
-    *SERIAL.lock() = port.ok();
-    PRESENT.store(present, Ordering::Release);
+    let port = unsafe { Uart16550Tty::<PioBackend>::new_port(COM1, config) };
+    PRESENT.store(port.is_ok(), Ordering::Release);
 }
 
 /// Whether a working serial port was found.
@@ -236,15 +233,21 @@ pub fn on_interrupt_cause() -> Cause {
     }
 }
 
+/// Moves up to a FIFO's worth of bytes from the ring to the transmitter,
+/// whose FIFO is empty.
+fn fill_fifo(tx: &mut TxRing) {
+    for _ in 0..FIFO_DEPTH {
+        let Some(byte) = tx.pop() else { break };
+        write_thr(byte);
+    }
+}
+
 /// COM1's transmit-empty interrupt: fills the FIFO from the ring; when the
 /// ring is empty, turns the interrupt off (the next write turns it on) and
 /// ends a stall. Runs in the interrupt handler, with interrupts off.
 pub fn on_transmit_ready() {
     let mut tx = TX.lock();
-    for _ in 0..FIFO_DEPTH {
-        let Some(byte) = tx.pop() else { break };
-        write_thr(byte);
-    }
+    fill_fifo(&mut tx);
     if tx.is_empty() {
         tx.resume(read_timestamp());
         if tx.is_empty() {
@@ -326,10 +329,7 @@ fn drain_polled(tx: &mut TxRing) {
     loop {
         while !tx.is_empty() {
             if transmitter_empty() {
-                for _ in 0..FIFO_DEPTH {
-                    let Some(byte) = tx.pop() else { break };
-                    write_thr(byte);
-                }
+                fill_fifo(tx);
                 deadline = Deadline::start();
             } else if deadline.passed() {
                 tx.stall(read_timestamp());

@@ -531,7 +531,7 @@ pub fn remap(virt: u64, phys: u64) -> Result<u64, MapError> {
 /// Drops `size` bytes from `virt` from every CPU's TLB (the kernel's
 /// mappings may be cached anywhere).
 fn shootdown(virt: u64, size: u64) {
-    arch::tlb::shootdown(arch::tlb::other_cpus(), virt, size.div_ceil(PAGE_SIZE));
+    arch::tlb::shootdown(arch::smp::other_cpus(), virt, size.div_ceil(PAGE_SIZE));
 }
 
 /// Maps the AP start-up page at `phys` (below 1 MiB) at its own address,
@@ -555,7 +555,7 @@ pub fn unmap_start_page(phys: u64) {
     let _ = unmap(phys, PAGE_SIZE);
     let mut tables_freed = alloc::vec::Vec::new();
     with_tables(|tables| tables.drop_lower_half(&mut |frame| tables_freed.push(frame)));
-    arch::tlb::shootdown(arch::tlb::other_cpus(), 0, arch::tlb::EVERYTHING);
+    arch::tlb::shootdown(arch::smp::other_cpus(), 0, arch::tlb::EVERYTHING);
     for frame in tables_freed {
         frame_cache::free(frame);
     }

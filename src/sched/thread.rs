@@ -96,8 +96,7 @@ fn with_sched<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
 
 /// Sends a reschedule IPI to each CPU in `cpus` (a bit each) but this one.
 fn kick(cpus: u64) {
-    let others = cpus & !(1 << percpu::cpu());
-    for cpu in (0..arch::smp::MAX_CPUS).filter(|cpu| others & (1 << cpu) != 0) {
+    for cpu in arch::smp::cpus_in(cpus & arch::smp::other_cpus()) {
         arch::smp::send_reschedule(cpu);
     }
 }

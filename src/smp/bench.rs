@@ -72,7 +72,7 @@ fn cpu_bound() {
 fn flush(others: bool) -> u64 {
     // An address nothing maps: flushing it changes nothing but the cost.
     let page = crate::memory::layout::THREAD_STACKS - arch::PAGE_SIZE;
-    let targets = if others { arch::tlb::other_cpus() } else { 0 };
+    let targets = if others { arch::smp::other_cpus() } else { 0 };
     let start = read_timestamp();
     for _ in 0..SHOOTDOWNS {
         arch::tlb::shootdown(targets, page, 1);

@@ -45,6 +45,8 @@ pub const CALIBRATION_MS: u64 = 10;
 const MIN_LAPIC_COUNT: u64 = 1000;
 /// Nanoseconds per second.
 const NANOS_PER_SECOND: u128 = 1_000_000_000;
+/// One tick's length.
+const TICK: Duration = Duration::from_nanos(NANOS_PER_SECOND as u64 / HZ as u64);
 
 /// The TSC's frequency in Hz (0 until [`init`]).
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
@@ -352,9 +354,8 @@ pub fn sleep(duration: Duration) {
         if left.is_zero() {
             return;
         }
-        let tick = Duration::from_nanos(NANOS_PER_SECOND as u64 / u64::from(HZ));
         // The current tick began up to one tick ago: one more makes sure.
-        let ticks = left.as_nanos().div_ceil(tick.as_nanos()) as u64 + 1;
+        let ticks = left.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
         crate::sched::sleep_until_tick(self::ticks() + ticks);
     }
 }

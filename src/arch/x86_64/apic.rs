@@ -80,6 +80,8 @@ const ICR_ASSERT: u32 = 1 << 14;
 const ICR_LEVEL: u32 = 1 << 15;
 /// xAPIC ICR high half: the destination APIC ID sits in bits 24–31.
 const ICR_DESTINATION_SHIFT: u32 = 24;
+/// xAPIC ID register: the APIC ID sits in bits 24–31.
+const ID_SHIFT: u32 = 24;
 /// Divide configuration value for "divide by 16" (bits 0,1,3 = 0b011).
 const DIVIDE_BY_16: u32 = 0b0011;
 
@@ -177,7 +179,7 @@ pub fn id() -> u32 {
     if X2APIC.load(Ordering::Relaxed) {
         id
     } else {
-        id >> ICR_DESTINATION_SHIFT
+        id >> ID_SHIFT
     }
 }
 

@@ -74,6 +74,16 @@ pub fn online_count() -> usize {
     online().count_ones() as usize
 }
 
+/// Every online CPU but the running one, a bit each.
+pub fn other_cpus() -> u64 {
+    online() & !(1 << super::percpu::cpu())
+}
+
+/// The numbers of the CPUs whose bits are set in `cpus`.
+pub fn cpus_in(cpus: u64) -> impl Iterator<Item = usize> {
+    (0..MAX_CPUS).filter(move |cpu| cpus & (1 << cpu) != 0)
+}
+
 /// CPU `cpu`'s APIC ID.
 pub fn apic_id(cpu: usize) -> u32 {
     APIC_IDS[cpu].load(Ordering::Relaxed)
@@ -197,8 +207,8 @@ pub fn stop_others() -> bool {
     }
     STOPPED_BY.store(me, Ordering::Release);
     if apic::enabled() {
-        let others = online() & !(1 << me);
-        for cpu in (0..MAX_CPUS).filter(|cpu| others & (1 << cpu) != 0) {
+        let others = other_cpus();
+        for cpu in cpus_in(others) {
             apic::send_nmi(apic_id(cpu));
         }
         // Before the report breaks the console locks: no other CPU still

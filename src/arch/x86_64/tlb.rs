@@ -20,7 +20,7 @@ use spin::Mutex;
 use x86_64::VirtAddr;
 use x86_64::instructions::tlb;
 
-use super::smp::{self, MAX_CPUS, TLB_SHOOTDOWN_VECTOR};
+use super::smp::{self, TLB_SHOOTDOWN_VECTOR};
 
 /// Above this many pages a CPU flushes its whole TLB instead of page by page.
 const MAX_PAGES_ONE_BY_ONE: u64 = 32;
@@ -33,11 +33,6 @@ static START: AtomicU64 = AtomicU64::new(0);
 static PAGES: AtomicU64 = AtomicU64::new(0);
 /// CPUs that have not acknowledged the request in flight yet, a bit each.
 static WAITING: AtomicU64 = AtomicU64::new(0);
-
-/// Every online CPU but this one.
-pub fn other_cpus() -> u64 {
-    smp::online() & !(1 << super::percpu::cpu())
-}
 
 /// Flushes `pages` pages from `start` from this CPU's TLB ([`EVERYTHING`]:
 /// all of it).
@@ -65,7 +60,7 @@ pub fn shootdown(cpus: u64, start: u64, pages: u64) {
         super::disable_interrupts();
         // With interrupts off this thread stays on this CPU.
         let me = super::percpu::cpu();
-        let targets = cpus & smp::online() & !(1 << me);
+        let targets = cpus & smp::other_cpus();
         if targets == 0 {
             flush_local(start, pages);
             break;
@@ -75,7 +70,7 @@ pub fn shootdown(cpus: u64, start: u64, pages: u64) {
             START.store(start, Ordering::Relaxed);
             PAGES.store(pages, Ordering::Relaxed);
             WAITING.store(targets, Ordering::Release);
-            for cpu in (0..MAX_CPUS).filter(|cpu| targets & (1 << cpu) != 0) {
+            for cpu in smp::cpus_in(targets) {
                 smp::send_ipi(cpu, TLB_SHOOTDOWN_VECTOR);
             }
             while WAITING.load(Ordering::Acquire) != 0 {
