@@ -77,6 +77,8 @@ REFERENCE   := $(BUILD)/reference.bin
 ASM_SRC     := $(wildcard asm/*.asm)
 ASM_OBJ     := $(patsubst asm/%.asm,$(BUILD)/asm/%.o,$(ASM_SRC))
 SETUP_STAMP := $(BUILD)/.setup-done
+# User space: the programs and the initrd archive (INITRD, build/initrd.tar).
+include user/user.mk
 
 .PHONY: all setup kernel iso run debug test lint bench screenshot clean install uninstall FORCE
 
@@ -140,7 +142,7 @@ $(REFERENCE): bench/reference/reference.asm bench/reference/reference.ld | $(SET
 iso: $(ISO)
 
 # The ISO depends on CMDLINE too: scripts/mkiso.sh regenerates grub.cfg.
-$(ISO): $(KERNEL) grub/grub.cfg.in scripts/mkiso.sh FORCE
+$(ISO): $(KERNEL) $(INITRD) grub/grub.cfg.in scripts/mkiso.sh FORCE
 	@bash scripts/mkiso.sh $@ $(KERNEL) "$(CMDLINE)"
 
 run: $(ISO)

@@ -1,0 +1,9 @@
+//! false: exits with status 1.
+#![no_std]
+#![no_main]
+
+rt::entry!(main);
+
+fn main(_args: rt::Args) -> i32 {
+    1
+}
