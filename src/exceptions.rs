@@ -26,6 +26,67 @@ pub fn init() {
     crate::arch::set_exception_handler(handle);
 }
 
+/// What an exception in ring 3 is handed to: the process layer's, which
+/// ends the program and never returns (registered at init, so this layer
+/// does not name the one above).
+pub type UserFaultHandler = fn(&CpuException, &UserFault) -> !;
+
+/// The registered handler for exceptions in ring 3.
+static USER_FAULT: spin::Once<UserFaultHandler> = spin::Once::new();
+
+/// Registers what an exception in ring 3 is handed to (the first call wins).
+pub fn set_user_fault_handler(handler: UserFaultHandler) {
+    USER_FAULT.call_once(|| handler);
+}
+
+/// An exception in ring 3, in words: `Display` gives e.g. `page fault
+/// writing 0x10 (a non-present page)` or `general protection fault (error
+/// code 0)`, for the line that reports the killed program.
+pub struct UserFault<'a>(&'a CpuException);
+
+impl UserFault<'_> {
+    /// The address a page fault accessed, for a page fault.
+    pub fn address(&self) -> Option<u64> {
+        (self.0.vector == Vector::PageFault).then_some(self.0.cr2)
+    }
+}
+
+impl fmt::Display for UserFault<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exception = self.0;
+        let code = exception.error_code.unwrap_or(0);
+        match exception.vector {
+            Vector::PageFault => {
+                let code = PageFaultCode(code);
+                let verb = if code.is_instruction_fetch() {
+                    "executing"
+                } else if code.0 & PAGE_FAULT_WRITE != 0 {
+                    "writing"
+                } else {
+                    "reading"
+                };
+                let page = if code.0 & PAGE_FAULT_PRESENT == 0 {
+                    "not mapped"
+                } else {
+                    "not allowed"
+                };
+                write!(f, "page fault {verb} {:#x} ({page})", exception.cr2)
+            }
+            Vector::GeneralProtection => {
+                write!(f, "general protection fault (error code {code:#x})")
+            }
+            Vector::Breakpoint => f.write_str("breakpoint (int3)"),
+            Vector::Debug => f.write_str("debug trap"),
+            vector => f.write_str(title(vector).split(" (#").next().unwrap_or(title(vector))),
+        }
+    }
+}
+
+/// Page-fault error code bit 0: the page was present (a rights violation).
+const PAGE_FAULT_PRESENT: u64 = 1 << 0;
+/// Page-fault error code bit 1: the access was a write.
+const PAGE_FAULT_WRITE: u64 = 1 << 1;
+
 /// The state the CPU pushed, in one readable line.
 struct Frame<'a>(&'a InterruptStackFrameValue);
 
@@ -109,6 +170,14 @@ fn fatal_from(
 /// in words and the symbol the address lies in; for a double fault whether
 /// the stack ran into its guard page).
 fn handle(exception: &CpuException) {
+    // A program's fault ends the program, not the kernel. (An NMI is the
+    // CPU's or another CPU's, whatever ring it interrupted.)
+    if exception.frame.code_segment.rpl() == crate::arch::PrivilegeLevel::Ring3
+        && exception.vector != Vector::NonMaskable
+        && let Some(handler) = USER_FAULT.get()
+    {
+        handler(exception, &UserFault(exception));
+    }
     let name = title(exception.vector);
     let code = exception.error_code.unwrap_or(0);
     let selector = format_args!("error code {:#x}: {}", code, SelectorCode(code));

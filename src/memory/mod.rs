@@ -10,6 +10,8 @@
 
 pub use crate::arch::PAGE_SIZE;
 
+#[cfg(target_os = "none")]
+pub mod address_space;
 pub mod frame_allocator;
 #[cfg(target_os = "none")]
 pub mod frame_cache;

@@ -170,7 +170,7 @@ impl FrameSource for LowFrames {
 
 /// Page-table frames once the direct map is live: any, through this CPU's
 /// frame cache.
-struct AnyFrames;
+pub(super) struct AnyFrames;
 
 impl FrameSource for AnyFrames {
     fn allocate_frame(&mut self) -> Option<u64> {
@@ -416,6 +416,12 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
         );
     }
 
+    // Every P4 entry of the upper half gets its table now, so programs'
+    // address spaces, which copy those entries, see every later kernel
+    // mapping (PageTables::fill_upper_half).
+    if let Err(error) = tables.fill_upper_half(&mut LowFrames) {
+        return Err(fail("the upper half's tables", error));
+    }
     // SAFETY: the new tables map the running code (.text), the boot stack
     // and every static (.data/.bss, guard pages excepted) at the high
     // addresses they have now; the boot information, the frame bitmap (in
@@ -424,6 +430,7 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
     // reaches them now; every table frame is RAM below 4 GiB, so it is in
     // the direct map, writable, at DIRECT_MAP_OFFSET + its address.
     unsafe { tables.activate(DIRECT_MAP_OFFSET) };
+    arch::set_kernel_root(tables.root());
     *TABLES.lock() = Some(tables);
     log::debug!(
         "paging: kernel tables live; image at {KERNEL_VIRT_BASE:#x} + physical, direct map of \
@@ -435,7 +442,7 @@ pub fn init(areas: &[MemoryArea], boot_information: PhysRange) -> Result<Summary
 
 /// Runs `f` on the kernel's tables. Panics before [`init`]: a bug in the
 /// init order.
-fn with_tables<R>(f: impl FnOnce(&mut PageTables) -> R) -> R {
+pub(super) fn with_tables<R>(f: impl FnOnce(&mut PageTables) -> R) -> R {
     arch::without_interrupts(|| {
         let mut tables = TABLES.lock();
         f(tables.as_mut().expect("memory::paging::init has not run"))

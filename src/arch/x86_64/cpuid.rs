@@ -7,6 +7,14 @@ use core::arch::x86_64::{__cpuid, __cpuid_count};
 const LEAF_FEATURES: u32 = 0x1;
 /// Leaf 1 EDX bit 16: the page attribute table.
 const EDX_PAT: u32 = 1 << 16;
+/// Leaf 1 ECX bit 30: the RDRAND instruction.
+const ECX_RDRAND: u32 = 1 << 30;
+/// Leaf 7 (structured extended features), subleaf 0.
+const LEAF_STRUCTURED: u32 = 0x7;
+/// Leaf 7 EBX bit 7: supervisor-mode execution prevention (SMEP).
+const EBX_SMEP: u32 = 1 << 7;
+/// Leaf 7 EBX bit 20: supervisor-mode access prevention (SMAP).
+const EBX_SMAP: u32 = 1 << 20;
 /// Leaf 0x8000_0000: the highest extended leaf.
 const LEAF_EXTENDED_MAX: u32 = 0x8000_0000;
 /// Leaf 0x8000_0001: extended feature bits.
@@ -25,6 +33,13 @@ pub struct Features {
     pub pages_1g: bool,
     /// The page attribute table exists (so write-combining does).
     pub pat: bool,
+    /// Supervisor-mode execution prevention: the kernel cannot run user pages.
+    pub smep: bool,
+    /// Supervisor-mode access prevention: the kernel cannot touch user
+    /// pages outside `stac`/`clac`.
+    pub smap: bool,
+    /// The RDRAND instruction (random numbers from the CPU).
+    pub rdrand: bool,
 }
 
 /// Reads the features. The trampoline already checked that CPUID and the
@@ -37,7 +52,15 @@ pub fn features() -> Features {
     } else {
         0
     };
+    let structured = if __cpuid(0).eax >= LEAF_STRUCTURED {
+        __cpuid_count(LEAF_STRUCTURED, 0).ebx
+    } else {
+        0
+    };
     Features {
+        smep: structured & EBX_SMEP != 0,
+        smap: structured & EBX_SMAP != 0,
+        rdrand: basic.ecx & ECX_RDRAND != 0,
         nx: extended & EDX_NX != 0,
         pages_1g: extended & EDX_PAGE_1GB != 0,
         pat: basic.edx & EDX_PAT != 0,

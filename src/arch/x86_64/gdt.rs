@@ -75,10 +75,37 @@ unsafe fn table(
     let mut gdt = GlobalDescriptorTable::new();
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
+    // The user segments right after, data first: the order `sysret` needs
+    // (see the constants).
+    let user_data = gdt.append(Descriptor::user_data_segment());
+    let user_code = gdt.append(Descriptor::user_code_segment());
+    assert!(
+        code.0 == KERNEL_CODE
+            && data.0 == KERNEL_DATA
+            && user_data.0 == USER_DATA
+            && user_code.0 == USER_CODE,
+        "the GDT's segments are not where STAR says"
+    );
     // SAFETY: forwarded from the caller.
     let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
     (gdt, Selectors { code, data, tss })
 }
+
+/// The kernel's code segment selector. `syscall` loads CS from STAR bits
+/// 32–47 and SS from the same plus 8: the kernel's data segment follows.
+pub const KERNEL_CODE: u16 = 0x08;
+/// The kernel's data (and stack) segment selector.
+pub const KERNEL_DATA: u16 = 0x10;
+/// The user data (and stack) segment selector, requested privilege 3.
+/// `sysret` loads SS from STAR bits 48–63 plus 8, and CS from them plus
+/// 16: so user data comes right before user code (Intel SDM vol. 2B,
+/// SYSRET).
+pub const USER_DATA: u16 = 0x18 | 3;
+/// The 64-bit user code segment selector, requested privilege 3.
+pub const USER_CODE: u16 = 0x20 | 3;
+/// STAR bits 48–63 for `sysret`: user data minus 8 (index 2's selector,
+/// whose requested privilege `sysret` sets to 3).
+pub const SYSRET_BASE: u16 = USER_DATA - 3 - 8;
 
 /// Selectors of the kernel's segments.
 struct Selectors {

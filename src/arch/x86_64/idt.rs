@@ -20,6 +20,7 @@
 //! disassembly).
 
 use spin::Once;
+use x86_64::VirtAddr;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{
     InterruptDescriptorTable, InterruptStackFrame, InterruptStackFrameValue, PageFaultErrorCode,
@@ -103,36 +104,118 @@ fn deliver(exception: &CpuException) {
     }
 }
 
-/// The table with every exception's entry point.
+/// The table with every exception's entry point: the stubs below, each in
+/// front of its handler.
 fn table() -> InterruptDescriptorTable {
     let mut idt = InterruptDescriptorTable::new();
-    idt.divide_error.set_handler_fn(divide_error);
-    idt.debug.set_handler_fn(debug_exception);
-    idt.non_maskable_interrupt
-        .set_handler_fn(non_maskable_interrupt);
-    idt.breakpoint.set_handler_fn(breakpoint);
-    idt.overflow.set_handler_fn(overflow);
-    idt.bound_range_exceeded
-        .set_handler_fn(bound_range_exceeded);
-    idt.invalid_opcode.set_handler_fn(invalid_opcode);
-    idt.device_not_available
-        .set_handler_fn(device_not_available);
-    idt.invalid_tss.set_handler_fn(invalid_tss);
-    idt.segment_not_present.set_handler_fn(segment_not_present);
-    idt.stack_segment_fault.set_handler_fn(stack_segment_fault);
-    idt.general_protection_fault
-        .set_handler_fn(general_protection_fault);
-    idt.page_fault.set_handler_fn(page_fault);
-    idt.alignment_check.set_handler_fn(alignment_check);
-    // SAFETY: DOUBLE_FAULT_IST_INDEX names the IST entry that gdt.rs fills
-    // with the top of a stack used for nothing else.
+    /// Points `$entry` at stub `$stub`.
+    macro_rules! point {
+        ($($entry:ident: $stub:ident;)*) => {$(
+            // SAFETY: the stub is an entry point for this vector (below),
+            // in the kernel code segment `set_handler_addr` takes from CS.
+            unsafe { idt.$entry.set_handler_addr(stub(&raw const $stub)) };
+        )*};
+    }
+    point! {
+        divide_error: kestrel_exception_divide_error;
+        debug: kestrel_exception_debug;
+        breakpoint: kestrel_exception_breakpoint;
+        overflow: kestrel_exception_overflow;
+        bound_range_exceeded: kestrel_exception_bound_range;
+        invalid_opcode: kestrel_exception_invalid_opcode;
+        device_not_available: kestrel_exception_device_not_available;
+        invalid_tss: kestrel_exception_invalid_tss;
+        segment_not_present: kestrel_exception_segment_not_present;
+        stack_segment_fault: kestrel_exception_stack_segment;
+        general_protection_fault: kestrel_exception_general_protection;
+        page_fault: kestrel_exception_page_fault;
+        alignment_check: kestrel_exception_alignment_check;
+        non_maskable_interrupt: kestrel_exception_nmi;
+    }
+    // SAFETY: as above; DOUBLE_FAULT_IST_INDEX names the IST entry that
+    // gdt.rs fills with the top of a stack used for nothing else.
     unsafe {
         idt.double_fault
-            .set_handler_fn(double_fault)
+            .set_handler_addr(stub(&raw const kestrel_exception_double_fault))
             .set_stack_index(DOUBLE_FAULT_IST_INDEX);
     }
     super::irq::install(&mut idt);
     idt
+}
+
+/// A stub's address, for the table.
+fn stub(symbol: *const u8) -> VirtAddr {
+    VirtAddr::new(symbol as u64)
+}
+
+/// The stub in front of an exception handler: from ring 3 (the saved CS's
+/// low bits, `$cs` bytes up the stack: 8 without an error code, 16 with
+/// one), it swaps GS to the per-CPU block first (see `user`). A handler
+/// never returns to ring 3: the exception policy ends the program.
+macro_rules! exception_stubs {
+    ($($stub:ident => $handler:ident, $cs:literal;)*) => {
+        core::arch::global_asm!($(
+            concat!(".global ", stringify!($stub)),
+            concat!(stringify!($stub), ":"),
+            concat!("test byte ptr [rsp + ", $cs, "], 3"),
+            concat!("jz ", stringify!($stub), "_kernel"),
+            "swapgs",
+            concat!(stringify!($stub), "_kernel:"),
+            concat!("jmp {", stringify!($handler), "}"),
+        )* $($handler = sym $handler,)*);
+        unsafe extern "C" {
+            $(static $stub: u8;)*
+        }
+    };
+}
+
+exception_stubs! {
+    kestrel_exception_divide_error => divide_error, 8;
+    kestrel_exception_debug => debug_exception, 8;
+    kestrel_exception_breakpoint => breakpoint, 8;
+    kestrel_exception_overflow => overflow, 8;
+    kestrel_exception_bound_range => bound_range_exceeded, 8;
+    kestrel_exception_invalid_opcode => invalid_opcode, 8;
+    kestrel_exception_device_not_available => device_not_available, 8;
+    kestrel_exception_invalid_tss => invalid_tss, 16;
+    kestrel_exception_segment_not_present => segment_not_present, 16;
+    kestrel_exception_stack_segment => stack_segment_fault, 16;
+    kestrel_exception_general_protection => general_protection_fault, 16;
+    kestrel_exception_page_fault => page_fault, 16;
+    kestrel_exception_alignment_check => alignment_check, 16;
+    kestrel_exception_double_fault => double_fault, 16;
+}
+
+/// IA32_GS_BASE: GS's base, the per-CPU block's address in the kernel.
+const IA32_GS_BASE: u32 = 0xc000_0101;
+
+// An NMI can arrive anywhere, also between `syscall` and the entry's
+// `swapgs`, where CS is the kernel's but GS still the user's: so the NMI
+// stub looks at GS itself. The kernel's GS base is an upper-half address
+// (its high half negative), a program's never is. The handler never
+// returns (it halts this CPU).
+core::arch::global_asm!(
+    ".global kestrel_exception_nmi",
+    "kestrel_exception_nmi:",
+    "push rax",
+    "push rcx",
+    "push rdx",
+    "mov ecx, {gs_base}",
+    "rdmsr",
+    "test edx, edx",
+    "js 2f",
+    "swapgs",
+    "2:",
+    "pop rdx",
+    "pop rcx",
+    "pop rax",
+    "jmp {handler}",
+    gs_base = const IA32_GS_BASE,
+    handler = sym non_maskable_interrupt,
+);
+
+unsafe extern "C" {
+    static kestrel_exception_nmi: u8;
 }
 
 /// Loads the IDT. Requires the GDT and TSS from `gdt::init`.
@@ -266,7 +349,21 @@ with_error_code! {
 }
 
 /// A page fault: CR2 holds the address that was accessed.
-extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
+extern "x86-interrupt" fn page_fault(mut frame: InterruptStackFrame, code: PageFaultErrorCode) {
+    // A copy to or from user memory that hit a missing page: it resumes at
+    // its fixup, which returns how much was left (`user::copy_user`).
+    if frame.code_segment.rpl() == x86_64::PrivilegeLevel::Ring0
+        && let Some(fixup) = super::user::fault_fixup(frame.instruction_pointer.as_u64())
+    {
+        // SAFETY: the fixup is the same routine's way out, which needs
+        // nothing but the registers the fault left; only RIP changes.
+        unsafe {
+            frame
+                .as_mut()
+                .update(|value| value.instruction_pointer = VirtAddr::new(fixup));
+        }
+        return;
+    }
     let exception = CpuException {
         vector: Vector::PageFault,
         frame: *frame,

@@ -8,7 +8,8 @@
 //! run to the end before `iretq` sets it again.
 
 use spin::Once;
-use x86_64::structures::idt::{HandlerFunc, InterruptDescriptorTable, InterruptStackFrame};
+use x86_64::VirtAddr;
+use x86_64::structures::idt::InterruptDescriptorTable;
 
 /// What every vector from 32 up is handed to, with interrupts off.
 pub type InterruptDispatcher = fn(u8);
@@ -34,26 +35,103 @@ pub fn set_interrupt_exit_hook(hook: fn()) {
     EXIT_HOOK.call_once(|| hook);
 }
 
-/// The entry point of vector `V`. The CPU layer's own IPIs (TLB
-/// shootdown, reschedule) are handled here: the memory layer below the
-/// dispatcher needs the first.
-extern "x86-interrupt" fn entry<const V: u8>(_frame: InterruptStackFrame) {
+/// The entry points of vectors 32–255, [`STUB_SIZE`] bytes apart from
+/// `kestrel_irq_stubs`: each pushes its vector and jumps to the common
+/// part, which swaps GS when the interrupt came from ring 3 (see
+/// `user`), clears AC where SMAP is on (a program may have set it), saves
+/// the registers a call clobbers, builds a frame record whose return
+/// address is the interrupted RIP (so backtraces go on through the
+/// interrupt), and calls [`handle`]; then undoes it all and `iretq`s.
+const STUB_SIZE: u64 = 16;
+
+core::arch::global_asm!(
+    ".balign 16",
+    ".global kestrel_irq_stubs",
+    "kestrel_irq_stubs:",
+    ".set kestrel_irq_vector, 32",
+    ".rept 224",
+    ".balign 16",
+    ".byte 0x68", // push imm32: the vector
+    ".long kestrel_irq_vector",
+    "jmp kestrel_irq_common",
+    ".set kestrel_irq_vector, kestrel_irq_vector + 1",
+    ".endr",
+    "kestrel_irq_common:",
+    // The stack: vector, then the CPU's frame (RIP, CS, RFLAGS, RSP, SS).
+    "test byte ptr [rsp + 16], 3",
+    "jz 2f",
+    "swapgs",
+    "2:",
+    "cmp byte ptr [rip + {smap}], 0",
+    "je 3f",
+    "clac",
+    "3:",
+    "push rax",
+    "push rcx",
+    "push rdx",
+    "push rsi",
+    "push rdi",
+    "push r8",
+    "push r9",
+    "push r10",
+    "push r11",
+    "cld",
+    "push qword ptr [rsp + 80]", // the interrupted RIP
+    "push rbp",
+    "mov rbp, rsp",
+    "mov rdi, [rsp + 88]",  // the vector
+    "mov rsi, [rsp + 104]", // the interrupted CS
+    "sub rsp, 8",          // 12 words pushed on the CPU's 5: aligned again
+    "call {handle}",
+    "add rsp, 8",
+    "pop rbp",
+    "add rsp, 8",
+    "pop r11",
+    "pop r10",
+    "pop r9",
+    "pop r8",
+    "pop rdi",
+    "pop rsi",
+    "pop rdx",
+    "pop rcx",
+    "pop rax",
+    "add rsp, 8", // the vector
+    "test byte ptr [rsp + 8], 3",
+    "jz 4f",
+    "swapgs",
+    "4:",
+    "iretq",
+    smap = sym super::user::SMAP_ON,
+    handle = sym handle,
+);
+
+unsafe extern "C" {
+    /// The first entry point (vector 32); see [`STUB_SIZE`].
+    static kestrel_irq_stubs: u8;
+}
+
+/// Vector `vector`'s interrupt, with interrupts off, on the interrupted
+/// thread's kernel stack. The CPU layer's own IPIs (TLB shootdown,
+/// reschedule) are handled here: the memory layer below the dispatcher
+/// needs the first.
+extern "C" fn handle(vector: u64, interrupted_cs: u64) {
     super::percpu::enter_interrupt();
-    match V {
+    let vector = vector as u8;
+    match vector {
         super::smp::TLB_SHOOTDOWN_VECTOR => {
-            super::smp::count_received(V);
+            super::smp::count_received(vector);
             super::tlb::handle_ipi();
             super::apic::eoi();
         }
         // Nothing to do but end it: the exit hook below, or the idle loop
         // the IPI woke from `hlt`, looks at the run queue.
         super::smp::RESCHEDULE_VECTOR => {
-            super::smp::count_received(V);
+            super::smp::count_received(vector);
             super::apic::eoi();
         }
         _ => {
             if let Some(dispatch) = DISPATCHER.get() {
-                dispatch(V);
+                dispatch(vector);
             }
         }
     }
@@ -61,42 +139,30 @@ extern "x86-interrupt" fn entry<const V: u8>(_frame: InterruptStackFrame) {
     if let Some(hook) = EXIT_HOOK.get() {
         hook();
     }
+    if interrupted_cs & 3 == 3
+        && let Some(hook) = USER_RETURN_HOOK.get()
+    {
+        hook();
+    }
 }
 
-/// The entry point of every vector from 32 to 255, in order: a table built
-/// at compile time, so the boot fills the IDT in one short loop (224
-/// straight-line assignments were 2 ms of first-run code under TCG).
-static ENTRIES: [HandlerFunc; 224] = {
-    let mut table: [HandlerFunc; 224] = [entry::<32>; 224];
-    /// Fills the 16 entries of vectors `16 * row` to `16 * row + 15`.
-    macro_rules! fill_row {
-        ($row:literal) => {
-            fill_row!(@ $row, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
-        };
-        (@ $row:literal, $($column:literal)*) => {
-            $( table[$row * 16 + $column - 32] = entry::<{ $row * 16 + $column }>; )*
-        };
-    }
-    fill_row!(2);
-    fill_row!(3);
-    fill_row!(4);
-    fill_row!(5);
-    fill_row!(6);
-    fill_row!(7);
-    fill_row!(8);
-    fill_row!(9);
-    fill_row!(10);
-    fill_row!(11);
-    fill_row!(12);
-    fill_row!(13);
-    fill_row!(14);
-    fill_row!(15);
-    table
-};
+/// What runs last before an interrupt returns to ring 3: the process
+/// layer's check for a program asked to stop (it may end the thread).
+static USER_RETURN_HOOK: Once<fn()> = Once::new();
+
+/// Registers the hook run before an interrupt returns to ring 3 (the first
+/// call wins).
+pub fn set_user_return_hook(hook: fn()) {
+    USER_RETURN_HOOK.call_once(|| hook);
+}
 
 /// Points vectors 32–255 at their entry points.
 pub fn install(idt: &mut InterruptDescriptorTable) {
-    for (slot, &handler) in idt.slice_mut(32..).iter_mut().zip(&ENTRIES) {
-        slot.set_handler_fn(handler);
+    // Taking a linker symbol's address reads nothing.
+    let first = &raw const kestrel_irq_stubs as u64;
+    for (index, slot) in idt.slice_mut(32..).iter_mut().enumerate() {
+        // SAFETY: each stub is an interrupt entry point (above) for the
+        // kernel code segment, which `set_handler_addr` takes from CS.
+        unsafe { slot.set_handler_addr(VirtAddr::new(first + index as u64 * STUB_SIZE)) };
     }
 }

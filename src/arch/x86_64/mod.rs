@@ -8,6 +8,7 @@
 //! exception handlers.
 
 pub mod apic;
+pub mod cmos;
 pub mod cpuid;
 pub mod gdt;
 pub mod idt;
@@ -22,12 +23,16 @@ pub mod port;
 pub mod qemu_exit;
 pub mod smp;
 pub mod tlb;
+pub mod user;
 
 /// Loads the kernel's GDT and TSS, then the exception table. Call once, early.
 pub fn init() {
     percpu::init_boot_cpu();
     gdt::init();
     idt::init();
+    let features = cpuid::features();
+    user::init_protection(features.smep, features.smap);
+    user::init_this_cpu();
     log::debug!("arch: GDT with TSS, and exception handlers, loaded");
 }
 
@@ -46,6 +51,7 @@ pub fn init_this_cpu(block: *mut percpu::PerCpu) {
     percpu::init_this_cpu(block);
     gdt::init_this_cpu(percpu::tss_of(block));
     idt::init_this_cpu();
+    user::init_this_cpu();
     paging::init_pat(paging::pat_enabled());
 }
 

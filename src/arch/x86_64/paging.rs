@@ -535,6 +535,256 @@ impl PageTables {
     }
 }
 
+/// What a program's page allows, as its entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserPage {
+    /// The frame behind it.
+    pub frame: u64,
+    /// Ring 3 may touch it (clear: mapped, but reserved, as `PROT_NONE`).
+    pub user: bool,
+    /// Stores are allowed.
+    pub writable: bool,
+    /// Instructions may be fetched.
+    pub executable: bool,
+}
+
+/// The entry flags of a program's page: present, user unless `user` is
+/// false (a `PROT_NONE` page keeps its frame but ring 3 cannot touch it),
+/// never global (each address space has its own lower half).
+fn user_flags(access: Access, user: bool) -> PageTableFlags {
+    let mut flags = PageTableFlags::PRESENT;
+    if user {
+        flags |= PageTableFlags::USER_ACCESSIBLE;
+    }
+    if access.writable {
+        flags |= PageTableFlags::WRITABLE;
+    }
+    if !access.executable && nx_enabled() {
+        flags |= PageTableFlags::NO_EXECUTE;
+    }
+    flags
+}
+
+impl PageTables {
+    /// Gives every P4 entry of the upper half a table (empty ones from
+    /// `frames`), so that the kernel half never gains a P4 entry later:
+    /// each address space copies the upper half's entries once
+    /// ([`PageTables::new_user`]), and every later kernel mapping lands in
+    /// tables they all share.
+    pub fn fill_upper_half(&mut self, frames: &mut dyn FrameSource) -> Result<(), MapError> {
+        // SAFETY: as in `clear_lower_half`.
+        let p4 = unsafe { self.p4_table() };
+        for entry in p4.iter_mut().skip(UPPER_HALF_FIRST_ENTRY) {
+            if !entry.is_unused() {
+                continue;
+            }
+            let frame = frames.allocate_frame().ok_or(MapError::OutOfFrames)?;
+            // SAFETY: the frame is fresh and reachable at + offset (the
+            // FrameSource's contract); zeroed, it is an empty table.
+            unsafe { (&mut *((frame + self.offset) as *mut PageTable)).zero() };
+            entry.set_addr(
+                PhysAddr::new(frame),
+                PageTableFlags::PRESENT | PageTableFlags::WRITABLE,
+            );
+        }
+        Ok(())
+    }
+
+    /// A program's hierarchy: an empty lower half, and the upper half of
+    /// `kernel` (the same tables: the kernel is mapped alike in every
+    /// address space).
+    pub fn new_user(kernel: &PageTables, frames: &mut dyn FrameSource) -> Result<Self, MapError> {
+        // SAFETY: `kernel`'s offset is where its frames, and the frames
+        // `frames` gives (the caller's FrameSource has the same contract),
+        // are reachable.
+        let tables = unsafe { PageTables::new(frames, kernel.offset)? };
+        // SAFETY: both top-level tables are reachable; the new one is ours
+        // alone and the kernel's is only read.
+        let (new, old) = unsafe { (tables.p4_table(), kernel.p4_table()) };
+        for index in UPPER_HALF_FIRST_ENTRY..512 {
+            new[index] = old[index].clone();
+        }
+        Ok(tables)
+    }
+
+    /// The physical address of the top-level table (what CR3 holds).
+    pub fn root(&self) -> u64 {
+        self.p4
+    }
+
+    /// Maps the 4 KiB page at `virt` (lower half) to frame `phys` for a
+    /// program, with `access`; `user` false reserves it (see [`UserPage`]).
+    pub fn map_user(
+        &mut self,
+        virt: u64,
+        phys: u64,
+        access: Access,
+        user: bool,
+        frames: &mut dyn FrameSource,
+    ) -> Result<(), MapError> {
+        let flags = user_flags(access, user);
+        let page = Page::<Size4KiB>::from_start_address(VirtAddr::new(virt))
+            .map_err(|_| MapError::Misaligned { address: virt })?;
+        let frame = PhysFrame::<Size4KiB>::from_start_address(PhysAddr::new(phys))
+            .map_err(|_| MapError::Misaligned { address: phys })?;
+        // The tables above a program's page are user and writable: the
+        // page's own entry decides.
+        let parents =
+            PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::USER_ACCESSIBLE;
+        // SAFETY: a lower-half page of a program's hierarchy: no kernel
+        // reference points there.
+        let result = unsafe {
+            self.mapper()
+                .map_to_with_table_flags(page, frame, flags, parents, &mut Frames(frames))
+        };
+        match result {
+            // Not present before: nothing to flush (see `map_pages`).
+            Ok(flush) => {
+                flush.ignore();
+                Ok(())
+            }
+            Err(MapToError::FrameAllocationFailed) => Err(MapError::OutOfFrames),
+            Err(MapToError::ParentEntryHugePage) => Err(MapError::InsideLargePage { virt }),
+            Err(MapToError::PageAlreadyMapped(_)) => Err(MapError::AlreadyMapped { virt }),
+        }
+    }
+
+    /// The leaf entry of the 4 KiB page at `virt`, if its tables exist.
+    fn leaf(&mut self, virt: u64) -> Option<&mut PageTableEntry> {
+        let address = VirtAddr::try_new(virt).ok()?;
+        // SAFETY: as in `clear_lower_half`.
+        let mut table = unsafe { self.p4_table() };
+        for index in [address.p4_index(), address.p3_index(), address.p2_index()] {
+            let entry = &table[index];
+            if entry.is_unused() || entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+                return None;
+            }
+            // SAFETY: a present entry above the last level that is not a
+            // large page points to a table of this hierarchy.
+            table = unsafe { self.next_table(entry) };
+        }
+        Some(&mut table[address.p1_index()])
+    }
+
+    /// A program's page at `virt`, or `None` when nothing is mapped there.
+    pub fn user_page(&mut self, virt: u64) -> Option<UserPage> {
+        let entry = self.leaf(virt)?;
+        let flags = entry.flags();
+        flags.contains(PageTableFlags::PRESENT).then(|| UserPage {
+            frame: entry.addr().as_u64(),
+            user: flags.contains(PageTableFlags::USER_ACCESSIBLE),
+            writable: flags.contains(PageTableFlags::WRITABLE),
+            executable: !flags.contains(PageTableFlags::NO_EXECUTE),
+        })
+    }
+
+    /// Changes the rights of a program's mapped page at `virt` in one
+    /// write of its entry; no TLB flush (the caller's). Fails when it is
+    /// not mapped.
+    pub fn protect_user(&mut self, virt: u64, access: Access, user: bool) -> Result<(), MapError> {
+        let entry = self
+            .leaf(virt)
+            .filter(|entry| entry.flags().contains(PageTableFlags::PRESENT))
+            .ok_or(MapError::NotMapped { virt })?;
+        let frame = entry.addr();
+        entry.set_addr(frame, user_flags(access, user));
+        Ok(())
+    }
+
+    /// Removes a program's page at `virt`; returns its frame, which the
+    /// caller frees once no TLB holds it. No TLB flush.
+    pub fn unmap_user(&mut self, virt: u64) -> Option<u64> {
+        let entry = self
+            .leaf(virt)
+            .filter(|entry| entry.flags().contains(PageTableFlags::PRESENT))?;
+        let frame = entry.addr().as_u64();
+        entry.set_unused();
+        Some(frame)
+    }
+
+    /// Gives every frame of the lower half to `free`: the pages' frames
+    /// and the tables' (then the top-level table is the caller's to free).
+    /// Only for a hierarchy no CPU has loaded.
+    pub fn free_lower_half(&mut self, free: &mut dyn FnMut(u64)) {
+        // SAFETY: as in `clear_lower_half`.
+        let p4 = unsafe { self.p4_table() };
+        for p4_entry in p4.iter_mut().take(UPPER_HALF_FIRST_ENTRY) {
+            if p4_entry.is_unused() {
+                continue;
+            }
+            // SAFETY: present entries point to tables of this hierarchy;
+            // programs' hierarchies have no large pages.
+            let p3 = unsafe { self.next_table(p4_entry) };
+            for p3_entry in p3.iter().filter(|entry| !entry.is_unused()) {
+                // SAFETY: as above.
+                let p2 = unsafe { self.next_table(p3_entry) };
+                for p2_entry in p2.iter().filter(|entry| !entry.is_unused()) {
+                    // SAFETY: as above.
+                    let p1 = unsafe { self.next_table(p2_entry) };
+                    for leaf in p1.iter().filter(|entry| !entry.is_unused()) {
+                        free(leaf.addr().as_u64());
+                    }
+                    free(p2_entry.addr().as_u64());
+                }
+                free(p3_entry.addr().as_u64());
+            }
+            free(p4_entry.addr().as_u64());
+            p4_entry.set_unused();
+        }
+    }
+}
+
+/// The kernel's own hierarchy's root (CR3), once its tables are live.
+static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
+
+/// The root each CPU has loaded, by CPU number (0: the kernel's, or not
+/// recorded yet).
+static LOADED_ROOT: [AtomicU64; super::smp::MAX_CPUS] =
+    [const { AtomicU64::new(0) }; super::smp::MAX_CPUS];
+
+/// Records the kernel's root (memory, once its tables are live).
+pub fn set_kernel_root(root: u64) {
+    KERNEL_ROOT.store(root, Ordering::SeqCst);
+}
+
+/// The kernel's root: what kernel threads run on.
+pub fn kernel_root() -> u64 {
+    KERNEL_ROOT.load(Ordering::Relaxed)
+}
+
+/// Loads the hierarchy at `root` on this CPU (a write to CR3, which
+/// flushes the TLB's non-global entries), unless it is loaded already.
+///
+/// # Safety
+/// `root` is the kernel's hierarchy or a program's made by
+/// [`PageTables::new_user`], which maps the kernel alike.
+pub unsafe fn switch_root(root: u64) {
+    let (frame, _) = Cr3::read();
+    if frame.start_address().as_u64() == root {
+        return;
+    }
+    LOADED_ROOT[super::percpu::cpu()].store(root, Ordering::SeqCst);
+    // SAFETY: the caller's promise: the kernel half is the same.
+    unsafe {
+        Cr3::write(
+            PhysFrame::containing_address(PhysAddr::new(root)),
+            Cr3Flags::empty(),
+        )
+    };
+}
+
+/// The CPUs (a bit each) that have the hierarchy at `root` loaded: those
+/// whose TLBs may hold its pages.
+pub fn cpus_with_root(root: u64) -> u64 {
+    let mut cpus = 0;
+    for cpu in super::smp::cpus_in(super::smp::online()) {
+        if LOADED_ROOT[cpu].load(Ordering::SeqCst) == root {
+            cpus |= 1 << cpu;
+        }
+    }
+    cpus
+}
+
 /// How many P4 entries of the lower half the live tables use.
 pub fn lower_half_entries() -> usize {
     // SAFETY: as in `translate`; counting only reads the top-level table.

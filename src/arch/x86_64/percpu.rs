@@ -30,6 +30,12 @@ pub struct PerCpu {
     idle: u64,
     /// The thread a tick decided to switch to, plus one (0: none).
     pending_switch: u64,
+    /// The user stack pointer, held by the system-call entry for the few
+    /// instructions between `syscall` and the switch to the kernel stack.
+    user_rsp: u64,
+    /// The running thread's program, as the process layer names it (0: a
+    /// kernel thread): set at each switch.
+    user_context: u64,
     /// This CPU's TSS: its IST entries and `rsp0`.
     tss: TaskStateSegment,
 }
@@ -47,6 +53,8 @@ impl PerCpu {
             interrupt_depth: 0,
             idle: 0,
             pending_switch: 0,
+            user_rsp: 0,
+            user_context: 0,
             tss: TaskStateSegment::new(),
         }
     }
@@ -80,8 +88,20 @@ const INTERRUPT_DEPTH: usize = offset_of!(PerCpu, interrupt_depth);
 const CPU: usize = offset_of!(PerCpu, cpu);
 /// Offset of `idle` in [`PerCpu`].
 const IDLE: usize = offset_of!(PerCpu, idle);
+/// Offset of `user_context` in [`PerCpu`].
+const USER_CONTEXT: usize = offset_of!(PerCpu, user_context);
 /// Offset of `pending_switch` in [`PerCpu`].
 const PENDING_SWITCH: usize = offset_of!(PerCpu, pending_switch);
+
+/// Offset of `user_rsp` in [`PerCpu`], for the system-call entry.
+pub const USER_RSP: usize = offset_of!(PerCpu, user_rsp);
+/// Offset of the TSS's `rsp0` in [`PerCpu`]: the running thread's kernel
+/// stack top, where the system-call entry switches to (the TSS's first
+/// field, a 4-byte reserved word, comes before it).
+pub const KERNEL_STACK: usize = offset_of!(PerCpu, tss) + TSS_RSP0;
+/// Offset of `rsp0` in the TSS (Intel SDM vol. 3A, 8.7: after a reserved
+/// 32-bit word).
+const TSS_RSP0: usize = 4;
 
 /// The boot CPU's TSS, for its GDT (before GS points anywhere).
 pub fn boot_tss() -> *mut TaskStateSegment {
@@ -157,6 +177,16 @@ fn this() -> *mut PerCpu {
 /// The running thread, as the scheduler last set it.
 pub fn current() -> u64 {
     read_word::<CURRENT>()
+}
+
+/// The running thread's program, as the process layer named it (0: none).
+pub fn user_context() -> u64 {
+    read_word::<USER_CONTEXT>()
+}
+
+/// Records the running thread's program (the scheduler, at each switch).
+pub fn set_user_context(context: u64) {
+    write_word::<USER_CONTEXT>(context);
 }
 
 /// Records the running thread (the scheduler, at each switch).
