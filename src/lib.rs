@@ -47,6 +47,8 @@
 //! smp                   the other CPUs: started, each with its idle thread
 //! power                 reboot and power off
 //! input                 keyboard and serial keys
+//! process               address spaces, ELF loading, the initrd, programs
+//! syscall               Linux's system calls, for programs
 //! cmdline               the kernel command line
 //! selftest              the in-kernel test runner
 //! report                the boot report, across every layer below
@@ -97,6 +99,7 @@ mod memory;
 mod panic;
 #[cfg(target_os = "none")]
 mod power;
+pub mod process;
 mod report;
 mod sched;
 #[cfg(target_os = "none")]
@@ -104,9 +107,10 @@ mod selftest;
 mod shell;
 #[cfg(target_os = "none")]
 mod smp;
+#[cfg(target_os = "none")]
+mod syscall;
 mod test_rng;
 mod text;
-#[cfg(target_os = "none")]
 mod time;
 
 /// The banner: the crate's name and version, the first line on every console.
@@ -242,6 +246,23 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     report::print_report(&report);
     boot_timing::mark("report");
 
+    // 6b. Programs: the boot archive GRUB loaded as the module `initrd`,
+    //     read as a file tree (`initrd: N files, N KiB`, or why not); what
+    //     a fault in ring 3 does; the system calls.
+    let archive = boot.initrd().map(|range| {
+        // SAFETY: the module is reserved RAM (never handed out), in the
+        // direct map, and nothing writes it: read-only for the kernel's
+        // life.
+        unsafe {
+            core::slice::from_raw_parts(
+                memory::phys_to_virt(range.start) as *const u8,
+                range.size() as usize,
+            )
+        }
+    });
+    report::initrd(&process::program::init(archive));
+    syscall::init();
+
     // 7. Interrupts: ACPI's tables, the controller they describe (or the
     //    8259s), the tick calibrated against the PIT, keyboard and serial
     //    input; then interrupts on. Prints `interrupts:`, `timer:` and,
@@ -326,6 +347,7 @@ pub extern "C" fn rust_main(mbi_addr: usize, magic: u32, boot_tsc: u64) -> ! {
     if options.noshell {
         arch::halt_forever()
     }
+    shell::programs::init(options.serial_columns.0);
     let context = keep(shell::Context {
         report: keep(report),
         tests,

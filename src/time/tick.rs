@@ -301,6 +301,7 @@ pub fn init(apic: bool) -> Tick {
         Tick::Pit { .. } => "pit",
     };
     println!("timer: {name} {HZ} Hz, tsc {} MHz", tsc_hz() / 1_000_000);
+    read_realtime();
     let took = (read_timestamp() - started) as u128 * 1_000_000 / u128::from(tsc_hz().max(1));
     log::debug!("timer: {tick:?}, calibrated in {took} us");
     tick
@@ -363,6 +364,36 @@ pub fn sleep(duration: Duration) {
 /// Ticks so far.
 pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
+}
+
+/// Seconds since the Unix epoch when the real-time clock was read at
+/// [`init`] (0: it could not be read).
+static BOOT_REALTIME: AtomicU64 = AtomicU64::new(0);
+/// [`uptime`] at that read, in nanoseconds.
+static REALTIME_READ_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the CMOS real-time clock once (as UTC), for [`realtime`].
+fn read_realtime() {
+    let raw = crate::arch::cmos::read_time();
+    match super::calendar::unix_seconds(raw.fields, raw.status_b) {
+        Some(seconds) => {
+            BOOT_REALTIME.store(seconds, Ordering::Relaxed);
+            REALTIME_READ_AT.store(uptime().as_nanos() as u64, Ordering::Relaxed);
+        }
+        None => log::warn!(
+            "time: the real-time clock reads {:?}: not a date",
+            raw.fields
+        ),
+    }
+}
+
+/// The time of day: since the Unix epoch, from the real-time clock read at
+/// boot and the TSC since (the epoch itself when the clock was unreadable).
+pub fn realtime() -> Duration {
+    let since_read = uptime().saturating_sub(Duration::from_nanos(
+        REALTIME_READ_AT.load(Ordering::Relaxed),
+    ));
+    Duration::from_secs(BOOT_REALTIME.load(Ordering::Relaxed)) + since_read
 }
 
 /// Time since [`mark_boot`], from the TSC (zero before [`init`]).
