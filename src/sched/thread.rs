@@ -61,6 +61,22 @@ struct Thread {
     stop: Arc<AtomicBool>,
     /// Timestamp cycles it has run.
     cycles: u64,
+    /// What a thread that runs a program has besides: its address space,
+    /// thread pointer and FPU state, which follow it onto the CPU.
+    user: Option<UserThread>,
+}
+
+/// The CPU state a program's thread carries across switches.
+struct UserThread {
+    /// Its address space's root (CR3); the kernel's once it has left it.
+    root: u64,
+    /// Its FS base (the thread pointer `arch_prctl` sets).
+    fs_base: u64,
+    /// Its x87/SSE registers while it is off the CPU.
+    fpu: Box<arch::user::FpuState>,
+    /// Its program, as the process layer names it (an opaque word,
+    /// published in the per-CPU block while the thread runs).
+    context: u64,
 }
 
 /// The scheduler's state.
@@ -117,6 +133,7 @@ fn idle_thread(id: ThreadId, cpu: usize) -> Box<Thread> {
         killable: false,
         stop: Arc::new(AtomicBool::new(false)),
         cycles: 0,
+        user: None,
     })
 }
 
@@ -201,6 +218,26 @@ pub fn spawn_detached(
     spawn_thread(name, Box::new(entry), true, killable, None)
 }
 
+/// [`spawn`] for a thread that runs a program in the address space whose
+/// root is `root`: it runs `entry` (which enters ring 3) on that space,
+/// with a fresh FPU state. `context` names its program for the process
+/// layer ([`percpu::user_context`] while it runs).
+pub fn spawn_user(
+    name: &str,
+    root: u64,
+    context: u64,
+    entry: impl FnOnce() -> usize + Send + 'static,
+) -> Result<JoinHandle, StackError> {
+    let user = UserThread {
+        root,
+        context,
+        fs_base: 0,
+        fpu: Box::new(arch::user::FpuState::initial()),
+    };
+    spawn_thread_with(name, Box::new(entry), false, false, None, Some(user))
+        .map(|id| JoinHandle { id })
+}
+
 /// Makes the thread and queues it (`detached` from the start: a detached
 /// thread may run and exit before its spawner runs again).
 fn spawn_thread(
@@ -209,6 +246,18 @@ fn spawn_thread(
     detached: bool,
     killable: bool,
     pinned: Option<usize>,
+) -> Result<ThreadId, StackError> {
+    spawn_thread_with(name, entry, detached, killable, pinned, None)
+}
+
+/// [`spawn_thread`], for a program's thread when `user` is given.
+fn spawn_thread_with(
+    name: &str,
+    entry: Entry,
+    detached: bool,
+    killable: bool,
+    pinned: Option<usize>,
+    user: Option<UserThread>,
 ) -> Result<ThreadId, StackError> {
     reap();
     let stack = Stack::new()?;
@@ -234,6 +283,7 @@ fn spawn_thread(
                 killable,
                 stop: Arc::new(AtomicBool::new(false)),
                 cycles: 0,
+                user,
             }),
         );
         sched.policy.add(id, percpu::cpu(), pinned);
@@ -257,6 +307,11 @@ extern "C" fn thread_start() -> ! {
 }
 
 impl JoinHandle {
+    /// The thread's id.
+    pub fn id(&self) -> ThreadId {
+        self.id
+    }
+
     /// Waits until the thread has exited; returns its result and gives its
     /// stack back.
     pub fn join(self) -> usize {
@@ -372,6 +427,11 @@ fn switch_to(next: Next) {
         let (save, leaving) = match sched.threads.get_mut(&from) {
             Some(thread) => {
                 thread.cycles += ran;
+                // A program's FPU registers stay on the CPU while it runs
+                // kernel code (the kernel never uses them): saved here.
+                if let Some(user) = thread.user.as_mut() {
+                    user.fpu.save();
+                }
                 (&raw mut thread.saved_rsp, &raw const thread.on_cpu)
             }
             None => return, // reaped already: cannot happen to the running one
@@ -379,6 +439,21 @@ fn switch_to(next: Next) {
         let Some(next) = sched.threads.get_mut(&to) else {
             return;
         };
+        // The address space, thread pointer and FPU of the thread coming
+        // in; a kernel thread runs on the kernel's tables.
+        let (root, context) = match next.user.as_ref() {
+            Some(user) => {
+                user.fpu.restore();
+                arch::user::set_fs_base(user.fs_base);
+                (user.root, user.context)
+            }
+            None => (arch::kernel_root(), 0),
+        };
+        percpu::set_user_context(context);
+        // SAFETY: the root is the kernel's, or a program's address space,
+        // which exists while a thread of it does and maps the kernel alike
+        // (its thread leaves it before it is dropped: `leave_address_space`).
+        unsafe { arch::switch_root(root) };
         (
             save,
             leaving,
@@ -538,6 +613,79 @@ pub fn kill(id: ThreadId) -> Result<(), KillError> {
     }
     reap();
     Ok(())
+}
+
+/// Sets the running program thread's FS base (its thread pointer), now
+/// and whenever it runs again. Does nothing for a kernel thread.
+pub fn set_fs_base(base: u64) {
+    with_sched(|sched| {
+        if let Some(user) = sched
+            .threads
+            .get_mut(&percpu::current())
+            .and_then(|thread| thread.user.as_mut())
+        {
+            user.fs_base = base;
+            arch::user::set_fs_base(base);
+        }
+    });
+}
+
+/// The running program thread's FS base (0 for a kernel thread).
+pub fn fs_base() -> u64 {
+    with_sched(|sched| {
+        sched
+            .threads
+            .get(&percpu::current())
+            .and_then(|thread| thread.user.as_ref())
+            .map_or(0, |user| user.fs_base)
+    })
+}
+
+/// Moves the running thread off its program's address space onto the
+/// kernel's tables, for good: what a program's exit does before its
+/// address space is dropped.
+pub fn leave_address_space() {
+    with_sched(|sched| {
+        if let Some(user) = sched
+            .threads
+            .get_mut(&percpu::current())
+            .and_then(|thread| thread.user.as_mut())
+        {
+            user.root = arch::kernel_root();
+        }
+        // SAFETY: the kernel's own tables.
+        unsafe { arch::switch_root(arch::kernel_root()) };
+    });
+}
+
+/// Whether thread `id` has exited (or never existed).
+pub fn has_exited(id: ThreadId) -> bool {
+    with_sched(|sched| {
+        sched
+            .policy
+            .state(id)
+            .is_none_or(|state| state == State::Exited)
+    })
+}
+
+/// Asks thread `id` to stop (its [`stop_flag`]) and wakes it if it waits,
+/// so that it sees the request. For program threads, which stop on their
+/// way back to ring 3 or out of a wait. Returns whether the thread exists.
+pub fn request_stop(id: ThreadId) -> bool {
+    let found = with_sched(|sched| match sched.threads.get(&id) {
+        Some(thread) => {
+            thread.stop.store(true, Ordering::Release);
+            true
+        }
+        None => false,
+    });
+    if found {
+        wake(id);
+        // A thread running on another CPU sees the request at its next
+        // interrupt: the tick, or this.
+        kick(arch::smp::other_cpus());
+    }
+    found
 }
 
 /// How long `kill` waits for a thread running on another CPU to stop, in
