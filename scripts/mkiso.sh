@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Packs a bootable ISO (BIOS and UEFI) with GRUB, the kernel and a grub.cfg.
 #
-#   scripts/mkiso.sh [--cfg FILE] [--add SRC=DEST]... OUT.iso KERNEL [CMDLINE]
+#   scripts/mkiso.sh [--cfg FILE] [--add SRC=DEST]... [--initrd FILE|none]
+#                    OUT.iso KERNEL [CMDLINE]
+#
+# The boot archive (the programs, a ustar file) goes in as /boot/initrd.tar
+# and each menu entry loads it as the Multiboot2 module named `initrd`:
+# build/initrd.tar unless --initrd names another file, or `none`.
 #
 # Without --cfg, grub.cfg is made from grub/grub.cfg.in with CMDLINE and the
 # crate's name and version filled in. --add copies extra files (e.g. GRUB
@@ -12,10 +17,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cfg=""
 adds=()
+initrd="$here/build/initrd.tar"
 while [ $# -gt 0 ]; do
     case "$1" in
         --cfg) cfg=$2; shift 2 ;;
         --add) adds+=("$2"); shift 2 ;;
+        --initrd) initrd=$2; shift 2 ;;
         *) break ;;
     esac
 done
@@ -49,9 +56,17 @@ else
     done
     # Escape what sed would interpret in the replacement text.
     esc_cmdline=$(printf '%s' "$grub_cmdline" | sed 's/[\\&|]/\\&/g')
+    if [ -f "$initrd" ]; then
+        module="module2 /boot/initrd.tar initrd"
+    else
+        module="# no initrd"
+    fi
     sed -e "s|@NAME@|$name|g" -e "s|@VERSION@|$version|g" \
-        -e "s|@CMDLINE@|$esc_cmdline|g" \
+        -e "s|@CMDLINE@|$esc_cmdline|g" -e "s|@INITRD@|$module|g" \
         "$here/grub/grub.cfg.in" > "$staging/boot/grub/grub.cfg"
+fi
+if [ -f "$initrd" ]; then
+    cp "$initrd" "$staging/boot/initrd.tar"
 fi
 for add in "${adds[@]+"${adds[@]}"}"; do
     src=${add%%=*} dest=${add#*=}

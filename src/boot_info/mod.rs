@@ -141,6 +141,17 @@ impl<'a> BootInfo<'a> {
     }
 }
 
+impl BootInfo<'_> {
+    /// Where the boot archive lies: the first module whose string's first
+    /// word is `initrd` (`module2 /boot/initrd.tar initrd`).
+    pub fn initrd(&self) -> Option<PhysRange> {
+        self.modules()
+            .zip(self.module_strings())
+            .find(|(_, string)| string.bytes.split(|&b| b == b' ').next() == Some(b"initrd"))
+            .map(|(module, _)| module_range(module))
+    }
+}
+
 /// Bytes of a module tag's payload before its string: start and end.
 const MODULE_FIELDS: usize = 8;
 

@@ -16,3 +16,28 @@ mod print;
 pub use boot::{Report, total_usable_bytes};
 #[cfg(target_os = "none")]
 pub use print::print_report;
+
+/// The boot archive's line: `initrd: N files, N KiB`, a warning when it is
+/// damaged (the kernel goes on without it), or that there is none.
+#[cfg(target_os = "none")]
+pub fn initrd(summary: &crate::process::program::InitrdSummary) {
+    use crate::process::program::InitrdSummary;
+    match summary {
+        InitrdSummary::Read { files, bytes } => {
+            println!("initrd: {files} files, {} KiB", bytes.div_ceil(1024));
+        }
+        InitrdSummary::Missing => println!("initrd: none (no module named initrd): no programs"),
+        InitrdSummary::Damaged(error) => {
+            log::warn!("initrd: damaged, not used: {error}");
+            println!("initrd: none (the archive is damaged): no programs");
+        }
+    }
+    let (smep, smap) = crate::arch::user::protection();
+    let on = |flag: bool| if flag { "on" } else { "off (not on this CPU)" };
+    log::info!(
+        "user mode: SMEP {}, SMAP {}; getrandom from {}",
+        on(smep),
+        on(smap),
+        crate::process::random::source()
+    );
+}

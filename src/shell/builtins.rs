@@ -23,7 +23,9 @@ pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
     let (command, arguments) = match commands::parse(line) {
         Parsed::Empty => return,
         Parsed::Unknown(name) => {
-            println!("unknown command: {name} (try help)");
+            if !super::programs::run(line) {
+                println!("unknown command: {name} (try help)");
+            }
             return;
         }
         Parsed::Run(command, arguments) => (command, arguments),

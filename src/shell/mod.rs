@@ -25,6 +25,8 @@ mod builtins;
 #[cfg(target_os = "none")]
 pub mod keytest;
 #[cfg(target_os = "none")]
+pub mod programs;
+#[cfg(target_os = "none")]
 mod run;
 #[cfg(target_os = "none")]
 pub use run::run;

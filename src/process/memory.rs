@@ -1,0 +1,247 @@
+//! A program's memory: its address space and the calls that change it
+//! (`brk`, `mmap`, `munmap`, `mprotect`), with Linux's rules for their
+//! arguments, and the layout (docs/user-mode.md):
+//!
+//! ```text
+//! 0x0000_7fff_ffff_f000  USER_END: the top page stays unmapped
+//! 0x0000_7fff_fff0_0000  STACK_TOP: the stack grows down from here,
+//!                        STACK_SIZE bytes, then an unmapped guard page
+//! 0x0000_7f00_0000_0000  MMAP_TOP: mmap hands out pages down from here
+//!                        (a program's MAP_FIXED may go anywhere else)
+//! brk start ... +BRK_MAX the heap `brk` grows, right after the program
+//! 0x40_0000 (usually)    the program's segments, as its ELF file says
+//! 0x0                    page 0 stays unmapped
+//! ```
+//!
+//! Every page is backed at once by a zeroed frame; the frames a program may
+//! take are bounded so that the kernel keeps [`FRAMES_KEPT`] for itself.
+
+use super::errno::{EACCES, EEXIST, EINVAL, ENOMEM, Errno};
+use super::user_range::{self, PAGE_SIZE, USER_END};
+use crate::arch::Access;
+use crate::memory::address_space::AddressSpace;
+
+/// The top of the stack (exclusive).
+pub const STACK_TOP: u64 = 0x0000_7fff_fff0_0000;
+/// The stack's size: Linux's default limit is 8 MiB, grown on demand;
+/// here it is mapped whole at the start, so smaller.
+pub const STACK_SIZE: u64 = 256 * 1024;
+/// The highest address `mmap` hands out (exclusive).
+pub const MMAP_TOP: u64 = 0x0000_7f00_0000_0000;
+/// How far `brk` may grow the heap.
+pub const BRK_MAX: u64 = 1 << 30;
+/// Frames no program may take: the kernel's reserve.
+pub const FRAMES_KEPT: u64 = 1024;
+
+/// `PROT_READ`, `PROT_WRITE`, `PROT_EXEC`.
+pub const PROT_READ: u64 = 1;
+/// See [`PROT_READ`].
+pub const PROT_WRITE: u64 = 2;
+/// See [`PROT_READ`].
+pub const PROT_EXEC: u64 = 4;
+/// `MAP_SHARED`, `MAP_PRIVATE`, `MAP_FIXED`, `MAP_ANONYMOUS`,
+/// `MAP_FIXED_NOREPLACE` (Linux's values).
+pub const MAP_SHARED: u64 = 0x01;
+/// See [`MAP_SHARED`].
+pub const MAP_PRIVATE: u64 = 0x02;
+/// See [`MAP_SHARED`].
+pub const MAP_FIXED: u64 = 0x10;
+/// See [`MAP_SHARED`].
+pub const MAP_ANONYMOUS: u64 = 0x20;
+/// See [`MAP_SHARED`].
+pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+
+/// A program's memory.
+pub struct Memory {
+    /// Its address space.
+    pub space: AddressSpace,
+    /// Where the heap starts: the page after the program's last segment.
+    brk_start: u64,
+    /// The heap's end as the program last set it (not page-aligned).
+    brk: u64,
+    /// The next `mmap` goes below this.
+    mmap_next: u64,
+    /// The stack's lowest page; the guard page is right below it.
+    pub stack_bottom: u64,
+}
+
+/// The rights `prot` asks for: `None` for a page that is writable and
+/// executable at once (W^X holds for programs too), and whether ring 3 may
+/// touch it (`PROT_NONE`: no).
+fn access_of(prot: u64) -> Result<(Access, bool), Errno> {
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return Err(EINVAL);
+    }
+    let writable = prot & PROT_WRITE != 0;
+    let executable = prot & PROT_EXEC != 0;
+    if writable && executable {
+        return Err(EACCES);
+    }
+    Ok((
+        Access {
+            writable,
+            executable,
+        },
+        prot != 0,
+    ))
+}
+
+impl Memory {
+    /// A program's memory in `space`, its segments ending at `image_end`.
+    pub fn new(space: AddressSpace, image_end: u64) -> Memory {
+        let brk_start = user_range::round_up(image_end).unwrap_or(USER_END);
+        Memory {
+            space,
+            brk_start,
+            brk: brk_start,
+            mmap_next: MMAP_TOP,
+            stack_bottom: STACK_TOP - STACK_SIZE,
+        }
+    }
+
+    /// Whether `pages` more frames may be taken.
+    fn may_take(pages: u64) -> bool {
+        crate::memory::free_frames().saturating_sub(FRAMES_KEPT) >= pages
+    }
+
+    /// Maps `pages` fresh pages from `start` with `access`; on failure
+    /// unmaps what it mapped.
+    pub fn map_pages(
+        &mut self,
+        start: u64,
+        pages: u64,
+        access: Access,
+        user: bool,
+    ) -> Result<(), Errno> {
+        if !Self::may_take(pages) {
+            return Err(ENOMEM);
+        }
+        for page in 0..pages {
+            if self
+                .space
+                .map_zeroed(start + page * PAGE_SIZE, access, user)
+                .is_err()
+            {
+                self.space.unmap(start, page);
+                return Err(ENOMEM);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any page among `pages` pages from `start` is mapped.
+    fn any_mapped(&mut self, start: u64, pages: u64) -> bool {
+        (0..pages).any(|page| self.space.page(start + page * PAGE_SIZE).is_some())
+    }
+
+    /// `brk(address)`: moves the heap's end to `address` when it can, and
+    /// returns the end it has (Linux's semantics: the old end on failure,
+    /// the current one for 0).
+    pub fn brk(&mut self, address: u64) -> u64 {
+        if address < self.brk_start || address > self.brk_start + BRK_MAX {
+            return self.brk;
+        }
+        let old_end = user_range::round_up(self.brk).unwrap_or(USER_END);
+        let new_end = user_range::round_up(address).unwrap_or(USER_END);
+        if new_end > old_end {
+            let pages = (new_end - old_end) / PAGE_SIZE;
+            if self.any_mapped(old_end, pages)
+                || self
+                    .map_pages(old_end, pages, Access::READ_WRITE, true)
+                    .is_err()
+            {
+                return self.brk;
+            }
+        } else if new_end < old_end {
+            self.space.unmap(new_end, (old_end - new_end) / PAGE_SIZE);
+        }
+        self.brk = address;
+        address
+    }
+
+    /// `mmap` of anonymous private memory: returns the address.
+    pub fn mmap(&mut self, hint: u64, length: u64, prot: u64, flags: u64) -> Result<u64, Errno> {
+        let (access, user) = access_of(prot)?;
+        if length == 0 {
+            return Err(EINVAL);
+        }
+        let size = user_range::round_up(length).ok_or(ENOMEM)?;
+        if size >= USER_END {
+            return Err(ENOMEM);
+        }
+        let pages = size / PAGE_SIZE;
+        let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        let start = if fixed {
+            if !hint.is_multiple_of(PAGE_SIZE) || hint < PAGE_SIZE {
+                return Err(EINVAL);
+            }
+            user_range::check(hint, size).map_err(|_| ENOMEM)?;
+            if self.any_mapped(hint, pages) {
+                if flags & MAP_FIXED_NOREPLACE != 0 {
+                    return Err(EEXIST);
+                }
+                self.space.unmap(hint, pages);
+            }
+            hint
+        } else {
+            self.find_free(size)?
+        };
+        self.map_pages(start, pages, access, user)?;
+        if !fixed {
+            self.mmap_next = start;
+        }
+        Ok(start)
+    }
+
+    /// A free range of `size` bytes below the last `mmap`'s.
+    fn find_free(&mut self, size: u64) -> Result<u64, Errno> {
+        let pages = size / PAGE_SIZE;
+        let mut top = self.mmap_next;
+        loop {
+            let start = top.checked_sub(size).ok_or(ENOMEM)?;
+            if start < self.brk_start + BRK_MAX {
+                return Err(ENOMEM);
+            }
+            // A MAP_FIXED may have taken pages here: skip below them.
+            match (0..pages)
+                .rev()
+                .find(|page| self.space.page(start + page * PAGE_SIZE).is_some())
+            {
+                None => return Ok(start),
+                Some(page) => top = start + page * PAGE_SIZE,
+            }
+        }
+    }
+
+    /// `munmap`.
+    pub fn munmap(&mut self, address: u64, length: u64) -> Result<(), Errno> {
+        if !address.is_multiple_of(PAGE_SIZE) || length == 0 {
+            return Err(EINVAL);
+        }
+        let size = user_range::round_up(length).ok_or(EINVAL)?;
+        user_range::check(address, size).map_err(|_| EINVAL)?;
+        self.space.unmap(address, size / PAGE_SIZE);
+        Ok(())
+    }
+
+    /// `mprotect`: every page of the range must be mapped (else `ENOMEM`).
+    pub fn mprotect(&mut self, address: u64, length: u64, prot: u64) -> Result<(), Errno> {
+        let (access, user) = access_of(prot)?;
+        if !address.is_multiple_of(PAGE_SIZE) {
+            return Err(EINVAL);
+        }
+        let size = user_range::round_up(length).ok_or(ENOMEM)?;
+        user_range::check(address, size).map_err(|_| ENOMEM)?;
+        let pages = size / PAGE_SIZE;
+        if (0..pages).any(|page| self.space.page(address + page * PAGE_SIZE).is_none()) {
+            return Err(ENOMEM);
+        }
+        self.space.protect(address, pages, access, user);
+        Ok(())
+    }
+
+    /// Whether `address` lies in the stack's guard page.
+    pub fn in_stack_guard(&self, address: u64) -> bool {
+        (self.stack_bottom - PAGE_SIZE..self.stack_bottom).contains(&address)
+    }
+}

@@ -1,0 +1,171 @@
+//! Programs from the initrd, run from the prompt: a first word that names
+//! no built-in runs `/bin/WORD` (a word with a `/` runs that path), with
+//! the line's words as its arguments; the shell waits for it and says how
+//! it ended when that is not `exit 0`.
+//!
+//! While a program runs, the shell thread owns the keyboard: it passes keys
+//! on to the program's terminal reads (the typeahead below) and turns
+//! Ctrl-C into a stop request for the program. The program's reads edit a
+//! line with the shell's line editor (echo, the editing keys, Enter
+//! delivers it; Ctrl-D on an empty line is the end of file): the terminal
+//! registered with the process layer ([`init`]).
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use spin::{Mutex, Once};
+
+use super::Consoles;
+use super::commands;
+use super::line::{Event, LineEditor};
+use crate::input::{self, key::Key};
+use crate::process::program::{self, Status};
+use crate::process::terminal::{ReadEnd, Terminal};
+use crate::sched::WaitQueue;
+
+/// How often the shell looks for keys while a program runs.
+const KEY_POLL: Duration = Duration::from_millis(10);
+
+/// Keys typed for the program, in order.
+static TYPEAHEAD: Mutex<VecDeque<Key>> = Mutex::new(VecDeque::new());
+/// The program's thread, waiting for a key.
+static KEYS: WaitQueue = WaitQueue::new();
+
+/// The terminal programs get: the consoles, with the shell's line editor.
+struct ProgramTerminal {
+    /// The serial console's columns.
+    serial_columns: usize,
+    /// The rest of a line a read did not take.
+    pending: Mutex<Vec<u8>>,
+}
+
+/// The one terminal.
+static TERMINAL: Once<ProgramTerminal> = Once::new();
+
+/// Registers the terminal programs read and write, serial
+/// `serial_columns` wide.
+pub fn init(serial_columns: usize) {
+    let terminal = TERMINAL.call_once(|| ProgramTerminal {
+        serial_columns,
+        pending: Mutex::new(Vec::new()),
+    });
+    crate::process::terminal::set_terminal(terminal);
+}
+
+/// Takes up to `buffer.len()` bytes of `pending` into `buffer`.
+fn take_pending(pending: &mut Vec<u8>, buffer: &mut [u8]) -> usize {
+    let count = pending.len().min(buffer.len());
+    buffer[..count].copy_from_slice(&pending[..count]);
+    pending.drain(..count);
+    count
+}
+
+impl Terminal for ProgramTerminal {
+    fn read(&self, buffer: &mut [u8], stop: &dyn Fn() -> bool) -> ReadEnd {
+        {
+            let mut pending = self.pending.lock();
+            if !pending.is_empty() {
+                return ReadEnd::Bytes(take_pending(&mut pending, buffer));
+            }
+        }
+        let mut editor = LineEditor::new("", &[]);
+        let consoles = &mut Consoles::new(self.serial_columns);
+        editor.start(consoles);
+        crate::console::flush();
+        loop {
+            let mut key = None;
+            KEYS.wait_until(|| {
+                key = crate::arch::without_interrupts(|| TYPEAHEAD.lock().pop_front());
+                key.is_some() || stop()
+            });
+            let Some(key) = key else {
+                return ReadEnd::Interrupted;
+            };
+            // Ctrl-D: the end of the file on an empty line, else the line
+            // so far, without a newline (as Linux's terminal does).
+            if key == Key::Ctrl(b'd') {
+                if editor.line().is_empty() {
+                    return ReadEnd::Bytes(0);
+                }
+                let mut pending = self.pending.lock();
+                pending.extend_from_slice(editor.line().as_bytes());
+                return ReadEnd::Bytes(take_pending(&mut pending, buffer));
+            }
+            if let Event::Line(line) = editor.handle(key, consoles) {
+                let mut pending = self.pending.lock();
+                pending.extend_from_slice(line.as_bytes());
+                pending.push(b'\n');
+                return ReadEnd::Bytes(take_pending(&mut pending, buffer));
+            }
+            crate::console::flush();
+        }
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        crate::print!("{}", String::from_utf8_lossy(bytes));
+    }
+
+    fn size(&self) -> (u16, u16) {
+        let (columns, rows) = crate::console::screen_size();
+        if columns == 0 {
+            (25, self.serial_columns as u16)
+        } else {
+            (rows as u16, columns as u16)
+        }
+    }
+}
+
+/// Runs the program a line names, if there is one: returns false when
+/// there is no such program (the caller says the command is unknown).
+pub fn run(line: &str) -> bool {
+    let words: Vec<&str> = commands::words(line).collect();
+    let Some(&name) = words.first() else {
+        return true;
+    };
+    let path = if name.contains('/') {
+        String::from(name)
+    } else {
+        alloc::format!("/bin/{name}")
+    };
+    if !name.contains('/') && crate::process::files::initrd().lookup(&path).is_none() {
+        return false;
+    }
+    let running = match program::spawn(&path, &words, "/") {
+        Ok(running) => running,
+        Err(error) => {
+            println!("{name}: {error}");
+            return true;
+        }
+    };
+    let pid = running.pid();
+    crate::arch::without_interrupts(|| TYPEAHEAD.lock().clear());
+    if let Some(terminal) = TERMINAL.get() {
+        terminal.pending.lock().clear();
+    }
+    while !crate::sched::has_exited(pid) {
+        let mut woke = false;
+        while let Some(key) = input::poll_key() {
+            if key == Key::Ctrl(b'c') {
+                println!("^C");
+                program::request_stop(pid);
+            } else {
+                crate::arch::without_interrupts(|| TYPEAHEAD.lock().push_back(key));
+                woke = true;
+            }
+        }
+        if woke {
+            KEYS.wake_all();
+        }
+        crate::time::sleep(KEY_POLL);
+    }
+    let name = String::from(running.name());
+    match running.wait() {
+        Status::Exited(0) => {}
+        Status::Exited(code) => println!("{name}: exit status {code}"),
+        // The report said why already.
+        Status::Killed(_) => {}
+    }
+    true
+}
