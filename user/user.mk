@@ -15,7 +15,7 @@ USER_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
 INITRD           := $(BUILD)/initrd.tar
 USER_BUILD       := $(BUILD)/user
-USER_C_PROGRAMS  := hello ls cat fault sysfuzz kbench same
+USER_C_PROGRAMS  := hello ls cat fault sysfuzz kbench same sleep spin
 USER_RUST_PROGRAMS := echo true false
 
 USER_CC          := musl-gcc

@@ -177,6 +177,7 @@ pub fn spawn(path: &str, args: &[&str], cwd: &str) -> Result<Running, SpawnError
         entered
             .pid
             .store(sched::current() as u64, Ordering::Relaxed);
+        entered.stop.call_once(sched::stop_flag);
         drop(entered);
         arch::user::enter(entry, stack)
     });
@@ -238,7 +239,8 @@ pub fn kill_current(reason: core::fmt::Arguments) -> ! {
 /// ends at its next return to ring 3 or out of a wait, with `reason`.
 /// Returns whether there is such a program.
 pub fn request_stop(pid: u64) -> bool {
-    TABLE.lock().contains_key(&pid) && sched::request_stop(pid as sched::policy::ThreadId)
+    let known = TABLE.lock().contains_key(&pid);
+    known && sched::request_stop(pid as sched::policy::ThreadId)
 }
 
 /// One running program, for `ps`.

@@ -82,17 +82,31 @@ fn stop_if_asked() {
     }
 }
 
+/// How many different unimplemented numbers are logged per program: a
+/// program that tries thousands (a fuzzer) gets a line saying the rest
+/// are not, and the record stays small.
+const UNIMPLEMENTED_LOGGED: usize = 16;
+
 /// Logs, once per program and number, a call outside the subset.
 fn unimplemented(process: &Process, number: u64) -> SysResult {
     let mut logged = process.unimplemented_logged.lock();
-    if !logged.contains(&number) {
+    if logged.len() <= UNIMPLEMENTED_LOGGED && !logged.contains(&number) {
         logged.push(number);
+        let count = logged.len();
         drop(logged);
-        log::warn!(
-            "{}[{}]: system call {number} is not implemented: -ENOSYS",
-            process.name,
-            process.pid()
-        );
+        if count <= UNIMPLEMENTED_LOGGED {
+            log::warn!(
+                "{}[{}]: system call {number} is not implemented: -ENOSYS",
+                process.name,
+                process.pid()
+            );
+        } else {
+            log::warn!(
+                "{}[{}]: more system calls are not implemented; not logged",
+                process.name,
+                process.pid()
+            );
+        }
     }
     Err(crate::process::errno::ENOSYS)
 }
