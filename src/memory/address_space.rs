@@ -127,10 +127,15 @@ impl AddressSpace {
 }
 
 impl Drop for AddressSpace {
-    /// Gives back every frame. The space must not be loaded on any CPU
-    /// (the process layer switches away first).
+    /// Gives back every frame, once no CPU has the space loaded.
     fn drop(&mut self) {
-        debug_assert_eq!(arch::cpus_with_root(self.root()), 0);
+        // An idle CPU may still have it loaded (the scheduler's lazy
+        // switch): every CPU that has it loads the kernel's tables first.
+        arch::tlb::shootdown(
+            arch::cpus_with_root(self.root()),
+            self.root(),
+            arch::tlb::RELEASE_ROOT,
+        );
         self.tables
             .free_lower_half(&mut |frame| frame_cache::free(frame));
         frame_cache::free(self.tables.root());

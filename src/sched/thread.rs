@@ -441,19 +441,28 @@ fn switch_to(next: Next) {
         };
         // The address space, thread pointer and FPU of the thread coming
         // in; a kernel thread runs on the kernel's tables.
+        // A kernel thread keeps the tables it finds (lazily, as Linux's
+        // kernel threads borrow the last program's: the kernel half is the
+        // same in all): a program that sleeps and wakes on the same CPU
+        // pays no switch, and its pages stay where a debugger looks. A
+        // space being freed makes such CPUs load the kernel's first
+        // (`tlb::RELEASE_ROOT`).
         let (root, context) = match next.user.as_ref() {
             Some(user) => {
                 user.fpu.restore();
                 arch::user::set_fs_base(user.fs_base);
-                (user.root, user.context)
+                (Some(user.root), user.context)
             }
-            None => (arch::kernel_root(), 0),
+            None => (None, 0),
         };
         percpu::set_user_context(context);
-        // SAFETY: the root is the kernel's, or a program's address space,
-        // which exists while a thread of it does and maps the kernel alike
-        // (its thread leaves it before it is dropped: `leave_address_space`).
-        unsafe { arch::switch_root(root) };
+        if let Some(root) = root {
+            // SAFETY: the root is the kernel's, or a program's address
+            // space, which exists while a thread of it does and maps the
+            // kernel alike (its thread leaves it before it is dropped:
+            // `leave_address_space`).
+            unsafe { arch::switch_root(root) };
+        }
         (
             save,
             leaving,

@@ -773,6 +773,15 @@ pub unsafe fn switch_root(root: u64) {
     };
 }
 
+/// Loads the kernel's hierarchy if this CPU has the one at `root` loaded
+/// (`tlb::RELEASE_ROOT`).
+pub fn release_root(root: u64) {
+    if Cr3::read().0.start_address().as_u64() == root {
+        // SAFETY: the kernel's own tables map everything the kernel uses.
+        unsafe { switch_root(kernel_root()) };
+    }
+}
+
 /// The CPUs (a bit each) that have the hierarchy at `root` loaded: those
 /// whose TLBs may hold its pages.
 pub fn cpus_with_root(root: u64) -> u64 {

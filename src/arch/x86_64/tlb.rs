@@ -37,6 +37,10 @@ static WAITING: AtomicU64 = AtomicU64::new(0);
 /// Flushes `pages` pages from `start` from this CPU's TLB ([`EVERYTHING`]:
 /// all of it).
 fn flush_local(start: u64, pages: u64) {
+    if pages == RELEASE_ROOT {
+        super::paging::release_root(start);
+        return;
+    }
     if pages > MAX_PAGES_ONE_BY_ONE {
         tlb::flush_all();
         return;
@@ -112,3 +116,9 @@ pub fn handle_ipi() {
 
 /// [`shootdown`]'s page count that flushes whole TLBs.
 pub const EVERYTHING: u64 = u64::MAX;
+
+/// [`shootdown`]'s page count that asks instead: a CPU that has the
+/// hierarchy whose root is `start` loaded (an idle CPU keeps the last
+/// program's, see `sched`) loads the kernel's. What a program's address
+/// space does before its tables are freed.
+pub const RELEASE_ROOT: u64 = u64::MAX - 1;
