@@ -60,7 +60,72 @@ pub fn run(kind: Crash) {
             log::warn!("crash=exec-data: no fault: the kernel's data is executable");
         }
         Crash::Oom => oom(),
+        Crash::Smap | Crash::Smep => user_page(kind),
     }
+}
+
+/// Where `crash=smap` and `crash=smep` map their program's page.
+const USER_PAGE: u64 = 0x1000_0000;
+
+/// A read of, or a call into, a page of a program's address space, made
+/// for the purpose and loaded on this CPU: SMAP or SMEP faults (#PF in
+/// kernel mode, a kernel panic); without them it works, a warning says so,
+/// and the kernel's tables come back.
+fn user_page(kind: Crash) {
+    use crate::arch::Access;
+    use crate::memory::address_space::AddressSpace;
+    let Ok(mut space) = AddressSpace::new() else {
+        log::warn!("crash={}: no memory for an address space", kind.name());
+        return;
+    };
+    let access = if kind == Crash::Smep {
+        Access::READ_EXECUTE
+    } else {
+        Access::READ
+    };
+    let Ok(frame) = space.map_zeroed(USER_PAGE, access, true) else {
+        log::warn!("crash={}: no memory for the page", kind.name());
+        return;
+    };
+    // SAFETY: the frame is the new space's page, in the direct map, and
+    // nothing else uses it; its first byte becomes `ret`.
+    unsafe { AddressSpace::frame_bytes(frame).write(RET) };
+    // SAFETY: the space maps the kernel like the kernel's own tables; this
+    // thread loads the kernel's again before the space is dropped.
+    unsafe { crate::arch::switch_root(space.root()) };
+    if kind == Crash::Smep {
+        call_user_page();
+        log::warn!("crash=smep: no fault: this CPU has no SMEP");
+    } else {
+        read_user_page();
+        log::warn!("crash=smap: no fault: this CPU has no SMAP");
+    }
+    // SAFETY: the kernel's own tables.
+    unsafe { crate::arch::switch_root(crate::arch::kernel_root()) };
+    drop(space);
+}
+
+/// `ret`.
+const RET: u8 = 0xc3;
+
+/// A plain kernel read of [`USER_PAGE`].
+#[inline(never)]
+fn read_user_page() {
+    // SAFETY: the page is mapped (user, read-only) in the loaded tables;
+    // under SMAP the read faults and the handler reports and halts.
+    unsafe {
+        asm!("mov {value}, qword ptr [{address}]", address = in(reg) USER_PAGE,
+            value = out(reg) _, options(nostack, readonly));
+    }
+}
+
+/// A call to the `ret` at [`USER_PAGE`].
+#[inline(never)]
+fn call_user_page() {
+    // SAFETY: the page holds `ret` (user, read + execute) in the loaded
+    // tables; under SMEP the fetch faults and the handler reports and
+    // halts, without it the call returns at once.
+    unsafe { asm!("call {}", in(reg) USER_PAGE, clobber_abi("C")) };
 }
 
 /// What each kind does, as its first line says.
@@ -77,6 +142,8 @@ fn what(kind: Crash) -> &'static str {
         Crash::WriteRodata => "writing into a constant (.rodata)",
         Crash::ExecData => "calling into data (.data)",
         Crash::Oom => "allocating until the heap is exhausted",
+        Crash::Smap => "the kernel reading a program's page outside the copy routines",
+        Crash::Smep => "the kernel calling into a program's page",
     }
 }
 

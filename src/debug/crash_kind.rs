@@ -35,6 +35,11 @@ pub enum Crash {
     ExecData,
     /// Allocation until the heap is exhausted (the out-of-memory panic).
     Oom,
+    /// A kernel read of a program's page outside the copy routines (#PF
+    /// under SMAP).
+    Smap,
+    /// A kernel jump into a program's page (#PF under SMEP).
+    Smep,
 }
 
 named_values! {
@@ -50,6 +55,8 @@ named_values! {
     "write-rodata" => WriteRodata,
     "exec-data" => ExecData,
     "oom" => Oom,
+    "smap" => Smap,
+    "smep" => Smep,
 }
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //! the symbol table.
 //!
 //! The walk ([`super::backtrace`]) reads each word through [`read_word`],
-//! which checks that the address is 8-byte aligned, canonical and mapped
-//! before it reads, so a corrupt frame pointer ends the walk with a note
-//! instead of faulting inside the fault report.
+//! which checks that the address is 8-byte aligned, canonical, in the
+//! kernel's half and mapped before it reads, so a corrupt frame pointer ends
+//! the walk with a note instead of faulting inside the fault report, and
+//! the walk stops at a program's frames (the lower half: a program's stack
+//! is its own business, and SMAP would fault on it).
 
 use core::fmt;
 
@@ -13,10 +15,14 @@ use super::load::with_symbols;
 use super::symbols::Symbol;
 use crate::arch::translate;
 
-/// The u64 at `address`, if it is 8-byte aligned, canonical and mapped;
+/// The first address of the kernel's half: below it, a program's memory.
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
+
+/// The u64 at `address`, if it is 8-byte aligned, canonical, in the
+/// kernel's half and mapped;
 /// `None` otherwise. Never faults.
 pub fn read_word(address: u64) -> Option<u64> {
-    if !address.is_multiple_of(8) || !is_canonical(address) {
+    if !address.is_multiple_of(8) || !is_canonical(address) || address < KERNEL_HALF {
         return None;
     }
     // Aligned to 8, so all 8 bytes lie in the page just checked.
