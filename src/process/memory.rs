@@ -240,6 +240,42 @@ impl Memory {
         Ok(())
     }
 
+    /// `madvise`: checks the advice and the range (every page mapped, else
+    /// `ENOMEM`); `MADV_DONTNEED` and `MADV_FREE` zero the pages.
+    pub fn madvise(&mut self, address: u64, length: u64, advice: u64) -> Result<(), Errno> {
+        /// `MADV_NORMAL`, `RANDOM`, `SEQUENTIAL`, `WILLNEED`: hints only.
+        const HINTS: [u64; 4] = [0, 1, 2, 3];
+        /// `MADV_DONTNEED` and `MADV_FREE`.
+        const DISCARD: [u64; 2] = [4, 8];
+        if !address.is_multiple_of(PAGE_SIZE) {
+            return Err(EINVAL);
+        }
+        if !HINTS.contains(&advice) && !DISCARD.contains(&advice) {
+            return Err(EINVAL);
+        }
+        let size = user_range::round_up(length).ok_or(EINVAL)?;
+        user_range::check(address, size).map_err(|_| ENOMEM)?;
+        let pages = size / PAGE_SIZE;
+        let mut frames = alloc::vec::Vec::new();
+        for page in 0..pages {
+            frames.push(self.space.page(address + page * PAGE_SIZE).ok_or(ENOMEM)?);
+        }
+        if DISCARD.contains(&advice) {
+            for page in frames.iter().filter(|page| page.writable) {
+                // SAFETY: the frame is this program's page, in the direct
+                // map; zeroing it is what the program asked for.
+                unsafe {
+                    core::ptr::write_bytes(
+                        AddressSpace::frame_bytes(page.frame),
+                        0,
+                        PAGE_SIZE as usize,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `address` lies in the stack's guard page.
     pub fn in_stack_guard(&self, address: u64) -> bool {
         (self.stack_bottom - PAGE_SIZE..self.stack_bottom).contains(&address)

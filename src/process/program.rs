@@ -56,6 +56,8 @@ pub struct Process {
     /// Its thread's stop flag (`sched::stop_flag`), once the thread runs:
     /// set by Ctrl-C.
     pub stop: Once<Arc<AtomicBool>>,
+    /// Started in the background: its terminal reads get the end of file.
+    pub background: bool,
 }
 
 impl Process {
@@ -150,8 +152,15 @@ impl Running {
 }
 
 /// Starts the program at `path` (absolute or relative to `cwd`) in the
-/// initrd, with `args` (`args[0]`: its name as typed).
-pub fn spawn(path: &str, args: &[&str], cwd: &str) -> Result<Running, SpawnError> {
+/// initrd, with `args` (`args[0]`: its name as typed); `background`: its
+/// terminal reads get the end of the file (the shell does not pass it
+/// keys).
+pub fn spawn(
+    path: &str,
+    args: &[&str],
+    cwd: &str,
+    background: bool,
+) -> Result<Running, SpawnError> {
     let initrd = files::initrd();
     let found = initrd.resolve(cwd, path).ok_or(SpawnError::NotFound)?;
     let image = initrd.file(found.ino).ok_or(SpawnError::IsDirectory)?;
@@ -169,6 +178,7 @@ pub fn spawn(path: &str, args: &[&str], cwd: &str) -> Result<Running, SpawnError
         unimplemented_logged: Mutex::new(Vec::new()),
         clear_child_tid: AtomicU64::new(0),
         stop: Once::new(),
+        background,
     });
     let context = Arc::into_raw(process.clone()) as u64;
     let (entry, stack) = (loaded.entry, loaded.stack_pointer);

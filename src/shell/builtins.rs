@@ -120,7 +120,8 @@ fn cpu_list() {
 }
 
 /// `ps`: every thread, with the CPU it runs (or last ran) on, its CPU
-/// time and how deep its stack went.
+/// time and how deep its stack went; then every running program (its
+/// thread has the same ID), who started it and the memory it holds.
 fn ps() {
     let hz = crate::time::tsc_hz().max(1);
     println!("   ID NAME             STATE     CPU  TIME ms  STACK KiB");
@@ -137,6 +138,19 @@ fn ps() {
             thread.cycles * 1000 / hz,
             stack
         );
+    }
+    let programs = crate::process::program::processes();
+    if !programs.is_empty() {
+        println!("  PID NAME             PARENT  MEMORY KiB");
+        for program in programs {
+            println!(
+                "{:>5} {:<16} {:>6} {:>11}",
+                program.pid,
+                program.name,
+                program.parent,
+                program.frames * PAGE_SIZE / 1024
+            );
+        }
     }
 }
 
@@ -199,6 +213,19 @@ fn kill(arguments: &str) {
     let Some(id) = number("kill", "ID", arguments) else {
         return;
     };
+    // A program's ID: ask it to stop (it ends at its next return to ring
+    // 3, or out of a wait), as Ctrl-C does.
+    if crate::process::program::request_stop(id) {
+        // It stops at its next tick at the latest: wait up to a second.
+        for _ in 0..100 {
+            if crate::sched::has_exited(id) {
+                break;
+            }
+            crate::time::sleep(core::time::Duration::from_millis(10));
+        }
+        println!("kill: program {id} asked to stop");
+        return;
+    }
     match crate::sched::kill(id) {
         Ok(()) => println!("kill: thread {id} stopped"),
         Err(why) => println!("kill: thread {id}: {why}"),

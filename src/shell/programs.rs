@@ -117,10 +117,45 @@ impl Terminal for ProgramTerminal {
     }
 }
 
+/// Programs started with `&`, not waited for yet.
+static BACKGROUND: Mutex<Vec<program::Running>> = Mutex::new(Vec::new());
+
+/// Reports background programs that have ended (`[PID] NAME: done`, or
+/// their exit status), and forgets them. The shell calls it before each
+/// prompt.
+pub fn reap_background() {
+    loop {
+        let done = {
+            let mut background = BACKGROUND.lock();
+            let index = background
+                .iter()
+                .position(|running| crate::sched::has_exited(running.pid()));
+            index.map(|index| background.swap_remove(index))
+        };
+        let Some(running) = done else {
+            return;
+        };
+        let (pid, name) = (running.pid(), String::from(running.name()));
+        match running.wait() {
+            Status::Exited(0) => println!("[{pid}] {name}: done"),
+            Status::Exited(code) => println!("[{pid}] {name}: exit status {code}"),
+            // Its report said why, when it happened.
+            Status::Killed(_) => {}
+        }
+    }
+}
+
 /// Runs the program a line names, if there is one: returns false when
-/// there is no such program (the caller says the command is unknown).
+/// there is no such program (the caller says the command is unknown). A
+/// last word `&` runs it in the background: the shell prompts at once,
+/// `ps` lists it, `kill PID` stops it, and its terminal reads get the end
+/// of the file.
 pub fn run(line: &str) -> bool {
-    let words: Vec<&str> = commands::words(line).collect();
+    let mut words: Vec<&str> = commands::words(line).collect();
+    let background = words.last() == Some(&"&");
+    if background {
+        words.pop();
+    }
     let Some(&name) = words.first() else {
         return true;
     };
@@ -132,7 +167,7 @@ pub fn run(line: &str) -> bool {
     if !name.contains('/') && crate::process::files::initrd().lookup(&path).is_none() {
         return false;
     }
-    let running = match program::spawn(&path, &words, "/") {
+    let running = match program::spawn(&path, &words, "/", background) {
         Ok(running) => running,
         Err(error) => {
             println!("{name}: {error}");
@@ -140,6 +175,11 @@ pub fn run(line: &str) -> bool {
         }
     };
     let pid = running.pid();
+    if background {
+        println!("[{pid}] {name}");
+        BACKGROUND.lock().push(running);
+        return true;
+    }
     crate::arch::without_interrupts(|| TYPEAHEAD.lock().clear());
     if let Some(terminal) = TERMINAL.get() {
         terminal.pending.lock().clear();

@@ -39,6 +39,7 @@ pub fn run(context: &Context) -> ! {
                     }
                 };
                 if done {
+                    super::programs::reap_background();
                     editor.start(consoles);
                 }
             }

@@ -50,7 +50,7 @@ fn read_terminal(process: &Process, buffer: u64, count: u64) -> SysResult {
     }
     // Check the whole range first: a line typed then refused would be lost.
     crate::process::user_range::check(buffer, count.min(CHUNK as u64)).map_err(|_| EFAULT)?;
-    let Some(terminal) = terminal::terminal() else {
+    let Some(terminal) = terminal::terminal().filter(|_| !process.background) else {
         return Ok(0);
     };
     let mut line = [0u8; CHUNK];

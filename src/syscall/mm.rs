@@ -65,3 +65,12 @@ pub fn mprotect(process: &Process, address: u64, length: u64, prot: u64) -> SysR
         memory.mprotect(address, length, prot).map(|()| 0)
     })
 }
+
+/// `madvise(address, length, advice)`: the hints are taken as given;
+/// `MADV_DONTNEED` and `MADV_FREE` zero the pages (what a later read may
+/// see after either).
+pub fn madvise(process: &Process, address: u64, length: u64, advice: u64) -> SysResult {
+    with_memory(process, |memory| {
+        memory.madvise(address, length, advice).map(|()| 0)
+    })
+}

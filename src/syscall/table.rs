@@ -24,6 +24,10 @@ pub fn call(process: &Process, number: u64, a: [u64; 6]) -> SysResult {
         19 => io::readv(process, a[0], a[1], a[2]),
         20 => io::writev(process, a[0], a[1], a[2]),
         24 => task::sched_yield(),
+        // Not implemented, by design and without a log line: musl's
+        // realloc copies instead (docs/user-mode.md).
+        25 => Err(crate::process::errno::ENOSYS),
+        28 => mm::madvise(process, a[0], a[1], a[2]),
         35 => task::nanosleep(process, a[0], a[1]),
         39 => Ok(process.pid()),
         60 | 231 => task::exit(a[0]),
