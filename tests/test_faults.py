@@ -290,7 +290,7 @@ def test_unknown_crash_kind_is_a_warning(qemu):
     boot.wait_for_line("ready")
     expected = ("[WARN] ignoring `crash=oops`: expected crash=breakpoint|divide|"
                 "invalid-opcode|page-fault|low-half|gp|stack-overflow|write-code|"
-                "write-rodata|exec-data|oom")
+                "write-rodata|exec-data|oom|smap|smep")
     check(boot, expected in boot.serial_lines(), f"no line {expected!r}")
     boot.check_running()
     check(boot, not any(line.startswith(("KERNEL PANIC", "crash="))

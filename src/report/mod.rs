@@ -34,7 +34,7 @@ pub fn initrd(summary: &crate::process::program::InitrdSummary) {
     }
     let (smep, smap) = crate::arch::user::protection();
     let on = |flag: bool| if flag { "on" } else { "off (not on this CPU)" };
-    log::info!(
+    println!(
         "user mode: SMEP {}, SMAP {}; getrandom from {}",
         on(smep),
         on(smap),
