@@ -168,13 +168,15 @@ lint: | $(SETUP_STAMP)
 	$(CARGO) clippy --quiet $(CARGO_FLAGS) -- -D warnings
 	$(CARGO) clippy --quiet $(CARGO_FLAGS) --features bench --target-dir target/bench -- -D warnings
 
-# Beside Linux: /boot/<crate>.bin and /etc/grub.d/45_<crate> (scripts/install.sh).
-# The kernel is built only when missing, so `make && sudo make install` does
+# Beside Linux: /boot/<crate>.bin, the programs' archive /boot/<crate>-initrd.tar
+# and /etc/grub.d/45_<crate> (scripts/install.sh).
+# The kernel and the archive are built only when missing, so `make && sudo make install` does
 # not need root to have a Rust toolchain.
 export DESTDIR DRY_RUN
 install:
 	@[ -f $(KERNEL) ] || $(MAKE) --no-print-directory kernel
-	@bash scripts/install.sh install $(KERNEL)
+	@[ -f $(INITRD) ] || $(MAKE) --no-print-directory initrd
+	@bash scripts/install.sh install $(KERNEL) $(INITRD)
 
 uninstall:
 	@bash scripts/install.sh uninstall

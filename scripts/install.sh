@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the kernel beside Linux as a GRUB menu entry, or removes it again.
 #
-#   scripts/install.sh install KERNEL     (what `make install` runs)
-#   scripts/install.sh uninstall          (what `make uninstall` runs)
+#   scripts/install.sh install KERNEL [INITRD]  (what `make install` runs)
+#   scripts/install.sh uninstall                (what `make uninstall` runs)
 #
-# install copies KERNEL to /boot/<crate>.bin and writes the executable
+# install copies KERNEL to /boot/<crate>.bin, INITRD (the programs' boot
+# archive) to /boot/<crate>-initrd.tar, and writes the executable
 # /etc/grub.d/45_<crate> from grub/45_<crate>.in; grub-mkconfig runs that
 # script and puts its menuentry into grub.cfg. uninstall removes exactly those
-# two files. Neither ever edits grub.cfg or touches another entry: after a
+# files. Neither ever edits grub.cfg or touches another entry: after a
 # change to the real root the config is regenerated with update-grub (or
 # grub-mkconfig), and only when /boot/grub/grub.cfg exists; otherwise this
 # prints the command to run.
@@ -31,7 +32,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 install KERNEL | $0 uninstall" >&2
+    echo "usage: $0 install KERNEL [INITRD] | $0 uninstall" >&2
     exit 2
 }
 
@@ -48,6 +49,7 @@ version=$(cargo_field version)
 
 # Paths as the installed system sees them (without DESTDIR).
 KERNEL_PATH=/boot/$name.bin
+INITRD_PATH=/boot/$name-initrd.tar
 SCRIPT_PATH=/etc/grub.d/45_$name
 TEMPLATE=$here/grub/45_$name.in
 
@@ -99,12 +101,18 @@ grub_args() {
 # partition of its own, /@/boot/... on a btrfs subvolume. grub-mkrelpath
 # knows; a staging root (DESTDIR) has no partition yet, so there it is the
 # plain path.
-grub_kernel_path() {
+grub_boot_dir() {
     local dir=/boot
     if [ -z "$destdir" ] && command -v grub-mkrelpath > /dev/null; then
         dir=$(grub-mkrelpath /boot) || die "grub-mkrelpath /boot failed"
     fi
-    printf '%s/%s.bin' "${dir%/}" "$name"
+    printf '%s' "${dir%/}"
+}
+grub_kernel_path() {
+    printf '%s/%s.bin' "$(grub_boot_dir)" "$name"
+}
+grub_initrd_path() {
+    printf '%s/%s-initrd.tar' "$(grub_boot_dir)" "$name"
 }
 
 # Text for sed's replacement part: \, & and the | delimiter escaped.
@@ -114,13 +122,17 @@ sed_escape() {
 
 # The grub.d script, from the template, on stdout.
 render_script() {
-    local path args
+    local path initrd args
     # One substitution per assignment, so a failure stops the script (set -e).
     path=$(grub_kernel_path)
     path=$(grub_word "$path")
+    initrd=$(grub_initrd_path)
+    initrd=$(grub_word "$initrd")
     args=$(grub_args "${CMDLINE:-}")
     sed -e "s|@NAME@|$name|g" -e "s|@VERSION@|$version|g" \
         -e "s|@KERNEL@|$KERNEL_PATH|g" \
+        -e "s|@INITRD@|$INITRD_PATH|g" \
+        -e "s|@GRUB_INITRD@|$(sed_escape "$initrd")|g" \
         -e "s|@GRUB_PATH@|$(sed_escape "$path")|g" \
         -e "s|@ARGS@|$(sed_escape "$args")|g" \
         "$TEMPLATE"
@@ -162,10 +174,11 @@ need_root() {
 # --- the two actions ---------------------------------------------------------------
 
 do_install() {
-    local kernel=$1
+    local kernel=$1 initrd=${2:-}
     [ -f "$kernel" ] || die "no kernel at $kernel: run \`make\` first"
     grub-file --is-x86-multiboot2 "$kernel" ||
         die "$kernel is not a Multiboot2 kernel; GRUB would refuse it"
+    [ -z "$initrd" ] || [ -f "$initrd" ] || die "no boot archive at $initrd: run \`make\` first"
     [ -f "$TEMPLATE" ] || die "missing template $TEMPLATE"
     need_root install
     if [ -z "$destdir" ] && [ ! -d /etc/grub.d ]; then
@@ -181,6 +194,7 @@ do_install() {
     # they are (their owners and modes are the distribution's).
     [ -z "$destdir" ] || step mkdir -p "$destdir/boot" "$destdir/etc/grub.d"
     step install -m 0644 "$kernel" "$destdir$KERNEL_PATH"
+    [ -z "$initrd" ] || step install -m 0644 "$initrd" "$destdir$INITRD_PATH"
     if [ -n "$dry_run" ]; then
         echo "would write $destdir$SCRIPT_PATH (mode 0755), printing this entry:"
         sed -n '/^menuentry /,/^}/p' "$script" | sed 's/^/    /'
@@ -193,7 +207,7 @@ do_install() {
 # installer did not write is left alone.
 do_uninstall() {
     need_root uninstall
-    local script=$destdir$SCRIPT_PATH kernel=$destdir$KERNEL_PATH
+    local script=$destdir$SCRIPT_PATH kernel=$destdir$KERNEL_PATH initrd=$destdir$INITRD_PATH
     if [ -e "$script" ]; then
         grep -q "^# Installed as /etc/grub.d/45_$name by \`make install\`" "$script" ||
             die "$script was not written by this installer; not removing it"
@@ -206,11 +220,12 @@ do_uninstall() {
     else
         echo "install: $kernel is not there; nothing to remove"
     fi
+    [ ! -e "$initrd" ] || step rm -f "$initrd"
     regenerate
 }
 
 case "${1:-}" in
-    install) [ $# -eq 2 ] || usage; do_install "$2" ;;
+    install) [ $# -eq 2 ] || [ $# -eq 3 ] || usage; do_install "$2" "${3:-}" ;;
     uninstall) [ $# -eq 1 ] || usage; do_uninstall ;;
     *) usage ;;
 esac
