@@ -67,7 +67,10 @@ if [ -n "$debug" ]; then
 QEMU is paused with a GDB stub on localhost:1234. In another terminal:
   gdb build/kernel.elf -ex 'target remote :1234' -ex 'hbreak rust_main' -ex continue
 (use hbreak for the first breakpoint: GRUB overwrites a software breakpoint
-when it loads the kernel into memory)
+when it loads the kernel into memory). A program's symbols too, from its
+unstripped build (linked at fixed addresses, so no address is needed):
+  add-symbol-file build/user/c/hello
+  break main       (then run hello at the kestrel prompt)
 MSG
 fi
 

@@ -321,3 +321,27 @@ def test_one_binary_on_linux_and_kestrel(qemu, tmp_path):
     boot = shell(qemu, "user-same")
     kestrel = run(boot, "same")
     check(boot, kestrel == linux, f"kestrel printed {kestrel}, Linux {linux}")
+
+
+@pytest.mark.xdist_group("make-run")  # port 1234, as `make debug` there
+def test_gdb_loads_a_programs_symbols(qemu):
+    """What `make debug` suggests: GDB on the kernel's stub, a program's
+    symbols from its unstripped build (`add-symbol-file`), a breakpoint on
+    its `main` that stops there, with its arguments, when the shell runs it."""
+    # Port 1234, as `make debug`: one such test at a time (xdist_group).
+    boot = shell(qemu, "user-gdb", qemu_args=["-s"])
+    gdb = subprocess.Popen(
+        ["gdb", "-q", "-batch", str(BUILD / "kernel.elf"),
+         "-ex", "target remote :1234",
+         "-ex", f"add-symbol-file {BUILD / 'user' / 'c' / 'hello'}",
+         "-ex", "break main", "-ex", "continue", "-ex", "print argv[1]", "-ex", "kill"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(3)  # GDB attaches, sets the breakpoint and continues
+        boot.send_serial(b"hello a b\r")
+        output, _ = gdb.communicate(timeout=120)
+    finally:
+        gdb.kill()
+    check(boot, re.search(r"Breakpoint 1, main \(argc=3, argv=0x7ff[0-9a-f]+\) at user/c/hello.c",
+                          output), f"GDB did not stop in hello's main:\n{output}")
+    check(boot, '"a"' in output, f"GDB did not read argv[1]:\n{output}")

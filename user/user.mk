@@ -19,7 +19,7 @@ USER_C_PROGRAMS  := hello ls cat fault sysfuzz kbench same sleep spin
 USER_RUST_PROGRAMS := echo true false
 
 USER_CC          := musl-gcc
-USER_CFLAGS      := -static -O2 -Wall -Wextra -Werror -std=gnu11
+USER_CFLAGS      := -static -O2 -g -Wall -Wextra -Werror -std=gnu11
 USER_LDFLAGS     := -Wl,-z,noexecstack
 USER_CHECK       := sh user/check-elf.sh
 
