@@ -100,13 +100,13 @@ pub fn _print(args: fmt::Arguments) {
 }
 
 /// Brings the screen up to date: draws what the framebuffer console's
-/// pacing put off. Call wherever output may stop for a while: before
+/// pacing put off, moves the VGA hardware cursor. Call wherever output may stop for a while: before
 /// halting, before waiting for input.
 pub fn flush() {
-    without_interrupts(|| {
-        if let Some(Choice::Framebuffer(_)) = CHOICE.get() {
-            fb::flush_pending();
-        }
+    without_interrupts(|| match CHOICE.get() {
+        Some(Choice::Framebuffer(_)) => fb::flush_pending(),
+        None | Some(Choice::VgaText) => vga::flush_cursor(),
+        Some(Choice::SerialOnly(_)) => {}
     });
 }
 

@@ -386,6 +386,7 @@ impl Writer {
                     tx.drop_bytes(run.len());
                     return run.len();
                 }
+                let idle = tx.is_empty();
                 let taken = tx.push(run);
                 if let Some(&last) = run[..taken].last() {
                     MID_LINE.store(last != b'\n', Ordering::Relaxed);
@@ -393,6 +394,12 @@ impl Writer {
                 if polled {
                     drain_polled(&mut tx);
                 } else {
+                    // An idle line takes the first FIFO-full at once: a
+                    // short write (a program's `write` of a few bytes) then
+                    // costs one status read, not an interrupt.
+                    if idle && transmitter_empty() {
+                        fill_fifo(&mut tx);
+                    }
                     kick(&tx);
                 }
                 taken

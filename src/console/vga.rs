@@ -9,6 +9,8 @@
 
 use core::ptr::NonNull;
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 use spin::{Mutex, MutexGuard};
 use volatile::VolatilePtr;
 
@@ -87,8 +89,27 @@ impl TextMemory for VgaText {
         crtc::set_start(start, shown);
     }
 
-    fn set_cursor(&mut self, index: usize, shown: Option<usize>) {
-        crtc::set_cursor(index, shown);
+    fn set_cursor(&mut self, index: usize, _shown: Option<usize>) {
+        // Moved at the next `flush_cursor`: each move is two port writes,
+        // and a program writing a byte at a time would pay them per byte.
+        PENDING_CURSOR.store(index, Ordering::Relaxed);
+    }
+}
+
+/// No cursor move pending / the hardware's cursor not known.
+const NO_CURSOR: usize = usize::MAX;
+/// Where the cursor is to go at the next [`flush_cursor`].
+static PENDING_CURSOR: AtomicUsize = AtomicUsize::new(NO_CURSOR);
+/// Where the hardware's cursor is, as last written.
+static SHOWN_CURSOR: AtomicUsize = AtomicUsize::new(NO_CURSOR);
+
+/// Moves the hardware cursor to where the screen's cursor is, if it moved
+/// since: the consoles' `flush` (before waiting for input, before halting).
+pub fn flush_cursor() {
+    let pending = PENDING_CURSOR.swap(NO_CURSOR, Ordering::Relaxed);
+    if pending != NO_CURSOR {
+        let shown = SHOWN_CURSOR.swap(pending, Ordering::Relaxed);
+        crtc::set_cursor(pending, (shown != NO_CURSOR).then_some(shown));
     }
 }
 

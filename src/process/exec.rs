@@ -79,13 +79,15 @@ pub struct Loaded {
     pub stack_pointer: u64,
 }
 
-/// Copies `bytes` into the space's mapped pages at `address` onwards,
-/// through the direct map.
-fn fill(space: &mut AddressSpace, mut address: u64, mut bytes: &[u8]) -> Result<(), ExecError> {
+/// Copies `bytes` into the program's pages at `address` onwards, through
+/// the direct map; a reserved page (the stack's) is mapped first.
+fn fill(memory: &mut Memory, mut address: u64, mut bytes: &[u8]) -> Result<(), ExecError> {
     while !bytes.is_empty() {
-        let page = space
-            .page(address & !(PAGE_SIZE - 1))
-            .ok_or(ExecError::OutOfMemory)?;
+        let at = address & !(PAGE_SIZE - 1);
+        if memory.space.page(at).is_none() {
+            memory.demand(at, true, false);
+        }
+        let page = memory.space.page(at).ok_or(ExecError::OutOfMemory)?;
         let offset = address % PAGE_SIZE;
         let count = bytes.len().min((PAGE_SIZE - offset) as usize);
         // SAFETY: the frame is this space's page (just looked up), in the
@@ -108,8 +110,13 @@ fn fill(space: &mut AddressSpace, mut address: u64, mut bytes: &[u8]) -> Result<
 /// `random` for `AT_RANDOM`.
 pub fn load(image: &[u8], args: &[&str], random: [u8; 16]) -> Result<Loaded, ExecError> {
     let plan: Plan = elf::plan(image, USER_END).map_err(ExecError::Elf)?;
-    let mut space = AddressSpace::new()?;
-    let mut image_end = 0;
+    let image_end = plan
+        .segments
+        .iter()
+        .map(|segment| segment.end())
+        .max()
+        .unwrap_or(0);
+    let mut memory = Memory::new(AddressSpace::new()?, image_end);
     for segment in &plan.segments {
         let access = Access {
             writable: segment.writable,
@@ -117,26 +124,26 @@ pub fn load(image: &[u8], args: &[&str], random: [u8; 16]) -> Result<Loaded, Exe
         };
         let pages = (segment.page_end() - segment.page_start()) / PAGE_SIZE;
         for page in 0..pages {
-            space.map_zeroed(segment.page_start() + page * PAGE_SIZE, access, true)?;
+            memory
+                .space
+                .map_zeroed(segment.page_start() + page * PAGE_SIZE, access, true)?;
         }
         let start = segment.file_offset as usize;
         fill(
-            &mut space,
+            &mut memory,
             segment.vaddr,
             &image[start..start + segment.filesz as usize],
         )?;
-        image_end = image_end.max(segment.end());
     }
-    let mut memory = Memory::new(space, image_end);
-    memory
-        .map_pages(
-            STACK_TOP - STACK_SIZE,
-            STACK_SIZE / PAGE_SIZE,
-            Access::READ_WRITE,
-            true,
-        )
-        .map_err(|_| ExecError::OutOfMemory)?;
-    let stack_pointer = initial_stack(&mut memory.space, &plan, args, random)?;
+    // The stack is reserved, mapped as it is touched (the initial stack's
+    // pages now).
+    memory.reserve(
+        STACK_TOP - STACK_SIZE,
+        STACK_SIZE / PAGE_SIZE,
+        Access::READ_WRITE,
+        true,
+    );
+    let stack_pointer = initial_stack(&mut memory, &plan, args, random)?;
     Ok(Loaded {
         memory,
         entry: plan.entry,
@@ -147,7 +154,7 @@ pub fn load(image: &[u8], args: &[&str], random: [u8; 16]) -> Result<Loaded, Exe
 /// Writes the initial stack below [`STACK_TOP`]; returns the stack
 /// pointer (16-byte aligned, at `argc`).
 fn initial_stack(
-    space: &mut AddressSpace,
+    memory: &mut Memory,
     plan: &Plan,
     args: &[&str],
     random: [u8; 16],
@@ -201,7 +208,7 @@ fn initial_stack(
 
     let stack_pointer = (strings_start - words.len() as u64 * 8) & !15;
     let bytes: Vec<u8> = words.iter().flat_map(|word| word.to_le_bytes()).collect();
-    fill(space, stack_pointer, &bytes)?;
-    fill(space, strings_start, &strings)?;
+    fill(memory, stack_pointer, &bytes)?;
+    fill(memory, strings_start, &strings)?;
     Ok(stack_pointer)
 }

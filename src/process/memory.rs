@@ -13,8 +13,14 @@
 //! 0x0                    page 0 stays unmapped
 //! ```
 //!
-//! Every page is backed at once by a zeroed frame; the frames a program may
-//! take are bounded so that the kernel keeps [`FRAMES_KEPT`] for itself.
+//! `mmap` and the stack only reserve their pages (a list of [`Region`]s):
+//! the first touch of a reserved page, by the program or by a copy the
+//! kernel makes for it, maps a zeroed frame there (the page-fault entry asks
+//! [`Memory::demand`]). The program's segments, the top of the stack and
+//! `brk`'s pages are mapped at once. A mapped page is in the page tables, a
+//! reserved one in the list, never both. The frames a program may take are
+//! bounded so that the kernel keeps [`FRAMES_KEPT`] for itself: a touch past
+//! that ends the program.
 
 use super::errno::{EACCES, EEXIST, EINVAL, ENOMEM, Errno};
 use super::user_range::{self, PAGE_SIZE, USER_END};
@@ -51,8 +57,30 @@ pub const MAP_ANONYMOUS: u64 = 0x20;
 /// See [`MAP_SHARED`].
 pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 
+/// Reserved pages not mapped yet, with the rights they get when touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Region {
+    /// First byte (page-aligned).
+    start: u64,
+    /// End (exclusive, page-aligned).
+    end: u64,
+    /// The rights.
+    access: Access,
+    /// Ring 3 may touch it (`false`: `PROT_NONE`: a touch is a fault).
+    user: bool,
+}
+
+/// The free frames, as the allocator counts them: the frames cached per
+/// CPU (at most a few dozen each) are left out, which errs on the safe
+/// side and spares every `mmap` a visit to every CPU's cache.
+fn free_frames() -> u64 {
+    crate::memory::with_frames(|frames| frames.free_frames())
+}
+
 /// A program's memory.
 pub struct Memory {
+    /// Reserved, not yet mapped pages, sorted by address, disjoint.
+    reserved: alloc::vec::Vec<Region>,
     /// Its address space.
     pub space: AddressSpace,
     /// Where the heap starts: the page after the program's last segment.
@@ -91,6 +119,7 @@ impl Memory {
     pub fn new(space: AddressSpace, image_end: u64) -> Memory {
         let brk_start = user_range::round_up(image_end).unwrap_or(USER_END);
         Memory {
+            reserved: alloc::vec::Vec::new(),
             space,
             brk_start,
             brk: brk_start,
@@ -101,7 +130,7 @@ impl Memory {
 
     /// Whether `pages` more frames may be taken.
     fn may_take(pages: u64) -> bool {
-        crate::memory::free_frames().saturating_sub(FRAMES_KEPT) >= pages
+        free_frames().saturating_sub(FRAMES_KEPT) >= pages
     }
 
     /// Maps `pages` fresh pages from `start` with `access`; on failure
@@ -129,9 +158,99 @@ impl Memory {
         Ok(())
     }
 
-    /// Whether any page among `pages` pages from `start` is mapped.
+    /// Whether any page among `pages` pages from `start` is mapped or
+    /// reserved.
     fn any_mapped(&mut self, start: u64, pages: u64) -> bool {
-        (0..pages).any(|page| self.space.page(start + page * PAGE_SIZE).is_some())
+        let end = start + pages * PAGE_SIZE;
+        self.reserved
+            .iter()
+            .any(|region| region.start < end && start < region.end)
+            || (0..pages).any(|page| self.space.page(start + page * PAGE_SIZE).is_some())
+    }
+
+    /// Reserves `pages` pages from `start` (none mapped or reserved) with
+    /// `access`: mapped on first touch.
+    pub fn reserve(&mut self, start: u64, pages: u64, access: Access, user: bool) {
+        let region = Region {
+            start,
+            end: start + pages * PAGE_SIZE,
+            access,
+            user,
+        };
+        let at = self
+            .reserved
+            .iter()
+            .position(|other| other.start > start)
+            .unwrap_or(self.reserved.len());
+        self.reserved.insert(at, region);
+    }
+
+    /// Drops the reservations between `start` and `end`, splitting those
+    /// that straddle either end; returns what was dropped.
+    fn unreserve(&mut self, start: u64, end: u64) -> alloc::vec::Vec<Region> {
+        if !self
+            .reserved
+            .iter()
+            .any(|region| region.start < end && start < region.end)
+        {
+            return alloc::vec::Vec::new();
+        }
+        let mut kept = alloc::vec::Vec::with_capacity(self.reserved.len() + 1);
+        let mut dropped = alloc::vec::Vec::new();
+        for region in self.reserved.drain(..) {
+            if region.end <= start || end <= region.start {
+                kept.push(region);
+                continue;
+            }
+            if region.start < start {
+                kept.push(Region {
+                    end: start,
+                    ..region
+                });
+            }
+            if end < region.end {
+                kept.push(Region {
+                    start: end,
+                    ..region
+                });
+            }
+            dropped.push(Region {
+                start: region.start.max(start),
+                end: region.end.min(end),
+                ..region
+            });
+        }
+        kept.sort_by_key(|region| region.start);
+        self.reserved = kept;
+        dropped
+    }
+
+    /// A page fault at `address` (`write`: a store; `execute`: a fetch):
+    /// maps a zeroed frame when the page is reserved with rights that allow
+    /// the access. Returns whether it did (the access runs again); false
+    /// for anything else, which is the program's fault.
+    pub fn demand(&mut self, address: u64, write: bool, execute: bool) -> bool {
+        let page = user_range::round_down(address);
+        let Some(index) = self
+            .reserved
+            .iter()
+            .position(|region| (region.start..region.end).contains(&page))
+        else {
+            return false;
+        };
+        let region = self.reserved[index];
+        if !region.user
+            || (write && !region.access.writable)
+            || (execute && !region.access.executable)
+        {
+            return false;
+        }
+        if !Self::may_take(1) || self.space.map_zeroed(page, region.access, true).is_err() {
+            return false;
+        }
+        // The page leaves the reservation.
+        self.unreserve(page, page + PAGE_SIZE);
+        true
     }
 
     /// `brk(address)`: moves the heap's end to `address` when it can, and
@@ -181,12 +300,16 @@ impl Memory {
                     return Err(EEXIST);
                 }
                 self.space.unmap(hint, pages);
+                self.unreserve(hint, hint + size);
             }
             hint
         } else {
             self.find_free(size)?
         };
-        self.map_pages(start, pages, access, user)?;
+        if pages > self.budget() {
+            return Err(ENOMEM);
+        }
+        self.reserve(start, pages, access, user);
         if !fixed {
             self.mmap_next = start;
         }
@@ -203,6 +326,16 @@ impl Memory {
                 return Err(ENOMEM);
             }
             // A MAP_FIXED may have taken pages here: skip below them.
+            let end = start + size;
+            if let Some(region) = self
+                .reserved
+                .iter()
+                .filter(|region| region.start < end && start < region.end)
+                .min_by_key(|region| region.start)
+            {
+                top = region.start;
+                continue;
+            }
             match (0..pages)
                 .rev()
                 .find(|page| self.space.page(start + page * PAGE_SIZE).is_some())
@@ -221,6 +354,7 @@ impl Memory {
         let size = user_range::round_up(length).ok_or(EINVAL)?;
         user_range::check(address, size).map_err(|_| EINVAL)?;
         self.space.unmap(address, size / PAGE_SIZE);
+        self.unreserve(address, address + size);
         Ok(())
     }
 
@@ -233,11 +367,42 @@ impl Memory {
         let size = user_range::round_up(length).ok_or(ENOMEM)?;
         user_range::check(address, size).map_err(|_| ENOMEM)?;
         let pages = size / PAGE_SIZE;
-        if (0..pages).any(|page| self.space.page(address + page * PAGE_SIZE).is_none()) {
+        if !(0..pages).all(|page| self.is_used(address + page * PAGE_SIZE)) {
             return Err(ENOMEM);
         }
         self.space.protect(address, pages, access, user);
+        // Reserved pages get the new rights when they are mapped.
+        for region in self.unreserve(address, address + size) {
+            self.reserve(
+                region.start,
+                (region.end - region.start) / PAGE_SIZE,
+                access,
+                user,
+            );
+        }
         Ok(())
+    }
+
+    /// Whether the page at `page` is mapped or reserved.
+    fn is_used(&mut self, page: u64) -> bool {
+        self.space.page(page).is_some()
+            || self
+                .reserved
+                .iter()
+                .any(|region| (region.start..region.end).contains(&page))
+    }
+
+    /// How many more pages the program may have (see [`FRAMES_KEPT`]),
+    /// counting what it has reserved and not touched yet as taken.
+    fn budget(&self) -> u64 {
+        let reserved: u64 = self
+            .reserved
+            .iter()
+            .map(|region| (region.end - region.start) / PAGE_SIZE)
+            .sum();
+        free_frames()
+            .saturating_sub(FRAMES_KEPT)
+            .saturating_sub(reserved)
     }
 
     /// `madvise`: checks the advice and the range (every page mapped, else
@@ -258,7 +423,12 @@ impl Memory {
         let pages = size / PAGE_SIZE;
         let mut frames = alloc::vec::Vec::new();
         for page in 0..pages {
-            frames.push(self.space.page(address + page * PAGE_SIZE).ok_or(ENOMEM)?);
+            let at = address + page * PAGE_SIZE;
+            match self.space.page(at) {
+                Some(mapped) => frames.push(mapped),
+                None if self.is_used(at) => {} // reserved: zero already
+                None => return Err(ENOMEM),
+            }
         }
         if DISCARD.contains(&advice) {
             for page in frames.iter().filter(|page| page.writable) {

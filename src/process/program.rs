@@ -139,6 +139,12 @@ impl Running {
         &self.process.name
     }
 
+    /// Makes the running thread the one woken when the program ends (see
+    /// `sched::JoinHandle::watch`).
+    pub fn watch(&self) {
+        self.thread.watch();
+    }
+
     /// Waits until it has ended; returns how.
     pub fn wait(self) -> Status {
         let code = self.thread.join();
@@ -303,6 +309,36 @@ fn user_fault(exception: &arch::CpuException, fault: &crate::exceptions::UserFau
     kill_current(format_args!("{what}{fault} at rip {rip:#x}"))
 }
 
+/// Page-fault error code bits: the page was present; a store; a fetch.
+const PAGE_FAULT_PRESENT: u64 = 1 << 0;
+/// See [`PAGE_FAULT_PRESENT`].
+const PAGE_FAULT_WRITE: u64 = 1 << 1;
+/// See [`PAGE_FAULT_PRESENT`].
+const PAGE_FAULT_FETCH: u64 = 1 << 4;
+
+/// The demand pager (registered with the CPU layer): a fault on a page the
+/// running program reserved maps it (`Memory::demand`). Interrupts off.
+fn demand_page(address: u64, code: u64) -> bool {
+    if code & PAGE_FAULT_PRESENT != 0 {
+        return false;
+    }
+    let Some(process) = current() else {
+        return false;
+    };
+    // The program's own thread faulted: nobody else holds its memory but a
+    // `ps` reading it (try, do not wait, with interrupts off).
+    let Some(mut memory) = process.memory.try_lock() else {
+        return false;
+    };
+    memory.as_mut().is_some_and(|memory| {
+        memory.demand(
+            address,
+            code & PAGE_FAULT_WRITE != 0,
+            code & PAGE_FAULT_FETCH != 0,
+        )
+    })
+}
+
 /// What `init` found in the boot archive, for the boot report.
 pub enum InitrdSummary {
     /// No module with the string `initrd`.
@@ -323,6 +359,7 @@ pub enum InitrdSummary {
 /// fault in ring 3 does.
 pub fn init(archive: Option<&'static [u8]>) -> InitrdSummary {
     crate::exceptions::set_user_fault_handler(user_fault);
+    arch::user::set_demand_pager(demand_page);
     let Some(archive) = archive else {
         return InitrdSummary::Missing;
     };

@@ -312,6 +312,19 @@ impl JoinHandle {
         self.id
     }
 
+    /// Makes the running thread the one woken when the thread exits,
+    /// without waiting: a thread that sleeps in short steps while it
+    /// watches for something else too (the shell, for keys) learns of the
+    /// exit at once.
+    pub fn watch(&self) {
+        with_sched(|sched| {
+            let me = percpu::current();
+            if let Some(thread) = sched.threads.get_mut(&self.id) {
+                thread.joiner = Some(me);
+            }
+        });
+    }
+
     /// Waits until the thread has exited; returns its result and gives its
     /// stack back.
     pub fn join(self) -> usize {

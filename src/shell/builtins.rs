@@ -65,6 +65,7 @@ pub fn execute(line: &str, context: &Context, consoles: &mut Consoles) {
         Command::Sleep => sleep(arguments),
         Command::Kill => kill(arguments),
         Command::Overflow => overflow(),
+        Command::Time => super::programs::time(arguments),
         Command::Reboot => crate::power::reboot(),
         Command::Poweroff => crate::power::poweroff(),
     }

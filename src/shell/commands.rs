@@ -48,6 +48,8 @@ pub enum Command {
     Kill,
     /// `overflow`: a thread that overflows its stack.
     Overflow,
+    /// `time PROGRAM [ARGS]`: run a program, then say how long it took.
+    Time,
 }
 
 /// One row of the command table.
@@ -108,7 +110,7 @@ pub const TABLE: &[Entry] = &[
     entry(
         "ps",
         "",
-        "every thread: id, name, state, CPU time, stack used",
+        "every thread (id, name, state, CPU time, stack used), then every program",
         Command::Ps,
     ),
     entry(
@@ -123,12 +125,23 @@ pub const TABLE: &[Entry] = &[
         "the shell sleeps that long while other threads go on",
         Command::Sleep,
     ),
-    entry("kill", "ID", "stop a spin thread", Command::Kill),
+    entry(
+        "kill",
+        "ID",
+        "stop a spin thread or a program",
+        Command::Kill,
+    ),
     entry(
         "overflow",
         "",
         "a thread that overflows its stack (the report names it)",
         Command::Overflow,
+    ),
+    entry(
+        "time",
+        "PROGRAM [ARGS]",
+        "run a program, then print how long from start to exit",
+        Command::Time,
     ),
     entry("reboot", "", "restart the machine", Command::Reboot),
     entry("poweroff", "", "switch the machine off", Command::Poweroff),

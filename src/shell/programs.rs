@@ -5,7 +5,8 @@
 //!
 //! While a program runs, the shell thread owns the keyboard: it passes keys
 //! on to the program's terminal reads (the typeahead below) and turns
-//! Ctrl-C into a stop request for the program. The program's reads edit a
+//! Ctrl-C into a stop request for the program. It looks for keys each
+//! tick, and the program's exit wakes it at once. The program's reads edit a
 //! line with the shell's line editor (echo, the editing keys, Enter
 //! delivers it; Ctrl-D on an empty line is the end of file): the terminal
 //! registered with the process layer ([`init`]).
@@ -13,7 +14,6 @@
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::time::Duration;
 
 use spin::{Mutex, Once};
 
@@ -24,9 +24,6 @@ use crate::input::{self, key::Key};
 use crate::process::program::{self, Status};
 use crate::process::terminal::{ReadEnd, Terminal};
 use crate::sched::WaitQueue;
-
-/// How often the shell looks for keys while a program runs.
-const KEY_POLL: Duration = Duration::from_millis(10);
 
 /// Keys typed for the program, in order.
 static TYPEAHEAD: Mutex<VecDeque<Key>> = Mutex::new(VecDeque::new());
@@ -145,6 +142,30 @@ pub fn reap_background() {
     }
 }
 
+/// `time PROGRAM [ARGS]`: runs the program as the prompt would, then prints
+/// the time from before it was loaded to after it was reaped (TSC cycles
+/// and milliseconds): what `make bench` compares with Linux's `fork`,
+/// `execve` and `wait4`.
+pub fn time(line: &str) {
+    if line.is_empty() {
+        println!("usage: time PROGRAM [ARGS]");
+        return;
+    }
+    let start = crate::arch::read_timestamp();
+    if !run(line) {
+        let name = commands::words(line).next().unwrap_or("");
+        println!("time: no program {name}");
+        return;
+    }
+    let cycles = crate::arch::read_timestamp() - start;
+    let hz = crate::time::tsc_hz().max(1);
+    println!(
+        "time: {cycles} cycles ({}.{:03} ms)",
+        cycles * 1000 / hz,
+        cycles * 1_000_000 / hz % 1000
+    );
+}
+
 /// Runs the program a line names, if there is one: returns false when
 /// there is no such program (the caller says the command is unknown). A
 /// last word `&` runs it in the background: the shell prompts at once,
@@ -184,6 +205,9 @@ pub fn run(line: &str) -> bool {
     if let Some(terminal) = TERMINAL.get() {
         terminal.pending.lock().clear();
     }
+    // The program's exit wakes the shell at once; keys are looked for
+    // each tick.
+    running.watch();
     while !crate::sched::has_exited(pid) {
         let mut woke = false;
         while let Some(key) = input::poll_key() {
@@ -198,7 +222,7 @@ pub fn run(line: &str) -> bool {
         if woke {
             KEYS.wake_all();
         }
-        crate::time::sleep(KEY_POLL);
+        crate::sched::sleep_until_tick(crate::time::ticks() + 1);
     }
     let name = String::from(running.name());
     match running.wait() {

@@ -8,8 +8,19 @@
  *   bench: mmap64k cycles=N   per mmap of 64 KiB anonymous private memory
  *                             and its munmap (MMAP_PAIRS a round)
  *   bench: done
+ *   bench: pingpong cycles=N  per sched_yield while two processes take
+ *                             turns on one CPU (as PID 1, under Linux: it
+ *                             forks the partner; each prints its line)
+ *   bench: spawn cycles=N     per posix_spawn of /true and its waitpid (as
+ *                             PID 1 only: kestrel programs cannot start
+ *                             programs; kestrel's figure is the shell's
+ *                             `time /bin/true`, timed in the kernel)
  * `kbench yield N`: N sched_yield calls, then "bench: yield cycles=N" (per
  * call) and "bench: done".
+ * `kbench pingpong N START_MS`: waits until CLOCK_MONOTONIC reaches
+ * START_MS, then N sched_yield calls, and "bench: pingpong cycles=N": run
+ * twice in the background on one CPU with the same START_MS, the two take
+ * turns (kestrel has no fork: the shell starts both).
  * As PID 1 it powers off with reboot(RB_POWER_OFF) at the end; where that
  * fails (kestrel: no reboot) it exits 0 like elsewhere.
  */
@@ -17,8 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ROUNDS 5
@@ -26,6 +40,10 @@
 #define WRITE_CALLS 200
 #define MMAP_PAIRS 2000
 #define MMAP_SIZE (64 * 1024)
+#define PINGPONG_YIELDS 20000
+#define SPAWNS 20
+
+extern char **environ;
 
 static inline uint64_t cycles(void)
 {
@@ -90,6 +108,63 @@ static uint64_t bench_mmap64k(void)
     return (cycles() - start) / MMAP_PAIRS;
 }
 
+/* Milliseconds on CLOCK_MONOTONIC. */
+static uint64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Sleeps until CLOCK_MONOTONIC reaches start_ms, then n sched_yield calls;
+ * prints the cycles per call. */
+static void pingpong(unsigned long long n, uint64_t start_ms)
+{
+    uint64_t now = monotonic_ms(), start;
+    if (start_ms > now) {
+        struct timespec wait = { (start_ms - now) / 1000, (start_ms - now) % 1000 * 1000000 };
+        nanosleep(&wait, NULL);
+    }
+    start = cycles();
+    for (unsigned long long i = 0; i < n; i++)
+        raw3(24, 0, 0, 0);
+    printf("bench: pingpong cycles=%llu\n", (unsigned long long)((cycles() - start) / n));
+    fflush(stdout);
+}
+
+/* Under Linux as PID 1: a partner process, both yielding from the same
+ * moment; the parent waits for it. */
+static void pingpong_pair(void)
+{
+    uint64_t start_ms = monotonic_ms() + 200;
+    pid_t child = fork();
+    if (child < 0) {
+        printf("bench: fork failed\n");
+        return;
+    }
+    pingpong(PINGPONG_YIELDS, start_ms);
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+}
+
+/* Under Linux as PID 1: posix_spawn of /true and its waitpid, per pair. */
+static uint64_t bench_spawn(void)
+{
+    char *argv[] = { "/true", NULL };
+    uint64_t start = cycles();
+    for (int i = 0; i < SPAWNS; i++) {
+        pid_t pid;
+        int status;
+        if (posix_spawn(&pid, "/true", NULL, NULL, argv, environ) != 0) {
+            printf("bench: posix_spawn failed\n");
+            return 0;
+        }
+        waitpid(pid, &status, 0);
+    }
+    return (cycles() - start) / SPAWNS;
+}
+
 static void run(const char *name, uint64_t (*bench)(void))
 {
     bench(); /* warm-up */
@@ -127,12 +202,27 @@ int main(int argc, char **argv)
                (unsigned long long)((cycles() - start) / n));
         return finish();
     }
+    if (argc == 4 && !strcmp(argv[1], "pingpong")) {
+        unsigned long long n = strtoull(argv[2], NULL, 0);
+        unsigned long long start_ms = strtoull(argv[3], NULL, 0);
+        if (!n) {
+            fprintf(stderr, "usage: kbench pingpong N START_MS\n");
+            return 2;
+        }
+        pingpong(n, start_ms);
+        return 0;
+    }
     if (argc != 1) {
-        fprintf(stderr, "usage: kbench [yield N]\n");
+        fprintf(stderr, "usage: kbench [yield N | pingpong N START_MS]\n");
         return 2;
     }
     run("getpid", bench_getpid);
     run("write1", bench_write1);
     run("mmap64k", bench_mmap64k);
+    if (getpid() == 1) {
+        for (int round = 0; round <= ROUNDS; round++)
+            pingpong_pair();
+        run("spawn", bench_spawn);
+    }
     return finish();
 }

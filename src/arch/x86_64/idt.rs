@@ -181,9 +181,61 @@ exception_stubs! {
     kestrel_exception_segment_not_present => segment_not_present, 16;
     kestrel_exception_stack_segment => stack_segment_fault, 16;
     kestrel_exception_general_protection => general_protection_fault, 16;
-    kestrel_exception_page_fault => page_fault, 16;
     kestrel_exception_alignment_check => alignment_check, 16;
     kestrel_exception_double_fault => double_fault, 16;
+}
+
+// A page fault from ring 3 may be a page a program reserved and has not
+// touched yet (`user::set_demand_pager`): the stub swaps GS, saves the
+// registers a call clobbers, and asks; when the page was mapped it returns
+// to the program (the instruction runs again); otherwise, and for a fault
+// in the kernel, the handler below reports it.
+core::arch::global_asm!(
+    ".global kestrel_exception_page_fault",
+    "kestrel_exception_page_fault:",
+    "test byte ptr [rsp + 16], 3",
+    "jz 3f",
+    "swapgs",
+    "push rax",
+    "push rcx",
+    "push rdx",
+    "push rsi",
+    "push rdi",
+    "push r8",
+    "push r9",
+    "push r10",
+    "push r11",
+    "cld",
+    "mov rdi, cr2",
+    "mov rsi, [rsp + 72]", // the error code
+    "push rbp",            // 10 words on the CPU's 6 (error code included): aligned
+    "xor ebp, ebp",
+    "call {demand}",
+    "pop rbp",
+    "test al, al",
+    "pop r11",
+    "pop r10",
+    "pop r9",
+    "pop r8",
+    "pop rdi",
+    "pop rsi",
+    "pop rdx",
+    "pop rcx",
+    "pop rax",
+    "jz 3f",
+    "add rsp, 8", // the error code
+    "swapgs",
+    "iretq",
+    // Not a page to map: the handler, with the frame as the CPU pushed it
+    // (GS already the kernel's for a fault from ring 3).
+    "3:",
+    "jmp {handler}",
+    demand = sym super::user::demand_page,
+    handler = sym page_fault,
+);
+
+unsafe extern "C" {
+    static kestrel_exception_page_fault: u8;
 }
 
 /// IA32_GS_BASE: GS's base, the per-CPU block's address in the kernel.
@@ -350,11 +402,16 @@ with_error_code! {
 
 /// A page fault: CR2 holds the address that was accessed.
 extern "x86-interrupt" fn page_fault(mut frame: InterruptStackFrame, code: PageFaultErrorCode) {
-    // A copy to or from user memory that hit a missing page: it resumes at
-    // its fixup, which returns how much was left (`user::copy_user`).
+    // A copy to or from user memory that hit a missing page: a page the
+    // program reserved is mapped and the copy goes on; otherwise it
+    // resumes at its fixup, which returns how much was left
+    // (`user::copy_user`).
     if frame.code_segment.rpl() == x86_64::PrivilegeLevel::Ring0
         && let Some(fixup) = super::user::fault_fixup(frame.instruction_pointer.as_u64())
     {
+        if super::user::demand_page(Cr2::read_raw(), code.bits()) {
+            return;
+        }
         // SAFETY: the fixup is the same routine's way out, which needs
         // nothing but the registers the fault left; only RIP changes.
         unsafe {

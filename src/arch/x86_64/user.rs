@@ -121,6 +121,27 @@ pub fn set_syscall_handler(handler: SyscallHandler) {
     HANDLER.call_once(|| handler);
 }
 
+/// What a page fault on a program's address is handed to first: the
+/// process layer's demand pager, which maps the page when the program had
+/// reserved it (`mmap`, the stack) and returns true. Takes the address and
+/// the page-fault error code.
+pub type DemandPager = fn(u64, u64) -> bool;
+
+/// The registered demand pager.
+static DEMAND_PAGER: Once<DemandPager> = Once::new();
+
+/// Registers the demand pager (the first call wins).
+pub fn set_demand_pager(pager: DemandPager) {
+    DEMAND_PAGER.call_once(|| pager);
+}
+
+/// Asks the demand pager about a page fault at `address` (a program's
+/// address: the lower half) with error code `code`: whether the page is
+/// mapped now. From the page-fault entry, interrupts off.
+pub extern "C" fn demand_page(address: u64, code: u64) -> bool {
+    is_user_canonical(address) && DEMAND_PAGER.get().is_some_and(|pager| pager(address, code))
+}
+
 /// Whether SMAP is on, so the copy routines must open user pages with
 /// `stac` (which does not exist without SMAP).
 pub(super) static SMAP_ON: AtomicBool = AtomicBool::new(false);
