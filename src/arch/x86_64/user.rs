@@ -75,7 +75,10 @@ const CANONICAL_LOWER_END: u64 = 1 << 47;
 
 /// A program's registers, as the system-call entry saved them (lowest
 /// address first). The last five words are laid out like the frame an
-/// interrupt pushes, so the same record returns through `iretq`.
+/// interrupt pushes, so the same record returns through `iretq`. The entry
+/// saves only what a system call reads or may change: R15–RBX (which the
+/// Rust code keeps), R11 and RCX (the flags and return address, in the
+/// frame part) hold stale values, filled only for an `iretq` return.
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
 #[allow(missing_docs)]
@@ -107,6 +110,14 @@ pub struct UserRegisters {
 
 /// Byte offset of `rip` in [`UserRegisters`], for the return path.
 const RIP: usize = core::mem::offset_of!(UserRegisters, rip);
+/// Byte offset of `rflags` in [`UserRegisters`].
+const RFLAGS: usize = core::mem::offset_of!(UserRegisters, rflags);
+/// The offsets the entry's stores assume.
+const _: () = assert!(
+    core::mem::offset_of!(UserRegisters, r11) == 48
+        && core::mem::offset_of!(UserRegisters, rcx) == 88
+        && core::mem::size_of::<UserRegisters>() == 160
+);
 
 /// What a system call is handed to: the saved registers, which it may
 /// change (RAX: the result), with interrupts on, on the thread's kernel
@@ -163,20 +174,18 @@ global_asm!(
     "push rax",
     "push rdi",
     "push rsi",
-    "push rcx",
+    "sub rsp, 8", // RCX: the return address, saved above
     "push rdx",
     "push r8",
     "push r9",
     "push r10",
-    "push r11",
-    "push rbx",
-    "push rbp",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    // Twenty words: RSP is 16-byte aligned, as the stack top was.
-    "xor ebp, ebp", // the outermost kernel frame, for backtraces
+    // R11 (the flags, saved above) and the callee-saved registers, which
+    // the Rust code keeps as the C ABI says: their slots are left as they
+    // are, and filled only for a return through `iretq`.
+    "sub rsp, 56",
+    // Twenty words: RSP is 16-byte aligned, as the stack top was. RBP
+    // stays the program's (callee-saved: it comes back as it was); a
+    // backtrace stops there, at the first frame in the lower half.
     "mov rdi, rsp",
     "sti",
     "call {dispatch}",
@@ -185,18 +194,12 @@ global_asm!(
     "mov rcx, [rsp + {rip}]",
     "shr rcx, 47",
     "jnz 2f",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbp",
-    "pop rbx",
-    "pop r11", // overwritten below with RFLAGS
+    "add rsp, 56",
     "pop r10",
     "pop r9",
     "pop r8",
     "pop rdx",
-    "pop rcx", // overwritten below with RIP
+    "add rsp, 8",
     "pop rsi",
     "pop rdi",
     "pop rax",
@@ -206,6 +209,18 @@ global_asm!(
     "swapgs",
     "sysretq",
     "2:",
+    // The slots left out above, filled for `iretq`'s full restore (the
+    // registers still hold the program's values).
+    "mov [rsp], r15",
+    "mov [rsp + 8], r14",
+    "mov [rsp + 16], r13",
+    "mov [rsp + 24], r12",
+    "mov [rsp + 32], rbp",
+    "mov [rsp + 40], rbx",
+    "mov r11, [rsp + {rflags}]",
+    "mov [rsp + 48], r11",
+    "mov rcx, [rsp + {rip}]",
+    "mov [rsp + 88], rcx",
     "jmp kestrel_return_to_user",
     // Returns to the program through `iretq` from the record at RSP:
     // every register, then the interrupt-frame part.
@@ -233,6 +248,7 @@ global_asm!(
     user_data = const USER_DATA,
     user_code = const USER_CODE,
     rip = const RIP,
+    rflags = const RFLAGS,
     dispatch = sym dispatch,
 );
 
