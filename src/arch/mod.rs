@@ -34,9 +34,9 @@ pub use self::x86_64::qemu_exit::{ExitCode, exit_qemu};
 pub use self::x86_64::{apic, cmos, ioapic, isa, percpu, pic, pit, smp, tlb, user};
 #[cfg(target_os = "none")]
 pub use self::x86_64::{
-    disable_interrupts, enable_and_wait, enable_interrupts, frame_pointer, halt_forever, init,
-    init_this_cpu, interrupts_enabled, new_cpu, read_timestamp, stack_guard_pages, triple_fault,
-    without_interrupts,
+    copy_bytes, disable_interrupts, enable_and_wait, enable_interrupts, frame_pointer,
+    halt_forever, init, init_this_cpu, interrupts_enabled, new_cpu, read_timestamp,
+    stack_guard_pages, triple_fault, without_interrupts, zero_frame,
 };
 #[cfg(target_os = "none")]
 pub use ::x86_64::PrivilegeLevel;

@@ -45,9 +45,7 @@ impl AddressSpace {
     /// is left or the page is mapped already.
     pub fn map_zeroed(&mut self, virt: u64, access: Access, user: bool) -> Result<u64, MapError> {
         let frame = frame_cache::allocate().ok_or(MapError::OutOfFrames)?;
-        // SAFETY: the frame is fresh from the allocator, so nothing else
-        // uses it, and the direct map has it writable.
-        unsafe { core::ptr::write_bytes(phys_to_virt(frame) as *mut u8, 0, PAGE_SIZE as usize) };
+        arch::zero_frame(phys_to_virt(frame));
         let mut counting = CountingFrames(0);
         let result = self
             .tables

@@ -94,9 +94,9 @@ fn fill(memory: &mut Memory, mut address: u64, mut bytes: &[u8]) -> Result<(), E
         // direct map; nothing else uses it (the program has not run), and
         // `offset + count` stays inside the frame.
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
+            crate::arch::copy_bytes(
                 AddressSpace::frame_bytes(page.frame).add(offset as usize),
+                bytes.as_ptr(),
                 count,
             );
         }
