@@ -363,8 +363,17 @@ impl FpuState {
     }
 }
 
-/// Sets this CPU's FS base: the running program's thread pointer.
+/// The FS base each CPU has, by CPU number (`u64::MAX`: not known).
+static FS_BASE: [core::sync::atomic::AtomicU64; super::smp::MAX_CPUS] =
+    [const { core::sync::atomic::AtomicU64::new(u64::MAX) }; super::smp::MAX_CPUS];
+
+/// Sets this CPU's FS base: the running program's thread pointer (no MSR
+/// write when it has it already: two runs of one program have the same).
 pub fn set_fs_base(base: u64) {
+    let cpu = super::percpu::cpu();
+    if FS_BASE[cpu].swap(base, Ordering::Relaxed) == base {
+        return;
+    }
     // SAFETY: FS is not used by the kernel; the value is checked canonical
     // by the caller (a non-canonical write would #GP).
     unsafe { Msr::new(IA32_FS_BASE).write(base) };
