@@ -32,6 +32,11 @@ figure is the median, minimum and maximum over the runs of this invocation.
   of a TLB shootdown against a local flush, of a wake-up across CPUs
   against one on the same CPU, and the frame allocator alone against
   contended (smp);
+- programs (issue 26): one static binary, user/c/kbench.c, under kestrel
+  (from its shell) and under Linux 6.1 (as /init) in the same QEMU: getpid,
+  a 1-byte console write, mmap + munmap of 64 KiB, a sched_yield ping-pong
+  of two processes, and running a trivial program and waiting for it;
+  cycles per operation and the ratio of the medians (tests/user_bench.py);
 - the idle kernel and its input (`keytest` on the command line: the kernel
   sleeps in `hlt` between ticks, echoing keys): the host CPU share QEMU uses
   over 10 s of idling (the tick's cost under emulation; the target is under
@@ -72,6 +77,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import elf_sizes  # noqa: E402
 import linux_bench  # noqa: E402
+import user_bench  # noqa: E402
 from harness import Boot as HarnessBoot  # noqa: E402
 from harness import (BUILD, CRATE_NAME, OVMF, ROOT, TestFailure,  # noqa: E402
                      build_iso, check)
@@ -491,8 +497,34 @@ def iso_build_time(bench: Bench) -> None:
 # In this order: the benchmark build first (the counter's rate for the
 # phases, and its figures for the threads' comparison); `make iso` last (it
 # rewrites build/os.iso, of which the boots use a copy anyway).
-MEASUREMENTS = [kernel_benchmarks, threads, smp, boot_times, kernel_phases, sizes, idle_and_echo,
-                smallest_ram, iso_build_time]
+# --- programs: system calls against Linux (issue 26) --------------------------------
+
+def programs(bench: Bench) -> None:
+    """user/c/kbench.c under kestrel (the shipped ISO, from the shell) and
+    under Linux 6.1 (as /init), alternating, RUNS boots each, both `-cpu
+    qemu64 -m 256M -smp 1` (tests/user_bench.py): per boot the median of
+    its rounds, TSC cycles per operation; then the ratio of the medians
+    (the issue's target: 0.5 or less on every row)."""
+    kestrel: dict[str, list[float]] = {name: [] for name in user_bench.FIGURES}
+    linux: dict[str, list[float]] = {name: [] for name in user_bench.FIGURES}
+    for _ in range(RUNS):
+        ours, theirs = user_bench.run(bench.shipped_iso)
+        for name in user_bench.FIGURES:
+            if ours[name]:
+                kestrel[name].append(statistics.median(ours[name]))
+            if theirs[name]:
+                linux[name].append(statistics.median(theirs[name]))
+    section = "programs: one static binary (kbench) under kestrel and Linux 6.1, cycles"
+    for name, what in user_bench.FIGURES.items():
+        bench.add(section, f"kestrel: {what}", "cycles", kestrel[name])
+        bench.add(section, f"Linux: {what}", "cycles", linux[name])
+        if kestrel[name] and linux[name]:
+            bench.add(section, f"kestrel / Linux, medians: {what}", "x",
+                      [round(statistics.median(kestrel[name]) / statistics.median(linux[name]), 3)])
+
+
+MEASUREMENTS = [kernel_benchmarks, threads, smp, programs, boot_times, kernel_phases, sizes,
+                idle_and_echo, smallest_ram, iso_build_time]
 
 
 # --- the table ---------------------------------------------------------------------

@@ -345,3 +345,19 @@ def test_gdb_loads_a_programs_symbols(qemu):
     check(boot, re.search(r"Breakpoint 1, main \(argc=3, argv=0x7ff[0-9a-f]+\) at user/c/hello.c",
                           output), f"GDB did not stop in hello's main:\n{output}")
     check(boot, '"a"' in output, f"GDB did not read argv[1]:\n{output}")
+
+
+def test_kbench_and_time_run(qemu):
+    """The benchmark program runs to its end under kestrel with every row
+    (the figures themselves are `make bench`'s, not a test's), and `time`
+    runs a program and says how long it took."""
+    boot = shell(qemu, "user-kbench")
+    lines = run_long(boot, "kbench")
+    for name in ("getpid", "write1", "mmap64k"):
+        check(boot, sum(bool(re.search(rf"bench: {name} cycles=\d+$", line)) for line in lines) == 5,
+              f"kbench's {name} rows: {lines}")
+    check(boot, lines[-1] == "bench: done", f"kbench did not finish: {lines[-3:]}")
+    lines = run(boot, "time /bin/true")
+    check(boot, len(lines) == 1 and re.fullmatch(r"time: \d+ cycles \(\d+\.\d{3} ms\)", lines[0]),
+          f"time: {lines}")
+    check(boot, run(boot, "time") == ["usage: time PROGRAM [ARGS]"], "time alone")
