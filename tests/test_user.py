@@ -128,6 +128,9 @@ def test_programs_run_from_the_shell(qemu):
     check(boot, run(boot, "nosuchthing") == ["unknown command: nosuchthing (try help)"],
           "an unknown name")
     check(boot, run(boot, "/bin/nothing") == ["/bin/nothing: no such file"], "a missing path")
+    check(boot, run(boot, "/data/greeting.txt") ==
+          ["/data/greeting.txt: cannot run it: not an ELF file"], "a file that is no program")
+    check(boot, run(boot, "/data") == ["/data: is a directory"], "a directory")
     check(boot, run(boot, "cat /nothing") == ["cat: /nothing: No such file or directory",
                                               "cat: exit status 1"], "cat of a missing file")
 

@@ -110,10 +110,37 @@ pub fn flush() {
     });
 }
 
-/// Prints one log record's line: in `color` on the screen, plain on serial.
+/// Prints one log record's line: in `color` on the screen, plain on serial,
+/// each on a line of its own (see [`fresh_line`]).
 pub(super) fn print_record(color: ColorCode, args: fmt::Arguments) {
-    without_interrupts(|| with_screen(|screen| screen.print_line_in(color, args)));
+    without_interrupts(|| {
+        with_screen(|screen| {
+            if screen.grid().cursor().1 != 0 {
+                screen.print(format_args!("\n"));
+            }
+            screen.print_line_in(color, args)
+        })
+    });
+    if serial::mid_line() {
+        serial::print(format_args!("\n"));
+    }
     serial::print(format_args!("{args}\n"));
+}
+
+/// Ends the line on each console where output stopped mid-line (a
+/// program's unfinished line, a prompt): what the kernel prints next starts
+/// a line of its own, so its lines and a program's never share a row.
+pub fn fresh_line() {
+    without_interrupts(|| {
+        with_screen(|screen| {
+            if screen.grid().cursor().1 != 0 {
+                screen.print(format_args!("\n"));
+            }
+        })
+    });
+    if serial::mid_line() {
+        serial::print(format_args!("\n"));
+    }
 }
 
 /// Prints on the screen only (the line editor draws each console apart,

@@ -246,6 +246,7 @@ pub fn exit_current(status: Status) -> ! {
 pub fn kill_current(reason: core::fmt::Arguments) -> ! {
     let reason = alloc::format!("{reason}");
     if let Some(process) = current() {
+        crate::console::fresh_line();
         crate::println!("{}[{}]: killed: {reason}", process.name, process.pid());
     }
     exit_current(Status::Killed(reason))

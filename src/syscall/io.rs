@@ -116,30 +116,32 @@ fn vectors(vector: u64, count: u64) -> Result<alloc::vec::Vec<(u64, u64)>, i64> 
 
 /// `readv(fd, vector, count)`: one read per vector until one comes short.
 pub fn readv(process: &Process, fd: u64, vector: u64, count: u64) -> SysResult {
+    each_vector(vector, count, |base, length| {
+        read(process, fd, base, length)
+    })
+}
+
+/// `writev(fd, vector, count)`.
+pub fn writev(process: &Process, fd: u64, vector: u64, count: u64) -> SysResult {
+    each_vector(vector, count, |base, length| {
+        write(process, fd, base, length)
+    })
+}
+
+/// `transfer` on each non-empty vector in turn, until one moves less than
+/// it asked (or fails after others moved bytes): the bytes moved in all,
+/// or the first vector's error.
+fn each_vector(
+    vector: u64,
+    count: u64,
+    mut transfer: impl FnMut(u64, u64) -> SysResult,
+) -> SysResult {
     let mut total = 0;
     for (base, length) in vectors(vector, count)? {
         if length == 0 {
             continue;
         }
-        match read(process, fd, base, length) {
-            Ok(n) => {
-                total += n;
-                if n < length {
-                    break;
-                }
-            }
-            Err(error) if total == 0 => return Err(error),
-            Err(_) => break,
-        }
-    }
-    Ok(total)
-}
-
-/// `writev(fd, vector, count)`.
-pub fn writev(process: &Process, fd: u64, vector: u64, count: u64) -> SysResult {
-    let mut total = 0;
-    for (base, length) in vectors(vector, count)? {
-        match write(process, fd, base, length) {
+        match transfer(base, length) {
             Ok(n) => {
                 total += n;
                 if n < length {
