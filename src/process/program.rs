@@ -326,11 +326,11 @@ fn demand_page(address: u64, code: u64) -> bool {
     let Some(process) = current() else {
         return false;
     };
-    // The program's own thread faulted: nobody else holds its memory but a
-    // `ps` reading it (try, do not wait, with interrupts off).
-    let Some(mut memory) = process.memory.try_lock() else {
-        return false;
-    };
+    // The program's own thread faulted, in ring 3 or in a copy its system
+    // call makes, and neither holds its memory's lock then (the calls that
+    // take it copy nothing from the program); a `ps` on another CPU holds
+    // it for a moment: wait for it.
+    let mut memory = process.memory.lock();
     memory.as_mut().is_some_and(|memory| {
         memory.demand(
             address,
