@@ -113,17 +113,8 @@ pub fn flush() {
 /// Prints one log record's line: in `color` on the screen, plain on serial,
 /// each on a line of its own (see [`fresh_line`]).
 pub(super) fn print_record(color: ColorCode, args: fmt::Arguments) {
-    without_interrupts(|| {
-        with_screen(|screen| {
-            if screen.grid().cursor().1 != 0 {
-                screen.print(format_args!("\n"));
-            }
-            screen.print_line_in(color, args)
-        })
-    });
-    if serial::mid_line() {
-        serial::print(format_args!("\n"));
-    }
+    fresh_line();
+    without_interrupts(|| with_screen(|screen| screen.print_line_in(color, args)));
     serial::print(format_args!("{args}\n"));
 }
 
