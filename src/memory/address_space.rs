@@ -116,9 +116,8 @@ impl AddressSpace {
         arch::tlb::shootdown(arch::cpus_with_root(self.root()), virt, pages);
     }
 
-    /// A pointer to the byte at `offset` in `frame`, in the direct map (for
-    /// the kernel to fill a program's page without touching user
-    /// addresses).
+    /// A pointer to `frame`'s first byte in the direct map (for the kernel
+    /// to fill a program's page without touching user addresses).
     pub fn frame_bytes(frame: u64) -> *mut u8 {
         phys_to_virt(frame) as *mut u8
     }

@@ -135,7 +135,7 @@ impl Memory {
 
     /// Maps `pages` fresh pages from `start` with `access`; on failure
     /// unmaps what it mapped.
-    pub fn map_pages(
+    fn map_pages(
         &mut self,
         start: u64,
         pages: u64,

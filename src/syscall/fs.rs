@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::SysResult;
 use crate::process::errno::{
-    EBADF, EEXIST, EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR, ERANGE, EROFS, ESPIPE, Errno,
+    EEXIST, EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR, ERANGE, EROFS, ESPIPE, Errno,
 };
 use crate::process::files::{self, Descriptor, Open};
 use crate::process::initrd::{Inode, Kind, Node};
@@ -346,7 +346,3 @@ pub fn chdir(process: &Process, path: u64) -> SysResult {
     *process.cwd.lock() = resolved.path;
     Ok(0)
 }
-
-/// Keeps `EBADF` in the imports used (a descriptor that is not open is
-/// reported by the table).
-const _: Errno = EBADF;

@@ -133,7 +133,9 @@ pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
 /// map) with `rep stosq`: 512 stores in one instruction, where the
 /// compiler's `memset` for this soft-float target loops.
 pub fn zero_frame(page: u64) {
-    debug_assert!(page.is_multiple_of(4096));
+    /// Quadwords in a page.
+    const QUADWORDS: u64 = crate::arch::PAGE_SIZE / 8;
+    debug_assert!(page.is_multiple_of(crate::arch::PAGE_SIZE));
     // SAFETY: the caller's promise: 4096 writable bytes at `page` that no
     // live reference covers; `rep stosq` writes exactly RCX quadwords at
     // RDI upwards (DF is clear in the kernel: the ABI's default).
@@ -141,7 +143,7 @@ pub fn zero_frame(page: u64) {
         core::arch::asm!(
             "rep stosq",
             inout("rdi") page => _,
-            inout("rcx") 512u64 => _,
+            inout("rcx") QUADWORDS => _,
             in("rax") 0u64,
             options(nostack, preserves_flags),
         );

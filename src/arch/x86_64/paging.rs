@@ -446,27 +446,9 @@ impl PageTables {
     pub fn remap(&mut self, virt: u64, phys: u64) -> Result<u64, MapError> {
         aligned::<Size4KiB>(virt)?;
         aligned::<Size4KiB>(phys)?;
-        let address =
-            VirtAddr::try_new(virt).map_err(|_| MapError::Misaligned { address: virt })?;
-        let not_mapped = MapError::NotMapped { virt };
-        // SAFETY: as in `clear_lower_half`: the tables are reachable at
-        // + offset, and `&mut self` is the only reference to them.
-        let mut table = unsafe { self.p4_table() };
-        for index in [address.p4_index(), address.p3_index(), address.p2_index()] {
-            let entry = &table[index];
-            if entry.is_unused() {
-                return Err(not_mapped);
-            }
-            if entry.flags().contains(PageTableFlags::HUGE_PAGE) {
-                return Err(MapError::InsideLargePage { virt });
-            }
-            // SAFETY: a present entry above the last level that is not a
-            // large page points to a table of this hierarchy.
-            table = unsafe { self.next_table(entry) };
-        }
-        let entry = &mut table[address.p1_index()];
+        let entry = self.leaf(virt)?;
         if entry.is_unused() {
-            return Err(not_mapped);
+            return Err(MapError::NotMapped { virt });
         }
         let old = entry.addr().as_u64();
         let new = phys | entry.flags().bits();
@@ -482,30 +464,42 @@ impl PageTables {
     /// the data frames are the caller's. Flushes this CPU's TLB; the caller
     /// flushes the others' before it reuses the frames.
     pub fn drop_lower_half(&mut self, free: &mut dyn FnMut(u64)) {
+        self.release_lower_half(false, free);
+        x86_64::instructions::tlb::flush_all();
+    }
+
+    /// Empties the lower half's P4 entries, giving `free` every table frame
+    /// below them and, with `pages`, every mapped page's frame too (large
+    /// pages' included).
+    fn release_lower_half(&mut self, pages: bool, free: &mut dyn FnMut(u64)) {
         // SAFETY: as in `clear_lower_half`.
         let p4 = unsafe { self.p4_table() };
         for p4_entry in p4.iter_mut().take(UPPER_HALF_FIRST_ENTRY) {
-            if p4_entry.is_unused() {
-                continue;
+            if !p4_entry.is_unused() {
+                // SAFETY: a present P4 entry points to a table of this
+                // hierarchy.
+                self.release_table(unsafe { self.next_table(p4_entry) }, 3, pages, free);
+                free(p4_entry.addr().as_u64());
+                p4_entry.set_unused();
             }
-            // SAFETY: a present P4 entry points to a table of this hierarchy.
-            let p3 = unsafe { self.next_table(p4_entry) };
-            for p3_entry in p3.iter().filter(|entry| !entry.is_unused()) {
-                if !p3_entry.flags().contains(PageTableFlags::HUGE_PAGE) {
-                    // SAFETY: as above, one level down.
-                    let p2 = unsafe { self.next_table(p3_entry) };
-                    for p2_entry in p2.iter().filter(|entry| !entry.is_unused()) {
-                        if !p2_entry.flags().contains(PageTableFlags::HUGE_PAGE) {
-                            free(p2_entry.addr().as_u64());
-                        }
-                    }
-                    free(p3_entry.addr().as_u64());
-                }
-            }
-            free(p4_entry.addr().as_u64());
-            p4_entry.set_unused();
         }
-        x86_64::instructions::tlb::flush_all();
+    }
+
+    /// Gives `free` the frames below `table`, a table at `level` (3: a P3,
+    /// 1: a P1): its tables' and, with `pages`, its pages'.
+    fn release_table(&self, table: &PageTable, level: u8, pages: bool, free: &mut dyn FnMut(u64)) {
+        for entry in table.iter().filter(|entry| !entry.is_unused()) {
+            if level == 1 || entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+                if pages {
+                    free(entry.addr().as_u64());
+                }
+            } else {
+                // SAFETY: a present entry above the last level that is not
+                // a large page points to a table of this hierarchy.
+                self.release_table(unsafe { self.next_table(entry) }, level - 1, pages, free);
+                free(entry.addr().as_u64());
+            }
+        }
     }
 
     /// How many P4 entries of the lower half are in use: 0 once the
@@ -665,26 +659,32 @@ impl PageTables {
         Ok(())
     }
 
-    /// The leaf entry of the 4 KiB page at `virt`, if its tables exist.
-    fn leaf(&mut self, virt: u64) -> Option<&mut PageTableEntry> {
-        let address = VirtAddr::try_new(virt).ok()?;
+    /// The last-level entry of the 4 KiB page at `virt` (present or not):
+    /// `NotMapped` when a table on the way is missing, `InsideLargePage`
+    /// when a large page covers it.
+    fn leaf(&mut self, virt: u64) -> Result<&mut PageTableEntry, MapError> {
+        let address =
+            VirtAddr::try_new(virt).map_err(|_| MapError::Misaligned { address: virt })?;
         // SAFETY: as in `clear_lower_half`.
         let mut table = unsafe { self.p4_table() };
         for index in [address.p4_index(), address.p3_index(), address.p2_index()] {
             let entry = &table[index];
-            if entry.is_unused() || entry.flags().contains(PageTableFlags::HUGE_PAGE) {
-                return None;
+            if entry.is_unused() {
+                return Err(MapError::NotMapped { virt });
+            }
+            if entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+                return Err(MapError::InsideLargePage { virt });
             }
             // SAFETY: a present entry above the last level that is not a
             // large page points to a table of this hierarchy.
             table = unsafe { self.next_table(entry) };
         }
-        Some(&mut table[address.p1_index()])
+        Ok(&mut table[address.p1_index()])
     }
 
     /// A program's page at `virt`, or `None` when nothing is mapped there.
     pub fn user_page(&mut self, virt: u64) -> Option<UserPage> {
-        let entry = self.leaf(virt)?;
+        let entry = self.leaf(virt).ok()?;
         let flags = entry.flags();
         flags.contains(PageTableFlags::PRESENT).then(|| UserPage {
             frame: entry.addr().as_u64(),
@@ -700,6 +700,7 @@ impl PageTables {
     pub fn protect_user(&mut self, virt: u64, access: Access, user: bool) -> Result<(), MapError> {
         let entry = self
             .leaf(virt)
+            .ok()
             .filter(|entry| entry.flags().contains(PageTableFlags::PRESENT))
             .ok_or(MapError::NotMapped { virt })?;
         let frame = entry.addr();
@@ -712,6 +713,7 @@ impl PageTables {
     pub fn unmap_user(&mut self, virt: u64) -> Option<u64> {
         let entry = self
             .leaf(virt)
+            .ok()
             .filter(|entry| entry.flags().contains(PageTableFlags::PRESENT))?;
         let frame = entry.addr().as_u64();
         entry.set_unused();
@@ -722,31 +724,7 @@ impl PageTables {
     /// and the tables' (then the top-level table is the caller's to free).
     /// Only for a hierarchy no CPU has loaded.
     pub fn free_lower_half(&mut self, free: &mut dyn FnMut(u64)) {
-        // SAFETY: as in `clear_lower_half`.
-        let p4 = unsafe { self.p4_table() };
-        for p4_entry in p4.iter_mut().take(UPPER_HALF_FIRST_ENTRY) {
-            if p4_entry.is_unused() {
-                continue;
-            }
-            // SAFETY: present entries point to tables of this hierarchy;
-            // programs' hierarchies have no large pages.
-            let p3 = unsafe { self.next_table(p4_entry) };
-            for p3_entry in p3.iter().filter(|entry| !entry.is_unused()) {
-                // SAFETY: as above.
-                let p2 = unsafe { self.next_table(p3_entry) };
-                for p2_entry in p2.iter().filter(|entry| !entry.is_unused()) {
-                    // SAFETY: as above.
-                    let p1 = unsafe { self.next_table(p2_entry) };
-                    for leaf in p1.iter().filter(|entry| !entry.is_unused()) {
-                        free(leaf.addr().as_u64());
-                    }
-                    free(p2_entry.addr().as_u64());
-                }
-                free(p3_entry.addr().as_u64());
-            }
-            free(p4_entry.addr().as_u64());
-            p4_entry.set_unused();
-        }
+        self.release_lower_half(true, free);
     }
 }
 
